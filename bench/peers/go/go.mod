@@ -1,0 +1,3 @@
+module weft-peer-go
+
+go 1.19

@@ -1,0 +1,171 @@
+//! weft-peer-tokio: Tokio's own benchmarks (tokio/benches/*.rs), rewritten to
+//! the command-line interface every weft benchmark binary shares.
+//!
+//! ```text
+//! weft-peer-tokio --list
+//! weft-peer-tokio --case NAME [--iters N] [--warmup N]
+//! ```
+//!
+//! `--case` sets the runtime up (outside the timing), runs the warm-up
+//! samples, then the timed samples, and prints one CSV line on stdout:
+//!
+//! ```text
+//! impl,case,workers,median_ns,min_ns,p90_ns,iters,bytes_per_op,allocs_per_op
+//! ```
+//!
+//! Times are nanoseconds per iteration as Tokio's bench defines one iteration.
+//! A sample runs `batch` iterations back to back (batch is 1 except for the
+//! sub-microsecond cases) and is divided by `batch`. The median is the middle
+//! sample (mean of the two middle ones for an even count), p90 is the
+//! nearest-rank 90th percentile. This peer does not count allocations, so the
+//! last two columns are empty. Diagnostics go to stderr; an unknown case exits
+//! with status 2, a failed counter check with status 1.
+
+mod cases;
+
+use std::io::Write;
+use std::time::Instant;
+
+/// Runs `n` iterations of a case on state that `Case::setup` prepared.
+pub type RunFn = Box<dyn FnMut(u64) -> Result<(), String>>;
+
+/// One benchmark case. The table lives in cases.rs; its numbers match the
+/// table in bench/harness.h and bench/README.md.
+pub struct Case {
+    pub name: &'static str,
+    /// Worker threads; 0 means the number of CPUs (Tokio's default).
+    pub workers: usize,
+    /// Timed samples when --iters is not given.
+    pub iters: u64,
+    /// Untimed samples first when --warmup is not given.
+    pub warmup: u64,
+    /// Iterations per sample.
+    pub batch: u64,
+    /// Builds the runtime and whatever the case keeps across iterations.
+    pub setup: fn(workers: usize) -> RunFn,
+}
+
+const IMPL: &str = "tokio";
+
+fn usage() -> ! {
+    eprintln!("usage: weft-peer-tokio --list");
+    eprintln!("       weft-peer-tokio --case NAME [--iters N] [--warmup N]");
+    std::process::exit(2);
+}
+
+fn parse_count(flag: &str, value: Option<String>) -> u64 {
+    match value.as_deref().map(str::parse::<u64>) {
+        Some(Ok(n)) => n,
+        _ => {
+            eprintln!("weft-peer-tokio: {} needs a non-negative integer", flag);
+            usage();
+        }
+    }
+}
+
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Sorted per-iteration times in, (median, min, p90) out.
+fn summarize(sorted: &[f64]) -> (f64, f64, f64) {
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    // Nearest rank: the smallest sample with at least 90% of samples <= it.
+    let rank = ((n * 9 + 9) / 10).max(1);
+    (median, sorted[0], sorted[rank - 1])
+}
+
+fn run_case(case: &Case, iters: u64, warmup: u64) -> Result<(), String> {
+    let workers = if case.workers == 0 {
+        cpu_count()
+    } else {
+        case.workers
+    };
+    let batch = case.batch.max(1);
+    eprintln!(
+        "{}: {} workers={} warmup={} iters={} batch={}",
+        IMPL, case.name, workers, warmup, iters, batch
+    );
+    let mut run = (case.setup)(workers);
+    for _ in 0..warmup {
+        run(batch)?;
+    }
+    let mut samples = Vec::with_capacity(iters as usize);
+    for _ in 0..iters {
+        let start = Instant::now();
+        run(batch)?;
+        let ns = start.elapsed().as_nanos() as f64;
+        samples.push(ns / batch as f64);
+    }
+    // Keep the runtime and its tasks alive until the process exits: dropping
+    // them would shut the runtime down while the result is being printed.
+    std::mem::forget(run);
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (median, min, p90) = summarize(&samples);
+    let line = format!(
+        "{},{},{},{:.0},{:.0},{:.0},{},,\n",
+        IMPL, case.name, workers, median, min, p90, iters
+    );
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(line.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("writing the result: {}", e))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut list = false;
+    let mut name: Option<String> = None;
+    let mut iters: Option<u64> = None;
+    let mut warmup: Option<u64> = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list" => list = true,
+            "--case" => name = Some(args.next().unwrap_or_else(|| usage())),
+            "--iters" => iters = Some(parse_count("--iters", args.next()).max(1)),
+            "--warmup" => warmup = Some(parse_count("--warmup", args.next())),
+            "-h" | "--help" => usage(),
+            other => {
+                eprintln!("weft-peer-tokio: unknown argument '{}'", other);
+                usage();
+            }
+        }
+    }
+    let table = cases::all();
+    if list {
+        let mut out = String::new();
+        for case in &table {
+            out.push_str(case.name);
+            out.push('\n');
+        }
+        print!("{}", out);
+        return;
+    }
+    let name = name.unwrap_or_else(|| usage());
+    let case = match table.iter().find(|c| c.name == name) {
+        Some(case) => case,
+        None => {
+            eprintln!("weft-peer-tokio: unknown case '{}' (see --list)", name);
+            std::process::exit(2);
+        }
+    };
+    let iters = iters.unwrap_or(case.iters);
+    let warmup = warmup.unwrap_or(case.warmup);
+    match run_case(case, iters, warmup) {
+        // Exit without dropping runtimes: some cases leave tasks looping
+        // forever (as Tokio's benches do), and shutdown is not what we time.
+        Ok(()) => std::process::exit(0),
+        Err(msg) => {
+            eprintln!("weft-peer-tokio: {}: FAILED: {}", name, msg);
+            std::process::exit(1);
+        }
+    }
+}

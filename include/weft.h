@@ -1,0 +1,11 @@
+/*
+ * weft.h - the umbrella header: includes every public weft header.
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/future.h"
+#include "weft/runtime.h"
+#include "weft/task.h"
+
+#endif /* WEFT_H */

@@ -1,0 +1,109 @@
+/*
+ * weft/runtime.h - creating, driving and destroying a runtime.
+ *
+ * A runtime runs spawned tasks.  Two flavours share one task model:
+ *  - multi-threaded: N worker threads with work stealing (the default);
+ *  - current-thread: every task runs on the thread that calls
+ *    weft_block_on, and only while it is inside weft_block_on.
+ */
+#ifndef WEFT_RUNTIME_H
+#define WEFT_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An opaque runtime.  Created by weft_runtime_create. */
+typedef struct weft_runtime weft_runtime;
+
+/*
+ * A memory allocator.  weft allocates tasks and runtime structures through
+ * it.  `alloc` returns memory of at least `size` bytes aligned to `align`
+ * (a power of two, at most 64), or NULL; `free` releases it and is given the
+ * same size and alignment.  Both may be called from any thread at once, and
+ * from any thread that wakes or drops a task's waker, for as long as any
+ * task of the runtime is alive (which may be after weft_runtime_destroy,
+ * while join handles or wakers remain).
+ */
+typedef struct weft_allocator {
+	void *(*alloc)(void *ctx, size_t size, size_t align);
+	void (*free)(void *ctx, void *ptr, size_t size, size_t align);
+	void *ctx;
+} weft_allocator;
+
+typedef enum weft_runtime_flavor {
+	WEFT_RUNTIME_MULTI_THREAD = 0,
+	WEFT_RUNTIME_CURRENT_THREAD = 1,
+} weft_runtime_flavor;
+
+/*
+ * Runtime configuration.  A zeroed struct means "all defaults".
+ */
+typedef struct weft_runtime_config {
+	/* Which scheduler.  Default: multi-threaded. */
+	weft_runtime_flavor flavor;
+	/* Worker threads of the multi-threaded flavour; 0 = number of CPUs.
+	 * Ignored by the current-thread flavour. */
+	unsigned workers;
+	/* Allocator; NULL = the C library's malloc/free.  Copied at creation:
+	 * the struct itself need not outlive the call, but ctx must outlive
+	 * every task of the runtime. */
+	const weft_allocator *allocator;
+} weft_runtime_config;
+
+/*
+ * Creates a runtime.  `config` may be NULL (all defaults).  On success stores
+ * the runtime in *out and returns 0; the multi-threaded flavour has started
+ * its workers.  Returns -EINVAL for a NULL `out` or an unknown flavour,
+ * -ENOMEM when an allocation fails, -EAGAIN (or another -errno from
+ * pthread_create) when a thread cannot be started; *out is then untouched
+ * and nothing is leaked.  Any thread.
+ */
+int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out);
+
+/*
+ * Shuts `rt` down and frees it: new spawns are refused, the workers stop
+ * after the poll they are in, every unfinished task's future is dropped
+ * (its drop runs exactly once), every join handle completes with
+ * -ECANCELED, and all threads are joined.  Join handles stay valid and must
+ * still be detached by their owners.  Returns 0; returns -EDEADLK (and does
+ * nothing) when called from inside one of `rt`'s own tasks or workers.
+ * `rt` == NULL returns 0 quietly.  Any thread but the runtime's own.
+ */
+int weft_runtime_destroy(weft_runtime *rt);
+
+/*
+ * Polls `future` on the calling thread until it is ready; its result stays
+ * in the caller's struct.  Spawned tasks keep running meanwhile (on the
+ * workers, or, for a current-thread runtime, on this thread).  The future is
+ * not dropped: the caller owns it and drops it.  Returns 0 when the future is
+ * ready; -EINVAL when `rt` or `future` is NULL; -EDEADLK when called from
+ * inside a task or worker (waiting there would block the runtime); -EBUSY
+ * when another thread is already inside weft_block_on of the same
+ * current-thread runtime; -ENOMEM when the thread's parker cannot be
+ * allocated (first call on a thread only).  Any thread outside the runtime.
+ */
+int weft_block_on(weft_runtime *rt, weft_future *future);
+
+/*
+ * Returns the runtime whose task or block_on is running on this thread, or
+ * NULL outside of any runtime.  The pointer is borrowed.
+ */
+weft_runtime *weft_runtime_current(void);
+
+/*
+ * Returns the number of worker threads (1 for a current-thread runtime), or
+ * 0 for NULL.
+ */
+unsigned weft_runtime_workers(const weft_runtime *rt);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_RUNTIME_H */

@@ -1,0 +1,138 @@
+/*
+ * weft/task.h - spawning tasks and joining them.
+ *
+ * weft_spawn copies a future into one allocation that also holds the task's
+ * 64-byte header.  The task's result is a field of that copy: once the task
+ * has finished, weft_join_output returns a pointer to it.
+ *
+ * A join handle is a small struct the caller owns (on its stack or inside
+ * its own future).  It is itself a future: await it from a task, or block
+ * on it from a plain thread with weft_join.  A handle must eventually be
+ * released with weft_join_detach (or its future drop, which is the same
+ * thing); releasing it while the task runs lets the task run on and free
+ * itself when it finishes.  A handle is used by one thread at a time; it
+ * may be moved (copied by value) while nobody polls it.
+ */
+#ifndef WEFT_TASK_H
+#define WEFT_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/future.h"
+#include "weft/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct weft_task;
+
+/* A join handle.  Fields are private except `status`. */
+typedef struct weft_join_handle {
+	/* poll: ready when the task has finished; drop: weft_join_detach. */
+	weft_future base;
+	/* Private: the task, or NULL for a detached or empty handle. */
+	struct weft_task *task;
+	/* After the handle was polled to ready: 0 when the task finished,
+	 * -ECANCELED when it was aborted or dropped by shutdown, -EINVAL when
+	 * the handle was detached or never filled. */
+	int status;
+} weft_join_handle;
+
+/* The size of the task header that precedes every spawned future. */
+#define WEFT_TASK_HEADER_SIZE 64
+
+/*
+ * Spawns a task running a copy of the `size` bytes at `future` (a struct
+ * whose first member is a weft_future).  The copy is made before the call
+ * returns; the caller's struct is then the caller's again (it must not be
+ * dropped: ownership of what it held moved into the task).  Alignment of
+ * the copy is that of max_align_t.
+ *
+ * When `handle` is not NULL it is filled in and must be released with
+ * weft_join_detach; when NULL the task is detached from the start.
+ *
+ * From one of `rt`'s workers the task runs next on that worker (its LIFO
+ * slot); from any other thread it goes to the shared injector and an idle
+ * worker is woken.
+ *
+ * Returns 0 on success; -EINVAL when `rt` or `future` is NULL, `size` is
+ * smaller than sizeof(weft_future) or the future has no poll function;
+ * -ENOMEM when the task cannot be allocated; -ESHUTDOWN when `rt` is
+ * shutting down.  On failure nothing was copied, the caller still owns the
+ * future (and must drop it), and `handle` is set empty.  Any thread.
+ */
+int weft_spawn(weft_runtime *rt, const weft_future *future, size_t size,
+	       weft_join_handle *handle);
+
+/* The future weft_spawn_fn runs: `result` holds fn(arg) when done. */
+typedef struct weft_fn_future {
+	weft_future base;
+	void *(*fn)(void *arg);
+	void *arg;
+	void *result;
+} weft_fn_future;
+
+/*
+ * Spawns a plain function as a task that runs fn(arg) in one poll.  The
+ * result is weft_join_output(handle)'s `result` field (a weft_fn_future).
+ * Returns as weft_spawn; -EINVAL also for a NULL `fn`.  Any thread.
+ */
+int weft_spawn_fn(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
+		  weft_join_handle *handle);
+
+/*
+ * Blocks the calling thread until the task has finished.  Returns 0 when it
+ * finished, -ECANCELED when it was aborted or dropped by shutdown, -EINVAL
+ * for a NULL, detached or empty handle, -EDEADLK when called from inside a
+ * runtime's task or worker, -ENOMEM when the thread's parker cannot be
+ * allocated.  The handle stays valid (release it with weft_join_detach).
+ * Any thread outside a runtime.
+ */
+int weft_join(weft_join_handle *handle);
+
+/*
+ * As weft_join, but gives up after `timeout_ns` nanoseconds and returns
+ * -ETIMEDOUT (the task is left running and the handle valid).
+ */
+int weft_join_timeout(weft_join_handle *handle, uint64_t timeout_ns);
+
+/*
+ * Non-blocking check.  Returns 0 when the task has finished, -ECANCELED when
+ * it was cancelled, -EAGAIN while it is still running, -EINVAL for a NULL,
+ * detached or empty handle.  Any thread (including tasks).
+ */
+int weft_join_try(weft_join_handle *handle);
+
+/*
+ * Returns the task's copy of the future once the task has finished (not
+ * cancelled), so its result fields can be read; NULL before that, after
+ * cancellation, or for an empty handle.  The pointer stays valid until the
+ * handle is released.
+ */
+void *weft_join_output(weft_join_handle *handle);
+
+/*
+ * Requests cancellation: the task's future is dropped at its next
+ * scheduling point, even if it is idle and never woken again (an idle task
+ * is scheduled for it), and the join completes with -ECANCELED.  A task that
+ * already finished is not affected; one that finishes in the poll it is in
+ * keeps its result.  Returns 0, or -EINVAL for a NULL or empty handle.  The
+ * handle stays valid.  Any thread.
+ */
+int weft_join_abort(weft_join_handle *handle);
+
+/*
+ * Releases the handle.  A task that is still running goes on and frees
+ * itself when it finishes; a finished task's future is dropped now.  The
+ * handle becomes empty; detaching an empty or NULL handle does nothing.
+ * Any thread (one at a time per handle).
+ */
+void weft_join_detach(weft_join_handle *handle);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_TASK_H */

@@ -1,0 +1,306 @@
+/*
+ * src/sched/current_thread.c - the current-thread scheduler.
+ *
+ * Every task runs on the thread inside weft_block_on, and only while it is
+ * there.  Two queues: a plain FIFO that only the driving thread touches,
+ * and a remote FIFO under a mutex for wakes and spawns from other threads
+ * (or from this thread outside block_on).  The driving thread parks on the
+ * scheduler's own parker when both are empty and the main future has not
+ * been woken; a remote push or a wake of the main future unparks it.
+ *
+ * Lost wake-ups are excluded by ordering: the driver publishes itself in
+ * `driving` and then checks the remote length, while a remote pusher bumps
+ * the length and then reads `driving` (both sequentially consistent), and
+ * a parker remembers an unpark that comes before the park.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "park.h"
+#include "runtime.h"
+
+/* Remote queue checks per local polls, as in the multi-threaded workers. */
+#define REMOTE_INTERVAL 61
+/* Task polls between two checks of the main future. */
+#define RUN_BATCH 64
+
+struct ct_sched {
+	struct weft__sched base; /* first: tasks point here */
+	/* Driving thread only. */
+	struct weft_task *local_head, *local_tail;
+	uint32_t tick;
+	/* Remote queue. */
+	pthread_mutex_t remote_lock;
+	struct weft_task *remote_head, *remote_tail;
+	_Atomic size_t remote_len;
+	bool remote_closed; /* under remote_lock */
+	/* The driving thread parks here; wakes of the main future set
+	 * main_woken first. */
+	struct weft__parker parker;
+	_Atomic bool main_woken;
+	_Atomic bool driving;
+};
+
+static struct ct_sched *ct_of(struct weft__sched *s)
+{
+	return (struct ct_sched *)s;
+}
+
+static void local_push(struct ct_sched *ct, struct weft_task *t)
+{
+	t->queue_next = NULL;
+	if (ct->local_tail != NULL)
+		ct->local_tail->queue_next = t;
+	else
+		ct->local_head = t;
+	ct->local_tail = t;
+}
+
+static struct weft_task *local_pop(struct ct_sched *ct)
+{
+	struct weft_task *t = ct->local_head;
+
+	if (t != NULL) {
+		ct->local_head = t->queue_next;
+		if (ct->local_head == NULL)
+			ct->local_tail = NULL;
+		t->queue_next = NULL;
+	}
+	return t;
+}
+
+static void ct_schedule(struct weft__sched *s, struct weft_task *t)
+{
+	struct ct_sched *ct = ct_of(s);
+
+	if (weft__ctx.owner == ct) {
+		local_push(ct, t);
+		return;
+	}
+	pthread_mutex_lock(&ct->remote_lock);
+	if (ct->remote_closed) {
+		pthread_mutex_unlock(&ct->remote_lock);
+		weft__task_discard(t);
+		return;
+	}
+	t->queue_next = NULL;
+	if (ct->remote_tail != NULL)
+		ct->remote_tail->queue_next = t;
+	else
+		ct->remote_head = t;
+	ct->remote_tail = t;
+	/* SeqCst: ordered before the load of `driving` below; pairs with the
+	 * driver's store of `driving` and load of remote_len. */
+	atomic_fetch_add_explicit(&ct->remote_len, 1, memory_order_seq_cst);
+	pthread_mutex_unlock(&ct->remote_lock);
+	if (atomic_load_explicit(&ct->driving, memory_order_seq_cst))
+		weft__parker_unpark(&ct->parker);
+}
+
+/* Moves the whole remote queue to the back of the local one. */
+static void pull_remote(struct ct_sched *ct)
+{
+	/* Relaxed: a stale zero only delays the pull to the next check. */
+	if (atomic_load_explicit(&ct->remote_len, memory_order_relaxed) == 0)
+		return;
+	pthread_mutex_lock(&ct->remote_lock);
+	if (ct->remote_head != NULL) {
+		if (ct->local_tail != NULL)
+			ct->local_tail->queue_next = ct->remote_head;
+		else
+			ct->local_head = ct->remote_head;
+		ct->local_tail = ct->remote_tail;
+		ct->remote_head = ct->remote_tail = NULL;
+	}
+	atomic_store_explicit(&ct->remote_len, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&ct->remote_lock);
+}
+
+static void ct_destroy(struct weft__sched *s)
+{
+	struct ct_sched *ct = ct_of(s);
+	weft_allocator alloc = s->alloc;
+
+	pthread_mutex_destroy(&ct->remote_lock);
+	alloc.free(alloc.ctx, ct, sizeof(*ct), 64);
+}
+
+static const struct weft__sched_ops ct_sched_ops = {
+	.schedule = ct_schedule,
+	.destroy = ct_destroy,
+};
+
+/* ---- the main future's waker: holds a reference on the scheduler --------- */
+
+static const weft_waker_vtable main_waker_vtable;
+
+static weft_waker main_clone(void *data)
+{
+	struct ct_sched *ct = data;
+	weft_waker w = { data, &main_waker_vtable };
+
+	/* Relaxed: made from a reference the caller holds. */
+	atomic_fetch_add_explicit(&ct->base.refs, 1, memory_order_relaxed);
+	return w;
+}
+
+static void main_wake_by_ref(void *data)
+{
+	struct ct_sched *ct = data;
+
+	/* Relaxed: the unpark's release publishes it. */
+	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
+	weft__parker_unpark(&ct->parker);
+}
+
+static void main_wake(void *data)
+{
+	main_wake_by_ref(data);
+	weft__sched_unref(data);
+}
+
+static void main_drop(void *data)
+{
+	weft__sched_unref(data);
+}
+
+static const weft_waker_vtable main_waker_vtable = {
+	.clone = main_clone,
+	.wake = main_wake,
+	.wake_by_ref = main_wake_by_ref,
+	.drop = main_drop,
+};
+
+/* ---- block_on ---------------------------------------------------------------- */
+
+static void run_task(struct ct_sched *ct, struct weft_task *t)
+{
+	weft__ctx.in_runtime = true;
+	if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE)
+		local_push(ct, t);
+	weft__ctx.in_runtime = false;
+}
+
+/* Runs up to RUN_BATCH tasks; returns how many ran. */
+static unsigned run_batch(struct ct_sched *ct)
+{
+	unsigned n;
+
+	for (n = 0; n < RUN_BATCH; n++) {
+		struct weft_task *t;
+
+		if (++ct->tick % REMOTE_INTERVAL == 0)
+			pull_remote(ct);
+		t = local_pop(ct);
+		if (t == NULL) {
+			pull_remote(ct);
+			t = local_pop(ct);
+			if (t == NULL)
+				break;
+		}
+		run_task(ct, t);
+	}
+	return n;
+}
+
+static int ct_block_on(struct weft_runtime *rt, weft_future *f)
+{
+	struct ct_sched *ct = ct_of(rt->sched);
+	struct weft__context saved = weft__ctx;
+	weft_waker waker = { ct, &main_waker_vtable };
+	bool expected = false;
+	weft_cx cx;
+
+	/* Acquire: pairs with the release when the previous driver left. */
+	if (!atomic_compare_exchange_strong_explicit(&ct->driving, &expected, true,
+						     memory_order_seq_cst,
+						     memory_order_relaxed))
+		return -EBUSY;
+	weft__ctx.rt = rt;
+	weft__ctx.owner = ct;
+	weft__ctx.in_runtime = false;
+	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
+	for (;;) {
+		if (atomic_exchange_explicit(&ct->main_woken, false, memory_order_acquire)) {
+			cx.waker = &waker;
+			cx.budget = WEFT_COOP_BUDGET;
+			cx.flags = 0;
+			weft__ctx.in_runtime = true;
+			if (weft_future_poll(f, &cx) == WEFT_READY)
+				break;
+			weft__ctx.in_runtime = false;
+		}
+		if (run_batch(ct) > 0)
+			continue;
+		/* SeqCst: pairs with the remote pusher's increment and load
+		 * of `driving` (see the essay). */
+		if (atomic_load_explicit(&ct->remote_len, memory_order_seq_cst) != 0)
+			continue;
+		if (atomic_load_explicit(&ct->main_woken, memory_order_relaxed))
+			continue;
+		weft__parker_park(&ct->parker);
+	}
+	weft__ctx = saved;
+	/* Release: the next driver sees our queue state. */
+	atomic_store_explicit(&ct->driving, false, memory_order_release);
+	return 0;
+}
+
+static void ct_shutdown(struct weft_runtime *rt)
+{
+	struct ct_sched *ct = ct_of(rt->sched);
+	struct weft_task *list, *t;
+
+	weft__sched_close(&ct->base);
+	weft__sched_shutdown_tasks(&ct->base);
+	pthread_mutex_lock(&ct->remote_lock);
+	ct->remote_closed = true;
+	list = ct->remote_head;
+	ct->remote_head = ct->remote_tail = NULL;
+	pthread_mutex_unlock(&ct->remote_lock);
+	while ((t = list) != NULL) {
+		list = t->queue_next;
+		weft__task_discard(t);
+	}
+	while ((t = local_pop(ct)) != NULL)
+		weft__task_discard(t);
+}
+
+static const struct weft__runtime_ops ct_runtime_ops = {
+	.block_on = ct_block_on,
+	.shutdown = ct_shutdown,
+};
+
+int weft__current_thread_create(struct weft_runtime *rt)
+{
+	struct ct_sched *ct;
+	int err;
+
+	ct = rt->alloc.alloc(rt->alloc.ctx, sizeof(*ct), 64);
+	if (ct == NULL)
+		return -ENOMEM;
+	err = pthread_mutex_init(&ct->remote_lock, NULL);
+	if (err != 0)
+		goto fail_free;
+	err = -weft__sched_init(&ct->base, &ct_sched_ops, &rt->alloc, rt);
+	if (err != 0)
+		goto fail_mutex;
+	ct->local_head = ct->local_tail = NULL;
+	ct->tick = 0;
+	ct->remote_head = ct->remote_tail = NULL;
+	atomic_init(&ct->remote_len, 0);
+	ct->remote_closed = false;
+	weft__parker_init(&ct->parker);
+	atomic_init(&ct->main_woken, false);
+	atomic_init(&ct->driving, false);
+	rt->ops = &ct_runtime_ops;
+	rt->sched = &ct->base;
+	rt->workers = 1;
+	return 0;
+
+fail_mutex:
+	pthread_mutex_destroy(&ct->remote_lock);
+fail_free:
+	rt->alloc.free(rt->alloc.ctx, ct, sizeof(*ct), 64);
+	return -err;
+}

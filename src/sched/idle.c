@@ -1,0 +1,161 @@
+/*
+ * src/sched/idle.c - idle coordination.
+ *
+ * The protocol
+ * ============
+ *
+ * `state` packs two counts: workers searching for work (stealing or taking
+ * from the injector) and workers not parked.  `parked` has one bit per
+ * parked worker.
+ *
+ * A worker parks in two steps: it sets its bit, then decrements the
+ * unparked count (and the searching count if it was searching).  So at any
+ * time at least (workers - unparked) bits are set, and a notifier that
+ * incremented `unparked` always finds a bit to claim.
+ *
+ * Whoever makes work available (a remote spawn or wake, a local push that
+ * others can steal) issues a SeqCst fence and calls idle_worker_to_notify:
+ * if a worker searches already, it will find the work (or, being the last
+ * searcher to park, will re-check every queue after its SeqCst decrement
+ * and notify then).  Otherwise, if some worker is parked, the notifier
+ * increments both counts with one CAS and claims a bit with fetch_and; the
+ * claimed worker wakes up counted as searching.  The fence on one side and
+ * the SeqCst RMW on the other guarantee that either the notifier sees the
+ * searcher or the searcher's final check sees the work.
+ *
+ * Only half of the workers search at once, so that a burst of wakes does
+ * not send every worker into contention on the same queues.
+ */
+#include "idle.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define SEARCH_ONE ((uint64_t)1)
+#define UNPARK_ONE ((uint64_t)1 << 32)
+
+static inline uint32_t num_searching(uint64_t s)
+{
+	return (uint32_t)s;
+}
+
+static inline uint32_t num_unparked(uint64_t s)
+{
+	return (uint32_t)(s >> 32);
+}
+
+int idle_init(struct idle *idle, unsigned num_workers, const weft_allocator *alloc)
+{
+	size_t i;
+
+	idle->num_workers = num_workers;
+	idle->words = (num_workers + 63) / 64;
+	idle->parked = alloc->alloc(alloc->ctx, idle->words * sizeof(uint64_t),
+				    _Alignof(uint64_t));
+	if (idle->parked == NULL)
+		return -ENOMEM;
+	for (i = 0; i < idle->words; i++)
+		atomic_init(&idle->parked[i], 0);
+	/* All workers start unparked and not searching. */
+	atomic_init(&idle->state, (uint64_t)num_workers * UNPARK_ONE);
+	return 0;
+}
+
+void idle_finish(struct idle *idle, const weft_allocator *alloc)
+{
+	alloc->free(alloc->ctx, (void *)idle->parked, idle->words * sizeof(uint64_t),
+		    _Alignof(uint64_t));
+}
+
+bool idle_transition_to_searching(struct idle *idle)
+{
+	/* Relaxed: the limit is a heuristic; the CAS below is SeqCst. */
+	uint64_t s = atomic_load_explicit(&idle->state, memory_order_relaxed);
+
+	for (;;) {
+		if (2 * num_searching(s) >= idle->num_workers)
+			return false;
+		/* SeqCst: part of the searching/notify handshake (essay). */
+		if (atomic_compare_exchange_weak_explicit(&idle->state, &s, s + SEARCH_ONE,
+							  memory_order_seq_cst,
+							  memory_order_relaxed))
+			return true;
+	}
+}
+
+bool idle_transition_from_searching(struct idle *idle)
+{
+	/* SeqCst: pairs with the notifiers' fence (essay). */
+	uint64_t prev = atomic_fetch_sub_explicit(&idle->state, SEARCH_ONE,
+						  memory_order_seq_cst);
+
+	return num_searching(prev) == 1;
+}
+
+bool idle_transition_to_parked(struct idle *idle, unsigned index, bool searching)
+{
+	uint64_t dec = UNPARK_ONE + (searching ? SEARCH_ONE : 0);
+	uint64_t prev;
+
+	/* SeqCst: the bit is visible before the count drops (essay). */
+	atomic_fetch_or_explicit(&idle->parked[index / 64], (uint64_t)1 << (index % 64),
+				 memory_order_seq_cst);
+	/* SeqCst: pairs with the notifiers' fence and CAS (essay). */
+	prev = atomic_fetch_sub_explicit(&idle->state, dec, memory_order_seq_cst);
+	return searching && num_searching(prev) == 1;
+}
+
+static int claim_parked_bit(struct idle *idle)
+{
+	for (;;) {
+		size_t i;
+
+		for (i = 0; i < idle->words; i++) {
+			/* SeqCst: pairs with the fetch_or in to_parked. */
+			uint64_t word = atomic_load_explicit(&idle->parked[i],
+							     memory_order_seq_cst);
+
+			while (word != 0) {
+				unsigned bit = (unsigned)__builtin_ctzll(word);
+				uint64_t mask = (uint64_t)1 << bit;
+				/* AcqRel: the claim; pairs with the fetch_or
+				 * of the parking worker. */
+				uint64_t prev = atomic_fetch_and_explicit(
+					&idle->parked[i], ~mask, memory_order_acq_rel);
+
+				if (prev & mask)
+					return (int)(i * 64 + bit);
+				word = prev & ~mask;
+			}
+		}
+		/* A bit is guaranteed (essay); it may just have moved while
+		 * we scanned.  Scan again. */
+	}
+}
+
+int idle_worker_to_notify(struct idle *idle)
+{
+	uint64_t s;
+
+	/* SeqCst: orders the caller's publication of work before reading
+	 * the counts; pairs with the SeqCst decrements of searchers. */
+	atomic_thread_fence(memory_order_seq_cst);
+	s = atomic_load_explicit(&idle->state, memory_order_seq_cst);
+	for (;;) {
+		if (num_searching(s) != 0 || num_unparked(s) >= idle->num_workers)
+			return -1;
+		/* SeqCst: as above. */
+		if (atomic_compare_exchange_weak_explicit(&idle->state, &s,
+							  s + SEARCH_ONE + UNPARK_ONE,
+							  memory_order_seq_cst,
+							  memory_order_relaxed))
+			break;
+	}
+	return claim_parked_bit(idle);
+}
+
+bool idle_is_parked(struct idle *idle, unsigned index)
+{
+	return (atomic_load_explicit(&idle->parked[index / 64], memory_order_relaxed) >>
+		(index % 64)) & 1;
+}

@@ -1,0 +1,89 @@
+/*
+ * src/sched/injector.c - an intrusive FIFO under a mutex, with an atomic
+ * length so that checking it for work does not take the lock.
+ */
+#include "injector.h"
+
+#include "task.h"
+
+int injector_init(struct injector *inj)
+{
+	int err = pthread_mutex_init(&inj->lock, NULL);
+
+	if (err != 0)
+		return -err;
+	inj->head = inj->tail = NULL;
+	inj->closed = false;
+	atomic_init(&inj->len, 0);
+	return 0;
+}
+
+void injector_finish(struct injector *inj)
+{
+	pthread_mutex_destroy(&inj->lock);
+}
+
+bool injector_push_batch(struct injector *inj, struct weft_task *first,
+			 struct weft_task *last, size_t n)
+{
+	pthread_mutex_lock(&inj->lock);
+	if (inj->closed) {
+		pthread_mutex_unlock(&inj->lock);
+		return false;
+	}
+	last->queue_next = NULL;
+	if (inj->tail != NULL)
+		inj->tail->queue_next = first;
+	else
+		inj->head = first;
+	inj->tail = last;
+	/* Relaxed: the lock orders the list; readers of len without the lock
+	 * treat it as a hint (see injector_is_empty). */
+	atomic_store_explicit(&inj->len,
+			      atomic_load_explicit(&inj->len, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&inj->lock);
+	return true;
+}
+
+struct weft_task *injector_pop_batch(struct injector *inj, size_t max, size_t *n)
+{
+	struct weft_task *first, *last;
+	size_t got = 0;
+
+	*n = 0;
+	if (max == 0 || injector_is_empty(inj))
+		return NULL;
+	pthread_mutex_lock(&inj->lock);
+	first = inj->head;
+	last = NULL;
+	while (got < max && inj->head != NULL) {
+		last = inj->head;
+		inj->head = last->queue_next;
+		got++;
+	}
+	if (inj->head == NULL)
+		inj->tail = NULL;
+	if (last != NULL)
+		last->queue_next = NULL;
+	/* Relaxed: as in push. */
+	atomic_store_explicit(&inj->len,
+			      atomic_load_explicit(&inj->len, memory_order_relaxed) - got,
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&inj->lock);
+	*n = got;
+	return got != 0 ? first : NULL;
+}
+
+struct weft_task *injector_close(struct injector *inj)
+{
+	struct weft_task *list;
+
+	pthread_mutex_lock(&inj->lock);
+	inj->closed = true;
+	list = inj->head;
+	inj->head = inj->tail = NULL;
+	atomic_store_explicit(&inj->len, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&inj->lock);
+	return list;
+}

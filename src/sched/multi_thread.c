@@ -1,0 +1,482 @@
+/*
+ * src/sched/multi_thread.c - the multi-threaded work-stealing scheduler.
+ *
+ * How a worker finds its next task
+ * ================================
+ *
+ * Each worker owns a LIFO slot and a local queue (queue.c).  A task spawned
+ * or woken on a worker goes to that worker's LIFO slot; the task that was in
+ * the slot moves to the back of the local queue.  After each poll the worker
+ * runs the LIFO task next, which keeps a message and its receiver on one
+ * warm core, but at most MAX_LIFO_POLLS times in a row: then the slot's task
+ * goes to the back of the local queue, so two tasks that wake each other
+ * cannot starve the rest.  A task woken during its own poll (yield_now, a
+ * spent budget) is put at the back of the local queue, never the LIFO slot.
+ *
+ * Otherwise the worker pops its local queue, and every GLOBAL_INTERVAL ticks
+ * it looks at the injector first so that remote work is never starved by a
+ * busy local queue.  With both empty it becomes a searcher (idle.c): it
+ * steals half of a random victim's queue, then takes a batch from the
+ * injector.  Finding nothing, it parks on its futex; whoever makes work
+ * available later wakes one parked worker when nobody is searching.  The
+ * last searcher to find work wakes the next, so wakes ripple out only as
+ * far as there is work.
+ *
+ * Shutdown sets a flag, unparks every worker and joins them; the workers
+ * stop after the poll they are in.  Then the destroying thread cancels
+ * every task and drains the slots and queues.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "idle.h"
+#include "injector.h"
+#include "park.h"
+#include "queue.h"
+#include "runtime.h"
+
+#define MAX_LIFO_POLLS 3
+#define GLOBAL_INTERVAL 61
+
+struct mt_sched;
+
+struct worker {
+	struct local_queue queue; /* first: cache-line aligned */
+	struct mt_sched *sched;
+	struct weft_task *lifo; /* owner only */
+	struct weft__parker parker;
+	pthread_t thread;
+	unsigned index;
+	uint32_t tick;
+	uint32_t rng;
+	bool searching;
+	bool started;
+};
+
+struct mt_sched {
+	struct weft__sched base; /* first: tasks point here */
+	struct injector injector;
+	struct idle idle;
+	unsigned num_workers;
+	struct worker **workers;
+	_Atomic bool shutdown;
+};
+
+static struct mt_sched *mt_of(struct weft__sched *s)
+{
+	return (struct mt_sched *)s;
+}
+
+/* The worker of `mt` running on this thread, or NULL. */
+static struct worker *current_worker(struct mt_sched *mt)
+{
+	struct worker *w;
+
+	if (weft__ctx.rt == NULL || weft__ctx.rt->sched != &mt->base)
+		return NULL;
+	w = weft__ctx.owner;
+	return w;
+}
+
+static void notify_parked(struct mt_sched *mt)
+{
+	int index = idle_worker_to_notify(&mt->idle);
+
+	if (index >= 0)
+		weft__parker_unpark(&mt->workers[index]->parker);
+}
+
+static void overflow_to_injector(void *ctx, struct weft_task *first,
+				 struct weft_task *last, uint32_t n)
+{
+	struct mt_sched *mt = ctx;
+
+	if (!injector_push_batch(&mt->injector, first, last, n)) {
+		/* Closed: only during shutdown, where nothing will run them. */
+		while (first != NULL) {
+			struct weft_task *next = first->queue_next;
+
+			weft__task_discard(first);
+			first = next;
+		}
+	}
+}
+
+/* Owner: pushes `t` to the back of its local queue and lets an idle worker
+ * know there is something to steal. */
+static void push_local(struct worker *w, struct weft_task *t)
+{
+	local_queue_push_back(&w->queue, t, overflow_to_injector, w->sched);
+	notify_parked(w->sched);
+}
+
+static void mt_schedule(struct weft__sched *s, struct weft_task *t)
+{
+	struct mt_sched *mt = mt_of(s);
+	struct worker *w = current_worker(mt);
+
+	if (w != NULL) {
+		struct weft_task *prev = w->lifo;
+
+		w->lifo = t;
+		if (prev != NULL)
+			push_local(w, prev);
+		return;
+	}
+	if (!injector_push(&mt->injector, t)) {
+		weft__task_discard(t);
+		return;
+	}
+	notify_parked(mt);
+}
+
+static void mt_destroy(struct weft__sched *s)
+{
+	struct mt_sched *mt = mt_of(s);
+	weft_allocator alloc = s->alloc;
+	unsigned i;
+
+	for (i = 0; i < mt->num_workers; i++)
+		alloc.free(alloc.ctx, mt->workers[i], sizeof(struct worker), 64);
+	alloc.free(alloc.ctx, mt->workers, mt->num_workers * sizeof(struct worker *),
+		   _Alignof(struct worker *));
+	idle_finish(&mt->idle, &alloc);
+	injector_finish(&mt->injector);
+	alloc.free(alloc.ctx, mt, sizeof(*mt), 64);
+}
+
+static const struct weft__sched_ops mt_sched_ops = {
+	.schedule = mt_schedule,
+	.destroy = mt_destroy,
+};
+
+/* ---- the worker loop ---------------------------------------------------- */
+
+static uint32_t next_random(struct worker *w)
+{
+	/* xorshift32 */
+	uint32_t x = w->rng;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	w->rng = x;
+	return x;
+}
+
+static bool is_shutdown(struct mt_sched *mt)
+{
+	/* Acquire: pairs with the release store in mt_shutdown. */
+	return atomic_load_explicit(&mt->shutdown, memory_order_acquire);
+}
+
+/* Takes a batch from the injector: returns one task, queues the rest. */
+static struct weft_task *pop_injector(struct worker *w)
+{
+	struct mt_sched *mt = w->sched;
+	size_t max, n;
+	struct weft_task *first, *t;
+
+	if (injector_is_empty(&mt->injector))
+		return NULL;
+	max = injector_len(&mt->injector) / mt->num_workers + 1;
+	if (max > LOCAL_QUEUE_CAPACITY / 2)
+		max = LOCAL_QUEUE_CAPACITY / 2;
+	first = injector_pop_batch(&mt->injector, max, &n);
+	if (first == NULL)
+		return NULL;
+	t = first->queue_next;
+	while (t != NULL) {
+		struct weft_task *next = t->queue_next;
+
+		local_queue_push_back(&w->queue, t, overflow_to_injector, mt);
+		t = next;
+	}
+	first->queue_next = NULL;
+	return first;
+}
+
+static struct weft_task *next_local_task(struct worker *w)
+{
+	struct weft_task *t;
+
+	w->tick++;
+	if (w->tick % GLOBAL_INTERVAL == 0) {
+		t = pop_injector(w);
+		if (t != NULL)
+			return t;
+	}
+	t = local_queue_pop(&w->queue);
+	if (t != NULL)
+		return t;
+	return pop_injector(w);
+}
+
+static struct weft_task *steal_work(struct worker *w)
+{
+	struct mt_sched *mt = w->sched;
+	unsigned i, start, n = mt->num_workers;
+	struct weft_task *t;
+
+	if (!w->searching) {
+		if (!idle_transition_to_searching(&mt->idle))
+			return NULL;
+		w->searching = true;
+	}
+	start = next_random(w) % n;
+	for (i = 0; i < n; i++) {
+		unsigned victim = (start + i) % n;
+
+		if (victim == w->index)
+			continue;
+		t = local_queue_steal_half(&mt->workers[victim]->queue, &w->queue);
+		if (t != NULL)
+			return t;
+	}
+	return pop_injector(w);
+}
+
+static void stop_searching(struct worker *w)
+{
+	if (!w->searching)
+		return;
+	w->searching = false;
+	if (idle_transition_from_searching(&w->sched->idle))
+		notify_parked(w->sched);
+}
+
+static void run_task(struct worker *w, struct weft_task *t)
+{
+	unsigned lifo_polls = 0;
+
+	stop_searching(w);
+	for (;;) {
+		if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE)
+			push_local(w, t);
+		t = w->lifo;
+		if (t == NULL)
+			return;
+		w->lifo = NULL;
+		if (lifo_polls >= MAX_LIFO_POLLS || is_shutdown(w->sched)) {
+			push_local(w, t);
+			return;
+		}
+		lifo_polls++;
+		w->tick++;
+	}
+}
+
+static bool work_available(struct mt_sched *mt)
+{
+	unsigned i;
+
+	if (!injector_is_empty(&mt->injector))
+		return true;
+	for (i = 0; i < mt->num_workers; i++)
+		if (!local_queue_is_empty(&mt->workers[i]->queue))
+			return true;
+	return false;
+}
+
+static void park(struct worker *w)
+{
+	struct mt_sched *mt = w->sched;
+
+	if (idle_transition_to_parked(&mt->idle, w->index, w->searching) &&
+	    work_available(mt))
+		notify_parked(mt);
+	w->searching = false;
+	weft__parker_park(&w->parker);
+	/* Unparked: by a notifier, which counted us as searching, or by
+	 * shutdown. */
+	w->searching = true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct mt_sched *mt = w->sched;
+
+	weft__ctx.rt = mt->base.rt;
+	weft__ctx.owner = w;
+	weft__ctx.in_runtime = true;
+	while (!is_shutdown(mt)) {
+		struct weft_task *t = next_local_task(w);
+
+		if (t == NULL)
+			t = steal_work(w);
+		if (t != NULL) {
+			run_task(w, t);
+			continue;
+		}
+		park(w);
+	}
+	weft__ctx.rt = NULL;
+	weft__ctx.owner = NULL;
+	weft__ctx.in_runtime = false;
+	return NULL;
+}
+
+/* ---- block_on ------------------------------------------------------------ */
+
+static int mt_block_on(struct weft_runtime *rt, weft_future *f)
+{
+	struct weft__context saved = weft__ctx;
+	struct weft__parker *p = weft__thread_parker();
+	weft_waker waker;
+	weft_cx cx;
+
+	if (p == NULL)
+		return -ENOMEM;
+	waker = weft__thread_parker_waker_ref(p);
+	weft__ctx.rt = rt;
+	weft__ctx.owner = NULL;
+	for (;;) {
+		cx.waker = &waker;
+		cx.budget = WEFT_COOP_BUDGET;
+		cx.flags = 0;
+		/* Relaxed: the unpark's release and park's acquire order it. */
+		atomic_store_explicit(&p->woken, false, memory_order_relaxed);
+		weft__ctx.in_runtime = true;
+		if (weft_future_poll(f, &cx) == WEFT_READY)
+			break;
+		weft__ctx.in_runtime = false;
+		/* Acquire: pairs with the release store in the parker waker. */
+		while (!atomic_load_explicit(&p->woken, memory_order_acquire))
+			weft__parker_park(p);
+	}
+	weft__ctx = saved;
+	return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static void mt_shutdown(struct weft_runtime *rt)
+{
+	struct mt_sched *mt = mt_of(rt->sched);
+	struct weft_task *list, *t;
+	unsigned i;
+
+	weft__sched_close(&mt->base);
+	/* Release: pairs with the acquire in is_shutdown. */
+	atomic_store_explicit(&mt->shutdown, true, memory_order_release);
+	for (i = 0; i < mt->num_workers; i++)
+		weft__parker_unpark(&mt->workers[i]->parker);
+	for (i = 0; i < mt->num_workers; i++)
+		if (mt->workers[i]->started)
+			pthread_join(mt->workers[i]->thread, NULL);
+	weft__sched_shutdown_tasks(&mt->base);
+	for (i = 0; i < mt->num_workers; i++) {
+		struct worker *w = mt->workers[i];
+
+		if (w->lifo != NULL) {
+			weft__task_discard(w->lifo);
+			w->lifo = NULL;
+		}
+		while ((t = local_queue_pop(&w->queue)) != NULL)
+			weft__task_discard(t);
+	}
+	list = injector_close(&mt->injector);
+	while ((t = list) != NULL) {
+		list = t->queue_next;
+		weft__task_discard(t);
+	}
+}
+
+static const struct weft__runtime_ops mt_runtime_ops = {
+	.block_on = mt_block_on,
+	.shutdown = mt_shutdown,
+};
+
+static unsigned default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static void free_workers(struct mt_sched *mt, const weft_allocator *alloc, unsigned n)
+{
+	while (n-- > 0)
+		alloc->free(alloc->ctx, mt->workers[n], sizeof(struct worker), 64);
+}
+
+int weft__multi_thread_create(struct weft_runtime *rt)
+{
+	const weft_allocator *alloc = &rt->alloc;
+	unsigned n = rt->workers != 0 ? rt->workers : default_workers();
+	struct mt_sched *mt;
+	unsigned i;
+	int err;
+
+	if (n > 65536)
+		return -EINVAL;
+	mt = alloc->alloc(alloc->ctx, sizeof(*mt), 64);
+	if (mt == NULL)
+		return -ENOMEM;
+	memset(mt, 0, sizeof(*mt));
+	mt->num_workers = n;
+	atomic_init(&mt->shutdown, false);
+	err = injector_init(&mt->injector);
+	if (err < 0)
+		goto fail_mt;
+	err = idle_init(&mt->idle, n, alloc);
+	if (err < 0)
+		goto fail_injector;
+	mt->workers = alloc->alloc(alloc->ctx, n * sizeof(struct worker *),
+				   _Alignof(struct worker *));
+	err = -ENOMEM;
+	if (mt->workers == NULL)
+		goto fail_idle;
+	for (i = 0; i < n; i++) {
+		struct worker *w = alloc->alloc(alloc->ctx, sizeof(*w), 64);
+
+		if (w == NULL) {
+			free_workers(mt, alloc, i);
+			goto fail_workers;
+		}
+		memset(w, 0, sizeof(*w));
+		local_queue_init(&w->queue);
+		w->sched = mt;
+		w->index = i;
+		w->rng = 0x9e3779b9u * (i + 1);
+		weft__parker_init(&w->parker);
+		mt->workers[i] = w;
+	}
+	err = weft__sched_init(&mt->base, &mt_sched_ops, alloc, rt);
+	if (err < 0) {
+		free_workers(mt, alloc, n);
+		goto fail_workers;
+	}
+	rt->ops = &mt_runtime_ops;
+	rt->sched = &mt->base;
+	rt->workers = n;
+	for (i = 0; i < n; i++) {
+		err = -pthread_create(&mt->workers[i]->thread, NULL, worker_main,
+				      mt->workers[i]);
+		if (err < 0) {
+			/* Stop the ones that started, then free everything
+			 * through the normal shutdown path. */
+			mt_shutdown(rt);
+			weft__sched_unref(&mt->base);
+			return err;
+		}
+		mt->workers[i]->started = true;
+	}
+	return 0;
+
+fail_workers:
+	alloc->free(alloc->ctx, mt->workers, n * sizeof(struct worker *),
+		    _Alignof(struct worker *));
+fail_idle:
+	idle_finish(&mt->idle, alloc);
+fail_injector:
+	injector_finish(&mt->injector);
+fail_mt:
+	alloc->free(alloc->ctx, mt, sizeof(*mt), 64);
+	return err;
+}

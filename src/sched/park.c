@@ -1,0 +1,203 @@
+/*
+ * src/sched/park.c - futex parking.
+ *
+ * A parker is one 32-bit word with three values.  EMPTY: nobody parked and
+ * no wake pending.  PARKED: the owner sleeps (or is about to) on the futex.
+ * NOTIFIED: a wake is pending; the next park consumes it and returns at
+ * once.  An unpark swaps in NOTIFIED and issues a futex wake only when it
+ * swapped out PARKED, so a wake of a running thread costs one atomic swap.
+ */
+#define _GNU_SOURCE
+#include "park.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { PARKER_EMPTY = 0, PARKER_PARKED = 1, PARKER_NOTIFIED = 2 };
+
+uint64_t weft__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
+		       const struct timespec *abs_deadline)
+{
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+		expected, abs_deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+static void futex_wake_one(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
+		NULL, NULL, 0);
+}
+
+void weft__parker_init(struct weft__parker *p)
+{
+	atomic_init(&p->state, PARKER_EMPTY);
+	atomic_init(&p->refs, 1);
+	atomic_init(&p->woken, false);
+}
+
+static bool park_common(struct weft__parker *p, const struct timespec *deadline,
+			uint64_t deadline_ns)
+{
+	uint32_t expected = PARKER_NOTIFIED;
+
+	/* Acquire: sees what the unparker wrote before its release swap. */
+	if (atomic_compare_exchange_strong_explicit(&p->state, &expected, PARKER_EMPTY,
+						    memory_order_acquire,
+						    memory_order_relaxed))
+		return true;
+	expected = PARKER_EMPTY;
+	if (!atomic_compare_exchange_strong_explicit(&p->state, &expected, PARKER_PARKED,
+						     memory_order_acquire,
+						     memory_order_relaxed)) {
+		/* Only an unpark can have changed EMPTY: consume it.
+		 * Acquire: pairs with the release swap in unpark. */
+		atomic_exchange_explicit(&p->state, PARKER_EMPTY, memory_order_acquire);
+		return true;
+	}
+	for (;;) {
+		futex_wait(&p->state, PARKER_PARKED, deadline);
+		expected = PARKER_NOTIFIED;
+		/* Acquire: pairs with the release swap in unpark. */
+		if (atomic_compare_exchange_strong_explicit(&p->state, &expected,
+							    PARKER_EMPTY,
+							    memory_order_acquire,
+							    memory_order_relaxed))
+			return true;
+		if (deadline != NULL && weft__now_ns() >= deadline_ns) {
+			expected = PARKER_PARKED;
+			if (atomic_compare_exchange_strong_explicit(
+				    &p->state, &expected, PARKER_EMPTY,
+				    memory_order_relaxed, memory_order_relaxed))
+				return false;
+			/* Notified in between: consume it (acquire as above). */
+			atomic_exchange_explicit(&p->state, PARKER_EMPTY,
+						 memory_order_acquire);
+			return true;
+		}
+		/* Spurious wake: sleep again. */
+	}
+}
+
+void weft__parker_park(struct weft__parker *p)
+{
+	park_common(p, NULL, 0);
+}
+
+bool weft__parker_park_until(struct weft__parker *p, uint64_t deadline_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ns / 1000000000u),
+		.tv_nsec = (long)(deadline_ns % 1000000000u),
+	};
+
+	return park_common(p, &ts, deadline_ns);
+}
+
+void weft__parker_unpark(struct weft__parker *p)
+{
+	/* Release: publishes what the waker wrote before waking; pairs with
+	 * the acquire operations in park_common. */
+	if (atomic_exchange_explicit(&p->state, PARKER_NOTIFIED, memory_order_release) ==
+	    PARKER_PARKED)
+		futex_wake_one(&p->state);
+}
+
+/* ---- the per-thread parker ---------------------------------------------- */
+
+static pthread_key_t parker_key;
+static pthread_once_t parker_key_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct weft__parker *thread_parker;
+
+static void parker_release(struct weft__parker *p)
+{
+	/* AcqRel: the last release sees every use by other threads before it
+	 * frees; pairs with the other releases of the count. */
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+		free(p);
+}
+
+static void parker_key_destroy(void *p)
+{
+	parker_release(p);
+}
+
+static void parker_key_create(void)
+{
+	if (pthread_key_create(&parker_key, parker_key_destroy) != 0)
+		parker_key = (pthread_key_t)-1;
+}
+
+struct weft__parker *weft__thread_parker(void)
+{
+	struct weft__parker *p = thread_parker;
+
+	if (p != NULL)
+		return p;
+	pthread_once(&parker_key_once, parker_key_create);
+	p = malloc(sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	weft__parker_init(p);
+	if (parker_key == (pthread_key_t)-1 || pthread_setspecific(parker_key, p) != 0) {
+		free(p);
+		return NULL;
+	}
+	thread_parker = p;
+	return p;
+}
+
+static weft_waker parker_clone(void *data)
+{
+	struct weft__parker *p = data;
+
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	return weft__thread_parker_waker_ref(p);
+}
+
+static void parker_wake_by_ref(void *data)
+{
+	struct weft__parker *p = data;
+
+	/* Release: publishes what the waker wrote before waking to an owner
+	 * that sees the flag without parking; pairs with its acquire load. */
+	atomic_store_explicit(&p->woken, true, memory_order_release);
+	weft__parker_unpark(p);
+}
+
+static void parker_wake(void *data)
+{
+	parker_wake_by_ref(data);
+	parker_release(data);
+}
+
+static void parker_drop(void *data)
+{
+	parker_release(data);
+}
+
+const weft_waker_vtable weft__thread_parker_vtable = {
+	.clone = parker_clone,
+	.wake = parker_wake,
+	.wake_by_ref = parker_wake_by_ref,
+	.drop = parker_drop,
+};
+
+weft_waker weft__thread_parker_waker(struct weft__parker *p)
+{
+	return parker_clone(p);
+}

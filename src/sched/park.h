@@ -1,0 +1,61 @@
+/*
+ * src/sched/park.h - a one-shot thread parker on a futex, and the
+ * per-thread parker that blocking calls (block_on, join) use as a waker.
+ * Private.
+ */
+#ifndef WEFT_SRC_SCHED_PARK_H
+#define WEFT_SRC_SCHED_PARK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/future.h"
+
+struct weft__parker {
+	/* PARKER_EMPTY, PARKER_PARKED or PARKER_NOTIFIED; the futex word. */
+	_Atomic uint32_t state;
+	/* References of a heap parker (the thread and each waker clone). */
+	_Atomic uint32_t refs;
+	/* Set by the parker's waker before it unparks, so the owner can tell
+	 * a wake of its future from other unparks. */
+	_Atomic bool woken;
+};
+
+void weft__parker_init(struct weft__parker *p);
+
+/* Blocks until weft__parker_unpark was called since the last return.
+ * Only the owning thread parks. */
+void weft__parker_park(struct weft__parker *p);
+
+/* As park, but returns false when the monotonic clock passes
+ * `deadline_ns` first (true when unparked). */
+bool weft__parker_park_until(struct weft__parker *p, uint64_t deadline_ns);
+
+/* Makes the next (or current) park return.  Any thread. */
+void weft__parker_unpark(struct weft__parker *p);
+
+/* The calling thread's reference-counted parker, created on first use;
+ * NULL when it cannot be allocated.  Borrowed: valid until thread exit. */
+struct weft__parker *weft__thread_parker(void);
+
+/* A waker that sets `woken` and unparks `p` (a thread parker); it holds a
+ * reference to `p`.  The caller drops it. */
+weft_waker weft__thread_parker_waker(struct weft__parker *p);
+
+/* Borrowed form of the same waker, for a weft_cx during one poll: its
+ * clone takes a reference. */
+static inline weft_waker weft__thread_parker_waker_ref(struct weft__parker *p);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t weft__now_ns(void);
+
+extern const weft_waker_vtable weft__thread_parker_vtable;
+
+static inline weft_waker weft__thread_parker_waker_ref(struct weft__parker *p)
+{
+	weft_waker w = { p, &weft__thread_parker_vtable };
+	return w;
+}
+
+#endif /* WEFT_SRC_SCHED_PARK_H */

@@ -1,0 +1,104 @@
+/*
+ * src/sched/runtime.c - runtime creation and destruction, block_on
+ * dispatch, the current-runtime context and the default allocator.
+ */
+#include "runtime.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+_Thread_local struct weft__context weft__ctx;
+
+static void *default_alloc(void *ctx, size_t size, size_t align)
+{
+	(void)ctx;
+	if (align <= _Alignof(max_align_t))
+		return malloc(size);
+	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+static void default_free(void *ctx, void *ptr, size_t size, size_t align)
+{
+	(void)ctx;
+	(void)size;
+	(void)align;
+	free(ptr);
+}
+
+static const weft_allocator default_allocator = {
+	.alloc = default_alloc,
+	.free = default_free,
+	.ctx = NULL,
+};
+
+int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
+{
+	weft_runtime_config defaults = { 0 };
+	const weft_allocator *alloc;
+	weft_runtime *rt;
+	int err;
+
+	if (out == NULL)
+		return -EINVAL;
+	if (config == NULL)
+		config = &defaults;
+	if (config->flavor != WEFT_RUNTIME_MULTI_THREAD &&
+	    config->flavor != WEFT_RUNTIME_CURRENT_THREAD)
+		return -EINVAL;
+	alloc = config->allocator != NULL ? config->allocator : &default_allocator;
+	if (alloc->alloc == NULL || alloc->free == NULL)
+		return -EINVAL;
+
+	rt = alloc->alloc(alloc->ctx, sizeof(*rt), _Alignof(weft_runtime));
+	if (rt == NULL)
+		return -ENOMEM;
+	rt->alloc = *alloc;
+	rt->flavor = config->flavor;
+	rt->workers = config->workers;
+	rt->sched = NULL;
+	rt->ops = NULL;
+	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
+		err = weft__current_thread_create(rt);
+	else
+		err = weft__multi_thread_create(rt);
+	if (err < 0) {
+		alloc->free(alloc->ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
+		return err;
+	}
+	*out = rt;
+	return 0;
+}
+
+int weft_runtime_destroy(weft_runtime *rt)
+{
+	weft_allocator alloc;
+
+	if (rt == NULL)
+		return 0;
+	if (weft__ctx.rt == rt && weft__ctx.in_runtime)
+		return -EDEADLK;
+	rt->ops->shutdown(rt);
+	alloc = rt->alloc;
+	weft__sched_unref(rt->sched);
+	alloc.free(alloc.ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
+	return 0;
+}
+
+int weft_block_on(weft_runtime *rt, weft_future *future)
+{
+	if (rt == NULL || future == NULL || future->poll == NULL)
+		return -EINVAL;
+	if (weft__ctx.in_runtime)
+		return -EDEADLK;
+	return rt->ops->block_on(rt, future);
+}
+
+weft_runtime *weft_runtime_current(void)
+{
+	return weft__ctx.rt;
+}
+
+unsigned weft_runtime_workers(const weft_runtime *rt)
+{
+	return rt != NULL ? rt->workers : 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * src/sched/runtime.h - the runtime object, its flavours, and the
+ * thread-local "current runtime" context.  Private.
+ */
+#ifndef WEFT_SRC_SCHED_RUNTIME_H
+#define WEFT_SRC_SCHED_RUNTIME_H
+
+#include <stdbool.h>
+
+#include "weft/runtime.h"
+#include "task.h"
+
+struct weft__runtime_ops {
+	int (*block_on)(struct weft_runtime *rt, weft_future *f);
+	/* Stops threads and cancels every task; frees the flavour's state
+	 * (the common sched is released by the caller). */
+	void (*shutdown)(struct weft_runtime *rt);
+};
+
+struct weft_runtime {
+	const struct weft__runtime_ops *ops;
+	weft_runtime_flavor flavor;
+	unsigned workers;
+	/* The flavour's scheduler; its first member is a struct weft__sched. */
+	struct weft__sched *sched;
+	weft_allocator alloc;
+};
+
+/*
+ * What runs on this thread: set by workers for their whole life and by
+ * block_on / the current-thread scheduler while they poll.
+ */
+struct weft__context {
+	struct weft_runtime *rt;
+	/* The worker (multi-thread) or core (current-thread) owned by this
+	 * thread, or NULL on a thread that only blocks on a future. */
+	void *owner;
+	/* True while polling a task or a worker loop: blocking here would
+	 * stall the runtime. */
+	bool in_runtime;
+};
+
+extern _Thread_local struct weft__context weft__ctx;
+
+int weft__current_thread_create(struct weft_runtime *rt);
+int weft__multi_thread_create(struct weft_runtime *rt);
+
+#endif /* WEFT_SRC_SCHED_RUNTIME_H */
