@@ -7,5 +7,6 @@
 #include "weft/future.h"
 #include "weft/runtime.h"
 #include "weft/task.h"
+#include "weft/sync.h"
 
 #endif /* WEFT_H */

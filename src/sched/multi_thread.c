@@ -51,7 +51,8 @@ struct worker {
 	struct weft__parker parker;
 	pthread_t thread;
 	unsigned index;
-	uint32_t tick;
+	uint32_t tick;          /* polls run by this worker */
+	uint32_t injector_tick; /* tick of the last injector check */
 	uint32_t rng;
 	bool searching;
 	bool started;
@@ -205,7 +206,10 @@ static struct weft_task *next_local_task(struct worker *w)
 	struct weft_task *t;
 
 	w->tick++;
-	if (w->tick % GLOBAL_INTERVAL == 0) {
+	/* Counted in polls, LIFO polls included, so that nothing in the
+	 * injector waits behind more than GLOBAL_INTERVAL polls of a worker. */
+	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL) {
+		w->injector_tick = w->tick;
 		t = pop_injector(w);
 		if (t != NULL)
 			return t;

@@ -128,9 +128,14 @@
 #ifndef NSTEALS
 #define NSTEALS 1
 #endif
+#ifndef DST_INIT
+#define DST_INIT 0
+#endif
 #ifndef MUTANT
 #define MUTANT 0
 #endif
+/* Task ids: 1..NTASKS through the owner, then DST_INIT per stealer. */
+#define NIDS (NTASKS + NSTEALERS * DST_INIT)
 
 /* Wrapping counter arithmetic, and a counter's slot. */
 #define ADD(a, b) (((a) + (b)) % MOD)
@@ -146,8 +151,12 @@ byte buf[CAP];
 /* Ghosts. */
 bit live[CAP];         /* the slot holds a task nobody has read out */
 byte pending[CAP];     /* stealers that claimed the slot and will read it */
-bit got[NTASKS + 1];   /* the task has been taken */
+bit got[NIDS + 1];      /* the task has been taken */
 byte finished;         /* owner and stealers that have ended */
+
+/* Marks a labelled path: a no-op on a local that Spin keeps (it drops a
+ * bare skip), so its "unreached" report names any path never taken. */
+#define REACHED ok = ok
 
 /* steal <= real <= tail <= steal + CAP, in wrapping order. */
 #define INVARIANT \
@@ -156,7 +165,7 @@ byte finished;         /* owner and stealers that have ended */
 
 inline take(id)
 {
-	assert(id >= 1 && id <= NTASKS);
+	assert(id >= 1 && id <= NIDS);
 	assert(!got[id]);	/* never run twice */
 	got[id] = 1
 }
@@ -211,7 +220,8 @@ inline push_back(t)
 		if
 		:: hs != hr ->
 			/* overflow(ctx, t, t, 1): a steal is in progress. */
-overflow_one:		take(t);
+overflow_one:		REACHED;
+			take(t);
 			break
 		:: else
 		fi;
@@ -256,7 +266,7 @@ overflow_one:		take(t);
 			};
 			break
 		:: else ->
-overflow_retry:		skip	/* a stealer moved head: retry */
+overflow_retry:		REACHED	/* a stealer moved head: retry */
 		fi
 	od
 }
@@ -270,7 +280,8 @@ inline pop()
 		tl = tail;
 		if
 		:: hr == tl ->
-pop_empty:		break	/* NULL */
+pop_empty:		REACHED;
+			break	/* NULL */
 		:: else
 		fi;
 #if MUTANT == 1
@@ -301,7 +312,11 @@ pop_empty:		break	/* NULL */
 			atomic { read_slot(hr, x); take(x) };
 			break
 		:: else ->
-pop_retry:		skip
+pop_retry:		REACHED;
+			if
+			:: hr == tl -> REACHED	/* a stealer took the last */
+			:: else
+			fi
 		fi
 	od
 }
@@ -334,11 +349,12 @@ inline steal_half()
 	n = 0;
 	if
 	:: SUB(dt, ds) > HALF ->
-dst_full:	skip	/* NULL */
+dst_full:	REACHED	/* NULL */
 	:: else ->
 		do
 		:: hs != hr ->
-steal_busy:		break	/* NULL: another stealer is at work */
+steal_busy:		REACHED;
+			break	/* NULL: another stealer is at work */
 		:: else ->
 			/* src_tail = load(src->tail, acquire) */
 			st = tail;
@@ -350,7 +366,8 @@ steal_busy:		break	/* NULL: another stealer is at work */
 #endif
 			if
 			:: n == 0 ->
-steal_empty:			break	/* NULL */
+steal_empty:			REACHED;
+				break	/* NULL */
 			:: else
 			fi;
 			/* CAS(src->head, h -> (steal, real + n)); h = head on failure */
@@ -375,7 +392,8 @@ steal_empty:			break	/* NULL */
 			if
 			:: ok -> break
 			:: else ->
-steal_retry:			n = 0
+steal_retry:			REACHED;
+				n = 0
 			fi
 		od
 	fi;
@@ -426,7 +444,7 @@ steal_retry:			n = 0
 			if
 			:: ok -> break
 			:: else ->
-release_retry:			skip
+release_retry:			REACHED
 			fi
 		od;
 		/* Run the last stolen task; publish the rest. */
@@ -446,7 +464,7 @@ release_retry:			skip
 	fi
 }
 
-proctype Stealer()
+proctype Stealer(byte me)
 {
 	/* The stealer's own queue, of which it is the owner. */
 	byte dbuf[CAP];
@@ -456,6 +474,19 @@ proctype Stealer()
 	byte dt, ds, hs, hr, st, n, x, i;
 	bit ok;
 
+	/* Tasks the stealer's own queue already holds: pushed by itself. */
+	atomic {
+		i = 0;
+		do
+		:: i < DST_INIT ->
+			dbuf[SLOT(dtail)] = NTASKS + me * DST_INIT + 1 + i;
+			dlive[SLOT(dtail)] = 1;
+			dtail = ADD(dtail, 1);
+			i++
+		:: else -> break
+		od;
+		i = 0
+	};
 	do
 	:: k < NSTEALS -> steal_half(); k++
 	:: dtail != dhead ->
@@ -478,12 +509,13 @@ init
 	byte i, x;
 
 	/* The abstraction of the counters is exact only if NTASKS < MOD. */
-	assert(NTASKS < MOD && MOD % CAP == 0 && CAP >= 2);
+	assert(NTASKS + DST_INIT < MOD && MOD % CAP == 0 && CAP >= 2);
+	assert(DST_INIT <= CAP);
 	atomic {
 		run Owner();
 		i = 0;
 		do
-		:: i < NSTEALERS -> run Stealer(); i++
+		:: i < NSTEALERS -> run Stealer(i); i++
 		:: else -> break
 		od
 	};
@@ -498,7 +530,7 @@ init
 		od;
 		i = 1;
 		do
-		:: i <= NTASKS -> assert(got[i]); i++	/* none lost */
+		:: i <= NIDS -> assert(got[i]); i++	/* none lost */
 		:: else -> break
 		od
 	}

@@ -1,0 +1,627 @@
+/*
+ * weft/sync.h - asynchronous synchronisation: semaphore, mutex, rwlock,
+ * notify, barrier, once cell and cancellation token.
+ *
+ * Every primitive has two tiers:
+ *  - `try_*` calls that never wait and return -EAGAIN when they would;
+ *  - futures that wait.  A waiting future is a struct the caller owns (on
+ *    its stack, inside its own future, inside a spawned task); its first
+ *    member is a `weft_future`.  Waiting allocates nothing: the waiter node
+ *    lives inside the future.
+ *
+ * Rules shared by every future in this header:
+ *  - Initialise the future with its constructor call (weft_mutex_lock,
+ *    weft_semaphore_acquire, ...), then poll it until WEFT_READY (directly,
+ *    with WEFT_AWAIT, or with weft_block_on), then read its `result`.
+ *  - Drop it exactly once with weft_future_drop(&f.base), whatever state it
+ *    is in.  Dropping is always safe: a future that never ran does nothing,
+ *    one parked in a queue unlinks itself, and one that had been handed the
+ *    lock or permits but was not yet polled to ready passes them on to the
+ *    next waiter.  A future that returned WEFT_READY with result 0 does not
+ *    release on drop: the caller now holds the lock or permits and releases
+ *    them explicitly (weft_mutex_unlock, weft_semaphore_release, ...).
+ *  - A future must not be moved (copied to another address) between its
+ *    first poll and its drop: its waiter node may be linked into the
+ *    primitive's queue.  Copying it before the first poll is fine (that is
+ *    what weft_spawn does).
+ *  - A future is used by one thread at a time; the primitive itself may be
+ *    used from any number of threads, inside or outside a runtime.
+ *  - Waiting futures spend one unit of the cooperative budget per poll
+ *    (weft_coop_proceed), so a task that always finds the lock free still
+ *    yields to its worker now and then.
+ *  - Queues are FIFO.  A waiter that is woken was already handed what it
+ *    waited for; nobody can barge in between the wake and its next poll.
+ *
+ * Primitives are caller-owned structs with `init` / `finish`.  `init`
+ * returns 0 or a negative errno; `finish` must only be called once nobody
+ * uses the primitive any more (no holder, no waiting future).
+ *
+ * Errors are returned as negative errno values, never through `errno`:
+ * -EINVAL for a NULL or out-of-range argument, -EAGAIN for a try call that
+ * would have to wait, -EPIPE for a closed semaphore, -EPERM for releasing
+ * what is not held (detected where it is cheap to detect).
+ *
+ * See docs/sync.md for the fairness and cancellation rules and the costs.
+ */
+#ifndef WEFT_SYNC_H
+#define WEFT_SYNC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Private fields that are atomics in C.  C++ sees the plain type of the same
+ * size so that it can include this header and hold the structs; it must not
+ * touch the fields.
+ */
+#ifdef __cplusplus
+#define WEFT__ATOMIC(T) T
+#else
+#define WEFT__ATOMIC(T) _Atomic T
+#endif
+
+/*
+ * Private: the intrusive waiter node and FIFO list (src/sync/waitlist.h has
+ * the operations).  The definitions must stay identical to the ones there
+ * (and, for the node, in weft/chan.h); whichever header comes first defines
+ * them, the guards keep the others from repeating them.
+ */
+#ifndef WEFT__WAITER_DEFINED
+#define WEFT__WAITER_DEFINED 1
+struct weft__waiter {
+	struct weft__waiter *prev, *next;
+	weft_waker waker;
+	bool linked;
+};
+#endif
+#ifndef WEFT__WAITLIST_DEFINED
+#define WEFT__WAITLIST_DEFINED 1
+struct weft__waitlist {
+	struct weft__waiter *head, *tail;
+};
+#endif
+
+/*
+ * Private: the FIFO counting semaphore at the core of weft_semaphore,
+ * weft_mutex, weft_rwlock and weft_once_cell (src/sync/sem.c).
+ */
+struct weft__sem {
+	/* Available permits << 2 | WAITERS | CLOSED. */
+	WEFT__ATOMIC(size_t) state;
+	/* Protects `waiters`; taken only when somebody waits. */
+	pthread_mutex_t lock;
+	struct weft__waitlist waiters;
+};
+
+/* Private: one acquire of `needed` permits, inside the acquiring future. */
+struct weft__sem_wait {
+	struct weft__waiter node;
+	struct weft__sem *sem;
+	size_t needed;
+	/* Permits still owed while queued; under sem->lock. */
+	size_t remaining;
+	WEFT__ATOMIC(unsigned) state;
+};
+
+/* ======================================================================== */
+/* Semaphore                                                                 */
+/* ======================================================================== */
+
+/* The largest number of permits a semaphore can hold. */
+#define WEFT_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 3)
+
+/*
+ * A counting semaphore.  Acquirers are served strictly in FIFO order: a
+ * large request at the head of the queue collects released permits until it
+ * has enough, and smaller requests behind it wait their turn, so it is never
+ * starved.  A semaphore can be closed: waiting and later acquires then fail
+ * with -EPIPE.  Any thread; the struct must not move while in use.
+ */
+typedef struct weft_semaphore {
+	struct weft__sem sem; /* private */
+} weft_semaphore;
+
+/*
+ * Initialises `s` with `permits` available permits.  Returns 0; -EINVAL for
+ * a NULL `s` or more than WEFT_SEMAPHORE_MAX_PERMITS permits; or the
+ * negative errno of pthread_mutex_init (-ENOMEM, -EAGAIN).
+ */
+int weft_semaphore_init(weft_semaphore *s, size_t permits);
+
+/*
+ * Releases what `s` holds.  No future may still wait on it.  NULL is a
+ * no-op.  Any thread.
+ */
+void weft_semaphore_finish(weft_semaphore *s);
+
+/*
+ * Takes `n` permits if they are available now and nobody is queued ahead.
+ * Returns 0 (the caller now holds them), -EAGAIN when it would wait, -EPIPE
+ * when `s` is closed, -EINVAL for a NULL `s` or `n` above the maximum.
+ * n == 0 succeeds at once unless closed.  Any thread.
+ */
+int weft_semaphore_try_acquire(weft_semaphore *s, size_t n);
+
+/* A future that acquires permits.  Fields other than `result` are private. */
+typedef struct weft_semaphore_acquire_future {
+	weft_future base;
+	/* Once ready: 0 (the caller holds the permits), -EPIPE (closed), or
+	 * -EINVAL (bad arguments to weft_semaphore_acquire). */
+	int result;
+	struct weft__sem_wait wait;
+} weft_semaphore_acquire_future;
+
+/*
+ * Initialises `f` to acquire `n` permits of `s`.  Nothing happens until it
+ * is polled.  Returns 0; -EINVAL for a NULL `f`, or for a NULL `s` or `n`
+ * above the maximum, in which case `f` is still initialised and completes
+ * at its first poll with result -EINVAL.
+ */
+int weft_semaphore_acquire(weft_semaphore *s, size_t n, weft_semaphore_acquire_future *f);
+
+/*
+ * Returns `n` permits to `s`, handing them to queued acquirers first (in
+ * FIFO order) and waking those that now have all they asked for.  Returns 0;
+ * -EINVAL for a NULL `s`; -EOVERFLOW (nothing released) when the count
+ * would exceed WEFT_SEMAPHORE_MAX_PERMITS.  Also valid after close.  Any
+ * thread; it never waits (the queue lock is held only briefly).
+ */
+int weft_semaphore_release(weft_semaphore *s, size_t n);
+
+/*
+ * Closes `s`: every queued acquire completes with -EPIPE (permits it had
+ * collected go back to the count), and later acquires and try_acquires fail
+ * with -EPIPE.  Permits already held stay valid and may be released.
+ * Returns 0, or -EINVAL for NULL.  Idempotent.  Any thread.
+ */
+int weft_semaphore_close(weft_semaphore *s);
+
+/* Returns true when `s` has been closed (false for NULL). */
+bool weft_semaphore_is_closed(const weft_semaphore *s);
+
+/* Returns the number of permits available right now (0 for NULL). */
+size_t weft_semaphore_available(const weft_semaphore *s);
+
+/* ======================================================================== */
+/* Mutex                                                                     */
+/* ======================================================================== */
+
+/*
+ * A fair asynchronous mutex.  It does not hold data: it serialises whatever
+ * the caller decides it protects.  Unlocking with waiters queued hands the
+ * lock directly to the oldest waiter (FIFO hand-off), so nobody barges in.
+ * Locking and unlocking without contention cost one atomic operation each.
+ * Unlike a pthread mutex it is not tied to a thread: a task may lock it on
+ * one worker and unlock it on another, or another task may unlock it.
+ */
+typedef struct weft_mutex {
+	struct weft__sem sem; /* private */
+} weft_mutex;
+
+/* Initialises `m`, unlocked.  Returns 0, -EINVAL for NULL, or the negative
+ * errno of pthread_mutex_init. */
+int weft_mutex_init(weft_mutex *m);
+
+/* Releases what `m` holds.  It must be unlocked with no waiter.  NULL is a
+ * no-op. */
+void weft_mutex_finish(weft_mutex *m);
+
+/*
+ * Locks `m` if it is free and nobody is queued.  Returns 0 (the caller holds
+ * the lock), -EAGAIN when it would wait, -EINVAL for NULL.  Any thread.
+ */
+int weft_mutex_try_lock(weft_mutex *m);
+
+/* A future that locks a mutex.  Fields other than `result` are private. */
+typedef struct weft_mutex_lock_future {
+	weft_future base;
+	/* Once ready: 0 (the caller holds the lock) or -EINVAL. */
+	int result;
+	struct weft__sem_wait wait;
+} weft_mutex_lock_future;
+
+/*
+ * Initialises `f` to lock `m`.  Returns 0; -EINVAL for a NULL `f`, or for a
+ * NULL `m` (then `f` completes at its first poll with result -EINVAL).
+ */
+int weft_mutex_lock(weft_mutex *m, weft_mutex_lock_future *f);
+
+/*
+ * Unlocks `m`, handing it to the oldest waiter if there is one.  Returns 0;
+ * -EINVAL for NULL; -EPERM (and does nothing) when `m` is visibly not
+ * locked.  Any thread.
+ */
+int weft_mutex_unlock(weft_mutex *m);
+
+/* Returns true when `m` is locked right now (a hint; false for NULL). */
+bool weft_mutex_is_locked(const weft_mutex *m);
+
+/* ======================================================================== */
+/* RwLock                                                                    */
+/* ======================================================================== */
+
+/* Default (and largest) number of readers a rwlock admits at once. */
+#define WEFT_RWLOCK_MAX_READERS WEFT_SEMAPHORE_MAX_PERMITS
+
+/*
+ * A fair reader-writer lock.  Policy: one FIFO queue for readers and
+ * writers.  A queued writer bars readers that arrive after it (so writers
+ * are never starved), and the readers queued behind a writer all enter
+ * together when it unlocks (so readers are never starved either).  At most
+ * `max_readers` readers hold it at once.  Read and write locking without
+ * contention cost one atomic operation each.
+ */
+typedef struct weft_rwlock {
+	struct weft__sem sem; /* private */
+	size_t max_readers;   /* private */
+} weft_rwlock;
+
+/* Initialises `rw`, unlocked, admitting WEFT_RWLOCK_MAX_READERS readers.
+ * Returns 0, -EINVAL for NULL, or the negative errno of pthread_mutex_init. */
+int weft_rwlock_init(weft_rwlock *rw);
+
+/*
+ * As weft_rwlock_init with at most `max_readers` concurrent readers
+ * (1 .. WEFT_RWLOCK_MAX_READERS).  Returns -EINVAL outside that range.
+ */
+int weft_rwlock_init_max_readers(weft_rwlock *rw, size_t max_readers);
+
+/* Releases what `rw` holds.  It must be unlocked with no waiter.  NULL is a
+ * no-op. */
+void weft_rwlock_finish(weft_rwlock *rw);
+
+/* Takes a read lock if possible without waiting.  Returns 0, -EAGAIN, or
+ * -EINVAL for NULL.  Any thread. */
+int weft_rwlock_try_read(weft_rwlock *rw);
+
+/* Takes the write lock if possible without waiting.  Returns 0, -EAGAIN,
+ * or -EINVAL for NULL.  Any thread. */
+int weft_rwlock_try_write(weft_rwlock *rw);
+
+/* A future that takes a read lock.  Fields other than `result` are private. */
+typedef struct weft_rwlock_read_future {
+	weft_future base;
+	/* Once ready: 0 (the caller holds a read lock) or -EINVAL. */
+	int result;
+	struct weft__sem_wait wait;
+} weft_rwlock_read_future;
+
+/* A future that takes the write lock.  Fields other than `result` are
+ * private. */
+typedef struct weft_rwlock_write_future {
+	weft_future base;
+	/* Once ready: 0 (the caller holds the write lock) or -EINVAL. */
+	int result;
+	struct weft__sem_wait wait;
+} weft_rwlock_write_future;
+
+/* Initialises `f` to take a read lock on `rw`.  Returns as weft_mutex_lock. */
+int weft_rwlock_read(weft_rwlock *rw, weft_rwlock_read_future *f);
+
+/* Initialises `f` to take the write lock on `rw`.  Returns as
+ * weft_mutex_lock. */
+int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f);
+
+/* Releases one read lock.  Returns 0, -EINVAL for NULL, -EPERM when no read
+ * lock is visibly held.  Any thread. */
+int weft_rwlock_unlock_read(weft_rwlock *rw);
+
+/* Releases the write lock.  Returns 0, -EINVAL for NULL, -EPERM when the
+ * lock is visibly not write-locked.  Any thread. */
+int weft_rwlock_unlock_write(weft_rwlock *rw);
+
+/*
+ * Turns the caller's write lock into a read lock without letting a writer in
+ * between; queued readers may enter alongside.  Returns 0, -EINVAL for NULL,
+ * -EPERM when the lock is visibly not write-locked.  Any thread.
+ */
+int weft_rwlock_downgrade(weft_rwlock *rw);
+
+/* ======================================================================== */
+/* Notify                                                                    */
+/* ======================================================================== */
+
+/*
+ * Wakes tasks, without data.  notify_one wakes the oldest waiter, or, when
+ * nobody waits, stores one permit that the next wait consumes at once (at
+ * most one permit is stored; more notify_one calls add nothing).
+ * notify_waiters wakes every waiter that exists when it is called,
+ * including futures created but not yet polled, and stores no permit.
+ * Uncontended notify_one and a wait that finds the permit cost one atomic
+ * operation each.
+ */
+typedef struct weft_notify {
+	/* Private: notify_waiters generation << 2 | EMPTY / WAITING / NOTIFIED. */
+	WEFT__ATOMIC(size_t) state;
+	pthread_mutex_t lock;          /* private */
+	struct weft__waitlist waiters; /* private */
+} weft_notify;
+
+/* Initialises `n` with no permit.  Returns 0, -EINVAL for NULL, or the
+ * negative errno of pthread_mutex_init. */
+int weft_notify_init(weft_notify *n);
+
+/* Releases what `n` holds.  No future may still wait on it.  NULL is a
+ * no-op. */
+void weft_notify_finish(weft_notify *n);
+
+/* Wakes the oldest waiter, or stores the permit.  Returns 0, -EINVAL for
+ * NULL.  Any thread; never waits. */
+int weft_notify_one(weft_notify *n);
+
+/* Wakes every current waiter (see above).  Returns 0, -EINVAL for NULL.
+ * Any thread; never waits. */
+int weft_notify_waiters(weft_notify *n);
+
+/* Consumes the stored permit if there is one.  Returns 0, -EAGAIN when none
+ * is stored, -EINVAL for NULL.  Any thread. */
+int weft_notify_try_notified(weft_notify *n);
+
+/* Private: a notify waiter. */
+struct weft__notify_wait {
+	struct weft__waiter node;
+	struct weft_notify *notify;
+	/* notify_waiters generation when the future was created. */
+	size_t gen;
+	WEFT__ATOMIC(unsigned) state;
+};
+
+/* A future that waits for a notification.  Fields other than `result` are
+ * private. */
+typedef struct weft_notify_future {
+	weft_future base;
+	/* Once ready: 0, or -EINVAL for bad arguments. */
+	int result;
+	struct weft__notify_wait wait;
+} weft_notify_future;
+
+/*
+ * Initialises `f` to wait on `n`.  The future already counts as a waiter
+ * for notify_waiters from this call on (so "check a condition, create the
+ * future, check again, await" loses nothing); for notify_one it becomes a
+ * waiter at its first poll.  Dropping a future that notify_one had chosen
+ * but that was not yet polled to ready passes the notification on.
+ * Returns 0; -EINVAL for a NULL `f`, or for a NULL `n` (then `f` completes
+ * at once with -EINVAL).
+ */
+int weft_notify_notified(weft_notify *n, weft_notify_future *f);
+
+/* ======================================================================== */
+/* Barrier                                                                   */
+/* ======================================================================== */
+
+/*
+ * A reusable barrier for `parties` tasks: each generation releases when the
+ * last party arrives, and that party is told it is the leader.  A wait that
+ * is cancelled before its generation is complete withdraws its arrival.
+ */
+typedef struct weft_barrier {
+	/* Private: generation << 32 | parties arrived. */
+	WEFT__ATOMIC(uint64_t) state;
+	uint32_t parties;              /* private */
+	pthread_mutex_t lock;          /* private */
+	struct weft__waitlist waiters; /* private */
+} weft_barrier;
+
+/*
+ * Initialises `b` for `parties` parties (0 is taken as 1, as in Tokio and
+ * std).  Returns 0, -EINVAL for NULL or more than UINT32_MAX - 1 parties, or
+ * the negative errno of pthread_mutex_init.
+ */
+int weft_barrier_init(weft_barrier *b, size_t parties);
+
+/* Releases what `b` holds.  No future may still wait on it.  NULL is a
+ * no-op. */
+void weft_barrier_finish(weft_barrier *b);
+
+/*
+ * Arrives only if this arrival completes the generation (all other parties
+ * are waiting): they are released and the caller is the leader.  Returns 0
+ * (leader), -EAGAIN (nothing done), -EINVAL for NULL.  Any thread.
+ */
+int weft_barrier_try_wait(weft_barrier *b);
+
+/* Private: a barrier waiter. */
+struct weft__barrier_wait {
+	struct weft__waiter node;
+	struct weft_barrier *barrier;
+	uint32_t gen;
+	WEFT__ATOMIC(unsigned) state;
+};
+
+/* A future that arrives at a barrier and waits for its generation to
+ * complete.  Fields other than `result` and `is_leader` are private. */
+typedef struct weft_barrier_wait_future {
+	weft_future base;
+	/* Once ready: 0, or -EINVAL for bad arguments. */
+	int result;
+	/* Once ready: true for exactly one party of each generation. */
+	bool is_leader;
+	struct weft__barrier_wait wait;
+} weft_barrier_wait_future;
+
+/*
+ * Initialises `f` to wait at `b`.  The arrival happens at the first poll.
+ * Returns 0; -EINVAL for a NULL `f`, or for a NULL `b` (then `f` completes at
+ * once with -EINVAL).
+ */
+int weft_barrier_wait(weft_barrier *b, weft_barrier_wait_future *f);
+
+/* ======================================================================== */
+/* OnceCell                                                                  */
+/* ======================================================================== */
+
+/*
+ * A cell that is set once and then read without locking.  It holds a
+ * `void *` that the caller owns.  get_or_init runs exactly one initialiser
+ * at a time: the first caller runs its initialiser future while the others
+ * wait in FIFO order; if that initialiser is cancelled (its get_or_init
+ * future dropped) or fails, the next waiter runs its own.
+ */
+typedef struct weft_once_cell {
+	/* Private: EMPTY or SET; the value is published by the SET store. */
+	WEFT__ATOMIC(unsigned) state;
+	void *value;          /* private */
+	struct weft__sem sem; /* private: one permit = the right to initialise */
+} weft_once_cell;
+
+/* Initialises `c`, empty.  Returns 0, -EINVAL for NULL, or the negative
+ * errno of pthread_mutex_init. */
+int weft_once_cell_init(weft_once_cell *c);
+
+/* Releases what `c` holds (not the value, which is the caller's).  No
+ * future may still use it.  NULL is a no-op. */
+void weft_once_cell_finish(weft_once_cell *c);
+
+/*
+ * Reads the value without waiting.  Returns 0 and stores it in *value when
+ * the cell is set; -EAGAIN when it is not (yet); -EINVAL for NULL
+ * arguments.  One atomic load.  Any thread.
+ */
+int weft_once_cell_get(const weft_once_cell *c, void **value);
+
+/*
+ * Sets the value if the cell is empty and no initialiser is running.
+ * Returns 0; -EEXIST when the cell is already set; -EBUSY when an
+ * initialiser is running; -EINVAL for NULL.  Waiters of get_or_init then
+ * complete with this value.  Any thread.
+ */
+int weft_once_cell_set(weft_once_cell *c, void *value);
+
+/* Private: the get_or_init state machine. */
+struct weft__once_wait {
+	struct weft__sem_wait acquire;
+	struct weft_once_cell *cell;
+	weft_future *init;
+	void *const *init_value;
+	const int *init_status;
+	unsigned step;
+};
+
+/* A future that returns the cell's value, initialising it if needed.
+ * Fields other than `result` and `value` are private. */
+typedef struct weft_once_cell_future {
+	weft_future base;
+	/* Once ready: 0 (then `value` is the cell's value), the initialiser's
+	 * negative status when this future ran it and it failed (the cell stays
+	 * empty), or -EINVAL for bad arguments. */
+	int result;
+	void *value;
+	struct weft__once_wait wait;
+} weft_once_cell_future;
+
+/*
+ * Initialises `f` to get the value of `c`, running `init` if this future
+ * becomes the initialiser.  `init` is a future the caller owns and drops
+ * (whether or not it ran); it is polled only by `f`, only while `f` is the
+ * initialiser, and only until it is ready.  When it is ready, `*init_value`
+ * is the value to store; when `init_status` is not NULL and `*init_status`
+ * is negative, the attempt failed instead: the cell stays empty, `f`
+ * completes with that status and the next waiter tries its own
+ * initialiser.  Dropping `f` while it runs `init` cancels the attempt in
+ * the same way (`init` is not dropped by `f`).
+ * Returns 0; -EINVAL for a NULL `f`, or for a NULL `c`, `init` or
+ * `init_value` (then `f` completes at once with -EINVAL).
+ */
+int weft_once_cell_get_or_init(weft_once_cell *c, weft_once_cell_future *f,
+			       weft_future *init, void *const *init_value,
+			       const int *init_status);
+
+/* ======================================================================== */
+/* Cancellation token                                                        */
+/* ======================================================================== */
+
+/*
+ * A cancellation token: cancel() is remembered forever, is_cancelled() reads
+ * it with one atomic load, and a future waits for it.  Tokens form trees:
+ * cancelling a token cancels all its descendants, never its ancestors.  A
+ * tree shares one lock, owned by its root token, which is taken only to
+ * link tokens or waiters and to cancel.
+ *
+ * Lifetime: a token is caller-owned.  Finish every future waiting on a token
+ * before finishing the token; finishing a child hands its own children to
+ * its parent; the root is finished last (weft_cancel_token_finish returns
+ * -EBUSY otherwise).
+ */
+typedef struct weft_cancel_token {
+	WEFT__ATOMIC(unsigned) cancelled;         /* private */
+	struct weft_cancel_token *root;           /* private */
+	struct weft_cancel_token *parent;         /* private */
+	struct weft_cancel_token *first_child;    /* private */
+	struct weft_cancel_token *prev_sibling;   /* private */
+	struct weft_cancel_token *next_sibling;   /* private */
+	struct weft__waitlist waiters;            /* private */
+	size_t waiting;                           /* private */
+	/* Private, used in the root only: the tree lock, waiters being woken
+	 * after a cancel, and the number of tokens in the tree. */
+	pthread_mutex_t lock;
+	struct weft__waitlist waking;
+	size_t members;
+} weft_cancel_token;
+
+/* Initialises `t` as a root token, not cancelled.  Returns 0, -EINVAL for
+ * NULL, or the negative errno of pthread_mutex_init. */
+int weft_cancel_token_init(weft_cancel_token *t);
+
+/*
+ * Initialises `child` as a child of `parent` (cancelled at once if `parent`
+ * already is).  Returns 0, or -EINVAL for NULL arguments or child == parent.
+ * Any thread.
+ */
+int weft_cancel_token_init_child(weft_cancel_token *child, weft_cancel_token *parent);
+
+/*
+ * Finishes `t`.  Its children become children of its parent.  Returns 0;
+ * -EBUSY (and does nothing) when a future still waits on `t`, or when `t` is
+ * a root whose tree still has other tokens; -EINVAL for NULL.  Any thread.
+ */
+int weft_cancel_token_finish(weft_cancel_token *t);
+
+/*
+ * Cancels `t` and all its descendants and wakes everything waiting on them.
+ * Returns 0, -EINVAL for NULL.  Idempotent.  Any thread; never waits.
+ */
+int weft_cancel_token_cancel(weft_cancel_token *t);
+
+/* Returns true once `t` (or an ancestor) was cancelled; false for NULL.
+ * One atomic load with acquire ordering.  Any thread. */
+bool weft_cancel_token_is_cancelled(const weft_cancel_token *t);
+
+/* Private: a cancellation waiter. */
+struct weft__cancel_wait {
+	struct weft__waiter node;
+	struct weft_cancel_token *token;
+	/* The list the node is on (the token's, or the root's waking list);
+	 * under the tree lock. */
+	struct weft__waitlist *list;
+	WEFT__ATOMIC(unsigned) state;
+};
+
+/* A future that completes when a token is cancelled.  Fields other than
+ * `result` are private. */
+typedef struct weft_cancel_future {
+	weft_future base;
+	/* Once ready: 0, or -EINVAL for bad arguments. */
+	int result;
+	struct weft__cancel_wait wait;
+} weft_cancel_future;
+
+/*
+ * Initialises `f` to wait until `t` is cancelled.  Returns 0; -EINVAL for a
+ * NULL `f`, or for a NULL `t` (then `f` completes at once with -EINVAL).
+ */
+int weft_cancel_token_cancelled(weft_cancel_token *t, weft_cancel_future *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_SYNC_H */

@@ -1,0 +1,863 @@
+/*
+ * src/chan/mpsc.c - the multi-producer, single-consumer channel, bounded
+ * and unbounded.
+ *
+ * The buffer: a chain of blocks
+ * =============================
+ *
+ * Values live in blocks of 32 slots linked into a chain.  Slot i of the
+ * channel (i counts from 0 for the life of the channel) is slot i % 32 of
+ * the block whose `start` is i rounded down to 32.  Four numbers describe
+ * the chain:
+ *
+ *   tail        the next slot a sender will claim (bit 63: closed);
+ *   limit       every slot below it has a block in the chain;
+ *   head        the next slot the receiver reads (receiver only);
+ *   block_tail  a hint: a block at or before the block of every slot that
+ *               is claimed but not yet written.
+ *
+ * A sender claims slot t with one CAS of tail from t to t + 1, and only
+ * while t < limit and the closed bit is clear.  When t == limit it first
+ * grows the chain (under the channel lock, appending one block and raising
+ * limit), so an allocation failure is reported before anything is claimed
+ * and nothing is ever left half-sent: a claimed slot always gets written.
+ * Closing sets the bit in tail, so a send succeeds exactly when its CAS
+ * comes before the close, and the receiver knows that the stream ends at
+ * tail once it has read that far.
+ *
+ * Having claimed t, the sender walks the chain from block_tail to t's
+ * block, writes the value into the slot, and sets the slot's bit in the
+ * block's `ready` word.  The receiver reads slot head once its ready bit is
+ * set.  Bits are never cleared while a block is in use; a block is reset
+ * only when it is recycled.
+ *
+ * Reclaiming blocks
+ * -----------------
+ *
+ * A sender walking past a block whose 32 slots are all written moves
+ * block_tail past it (one CAS), then records in the block the tail it sees
+ * afterwards (`observed_tail`) and marks it released.  The receiver
+ * recycles a fully read block only when it is released and head has
+ * reached observed_tail.  Why that is safe: a sender touches a block only
+ * while walking from a block_tail it loaded after claiming its slot s.  The
+ * claim CAS, the sender's load of block_tail, the CAS that moves block_tail
+ * and the advancer's load of tail are all sequentially consistent, so
+ * either the sender's claim comes first (then s < observed_tail, and the
+ * receiver waits until slot s has been read, which is after the sender set
+ * its ready bit, its last touch of any block), or the sender's load of
+ * block_tail comes after the move and never sees the old block.  Blocks
+ * are recycled in chain order from free_head.  A recycled block is either
+ * appended to the end of the chain again (when fewer than two spare blocks
+ * lie ahead of tail) or freed, so the buffer grows with a burst and shrinks
+ * after it.
+ *
+ * Capacity (bounded channels)
+ * ---------------------------
+ *
+ * A semaphore of `capacity` permits, one word: permits << 2, CLOSED, and
+ * WAITERS (the send-waiter list is not empty).  A send takes a permit (one
+ * CAS) before it claims a slot; the receiver gives one back (one CAS) after
+ * reading a slot, so tail - head never exceeds the capacity.  When no
+ * permit is free, the sender queues its waiter node (inside its future)
+ * under the lock and sets WAITERS; while WAITERS is set no permit is ever
+ * added to the word: a release takes the lock and hands the permit to the
+ * first waiter directly (FIFO, no barging).  WAITERS implies zero free
+ * permits, and every change to the word is a CAS, so the fast paths of
+ * senders and the receiver never take the lock.  A send future dropped
+ * while queued unlinks itself; one dropped after it was handed a permit
+ * passes the permit on.
+ *
+ * Waking the receiver
+ * -------------------
+ *
+ * The receiver stores its waker in the channel (under the lock, only when
+ * it changes), sets rx_parked, and checks for a value once more.  A sender
+ * sets its ready bit, then loads rx_parked; if it is set, the sender clears
+ * it and wakes the stored waker.  Both pairs (ready bit then rx_parked;
+ * rx_parked then ready bit, next link and tail) are sequentially
+ * consistent, so either the receiver's second look finds the value or the
+ * sender sees rx_parked: no lost wake-up.  The lock is taken by senders
+ * only when the receiver is parked.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "chan_internal.h"
+
+#define BLOCK_SLOTS 32u
+#define BLOCK_MASK ((uint64_t)BLOCK_SLOTS - 1)
+#define BLOCK_FULL 0xffffffffu
+/* A recycled block is appended again while fewer spare slots lie ahead. */
+#define SPARE_SLOTS ((uint64_t)2 * BLOCK_SLOTS)
+
+#define TAIL_CLOSED ((uint64_t)1 << 63)
+
+#define SEM_WAITERS ((uint64_t)1)
+#define SEM_CLOSED ((uint64_t)2)
+#define SEM_ONE ((uint64_t)4)
+
+#define MAX_CAPACITY ((size_t)1 << 40)
+
+struct block {
+	/* The channel slot of slots[0]; written before the block is linked. */
+	uint64_t start;
+	_Atomic(struct block *) next;
+	/* Bit i: slot i holds a value. */
+	_Atomic uint32_t ready;
+	/* Set once block_tail has moved past this block. */
+	_Atomic bool released;
+	/* tail as seen right after block_tail moved past; written before
+	 * `released`. */
+	uint64_t observed_tail;
+	max_align_t slots[];
+};
+
+struct mpsc {
+	/* Senders: the claim word, on its own line. */
+	_Atomic uint64_t tail;
+	char pad0[64 - sizeof(uint64_t)];
+	/* Senders and receiver: the permits of a bounded channel. */
+	_Atomic uint64_t sem;
+	char pad1[64 - sizeof(uint64_t)];
+	/* Mostly read. */
+	_Atomic uint64_t limit;
+	_Atomic(struct block *) block_tail;
+	_Atomic bool rx_parked;
+	bool bounded;
+	size_t elem_size;
+	size_t capacity;
+	_Atomic uint64_t senders;
+	_Atomic uint64_t refs;
+	/* Under lock. */
+	pthread_mutex_t lock;
+	struct weft__waitlist send_waiters;
+	struct block *last;
+	/* Written by the receiver under lock; read under lock by wakers. */
+	weft_waker rx_waker;
+	char pad2[64];
+	/* The receiver only. */
+	uint64_t head;
+	struct block *head_block;
+	struct block *free_head;
+};
+
+enum { SEND_INIT, SEND_WAITING, SEND_DONE };
+enum { WAIT_NONE, WAIT_QUEUED, WAIT_GRANTED, WAIT_CLOSED };
+
+static struct mpsc *tx_chan(const weft_mpsc_tx *tx)
+{
+	return (struct mpsc *)(void *)tx;
+}
+
+static struct mpsc *rx_chan(const weft_mpsc_rx *rx)
+{
+	return (struct mpsc *)(void *)rx;
+}
+
+static unsigned char *slot_ptr(const struct mpsc *ch, struct block *b, uint64_t index)
+{
+	return (unsigned char *)b->slots + (size_t)(index & BLOCK_MASK) * ch->elem_size;
+}
+
+static weft_mpsc_send_future *send_future_of(struct weft__waiter *w)
+{
+	return CHAN_CONTAINER_OF(w, weft_mpsc_send_future, waiter);
+}
+
+/* ---- blocks ------------------------------------------------------------- */
+
+static struct block *block_alloc(const struct mpsc *ch)
+{
+	struct block *b = weft__chan_alloc(sizeof(*b) + BLOCK_SLOTS * ch->elem_size);
+
+	return b;
+}
+
+static void block_reset(struct block *b, uint64_t start)
+{
+	b->start = start;
+	atomic_init(&b->next, NULL);
+	atomic_init(&b->ready, 0);
+	atomic_init(&b->released, false);
+	b->observed_tail = 0;
+}
+
+/* Appends `b` (reset, start == limit) to the chain.  Under lock. */
+static void chain_append_locked(struct mpsc *ch, struct block *b, uint64_t limit)
+{
+	block_reset(b, limit);
+	/* SeqCst: publishes the block's fields with the link; pairs with the
+	 * walkers' acquire loads and the receiver's seq_cst re-check. */
+	atomic_store_explicit(&ch->last->next, b, memory_order_seq_cst);
+	ch->last = b;
+	/* SeqCst: a sender that sees the new limit sees the link (pairs with
+	 * the seq_cst load in push). */
+	atomic_store_explicit(&ch->limit, limit + BLOCK_SLOTS, memory_order_seq_cst);
+}
+
+/* Makes sure slot t has a block.  Returns 0 or -ENOMEM. */
+static int grow(struct mpsc *ch, uint64_t t)
+{
+	struct block *b;
+	uint64_t limit;
+	int err = 0;
+
+	pthread_mutex_lock(&ch->lock);
+	/* Relaxed: limit only changes under the lock we hold. */
+	limit = atomic_load_explicit(&ch->limit, memory_order_relaxed);
+	if (limit <= t) {
+		b = block_alloc(ch);
+		if (b != NULL)
+			chain_append_locked(ch, b, limit);
+		else
+			err = -ENOMEM;
+	}
+	pthread_mutex_unlock(&ch->lock);
+	return err;
+}
+
+/*
+ * Finds the block of claimed slot t, moving block_tail past fully written
+ * blocks on the way (see the essay).
+ */
+static struct block *find_block(struct mpsc *ch, uint64_t t)
+{
+	uint64_t start = t & ~BLOCK_MASK;
+	/* SeqCst: ordered after our claim CAS; pairs with the seq_cst CAS
+	 * that moves block_tail (the reclamation argument). */
+	struct block *b = atomic_load_explicit(&ch->block_tail, memory_order_seq_cst);
+	bool advance = true;
+
+	while (b->start != start) {
+		/* Acquire: the link was published by chain_append_locked; our
+		 * slot is below limit, so the chain reaches its block. */
+		struct block *next = atomic_load_explicit(&b->next, memory_order_acquire);
+
+		/* Acquire: every slot's writer is done with this block (pairs
+		 * with the release in their fetch_or). */
+		if (advance && atomic_load_explicit(&b->ready, memory_order_acquire) == BLOCK_FULL) {
+			struct block *expected = b;
+
+			/* SeqCst: see the reclamation argument in the essay. */
+			if (atomic_compare_exchange_strong_explicit(&ch->block_tail, &expected, next,
+								    memory_order_seq_cst,
+								    memory_order_relaxed)) {
+				/* SeqCst: pairs with the claim CAS of later
+				 * senders (the essay). */
+				b->observed_tail = atomic_load_explicit(&ch->tail, memory_order_seq_cst) &
+						   ~TAIL_CLOSED;
+				/* Release: publishes observed_tail and our last
+				 * touch of the block; pairs with the acquire in
+				 * reclaim. */
+				atomic_store_explicit(&b->released, true, memory_order_release);
+			} else {
+				advance = false;
+			}
+		} else {
+			advance = false;
+		}
+		b = next;
+	}
+	return b;
+}
+
+/* The receiver hands a fully read block back: reuse it or free it. */
+static void recycle(struct mpsc *ch, struct block *b)
+{
+	uint64_t limit, tail;
+	bool reuse;
+
+	pthread_mutex_lock(&ch->lock);
+	/* Relaxed: limit changes only under the lock; tail is a heuristic. */
+	limit = atomic_load_explicit(&ch->limit, memory_order_relaxed);
+	tail = atomic_load_explicit(&ch->tail, memory_order_relaxed) & ~TAIL_CLOSED;
+	reuse = limit - tail < SPARE_SLOTS;
+	if (reuse)
+		chain_append_locked(ch, b, limit);
+	pthread_mutex_unlock(&ch->lock);
+	if (!reuse)
+		weft__chan_free(b);
+}
+
+/* Recycles, in chain order, the blocks no sender can touch any more. */
+static void reclaim(struct mpsc *ch)
+{
+	while (ch->free_head != ch->head_block) {
+		struct block *b = ch->free_head;
+
+		/* Acquire: pairs with the release in find_block. */
+		if (!atomic_load_explicit(&b->released, memory_order_acquire))
+			return;
+		if (b->observed_tail > ch->head)
+			return;
+		/* Acquire: b is before head_block, so its link is set. */
+		ch->free_head = atomic_load_explicit(&b->next, memory_order_acquire);
+		recycle(ch, b);
+	}
+}
+
+/* ---- the permits of a bounded channel ------------------------------------ */
+
+/*
+ * Takes a permit without waiting.  Returns 0, -EAGAIN (none free, or
+ * senders are queued) or -EPIPE.  The permit word orders no data (slots
+ * are published by their ready bits), so its operations are relaxed.
+ */
+static int sem_try_acquire(struct mpsc *ch)
+{
+	uint64_t s = atomic_load_explicit(&ch->sem, memory_order_relaxed);
+
+	for (;;) {
+		if (s & SEM_CLOSED)
+			return -EPIPE;
+		if ((s & SEM_WAITERS) || s < SEM_ONE)
+			return -EAGAIN;
+		if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s - SEM_ONE,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return 0;
+	}
+}
+
+/*
+ * Under lock: takes a permit, or queues `f` (returns -EAGAIN), or reports
+ * -EPIPE.
+ */
+static int sem_acquire_or_queue_locked(struct mpsc *ch, weft_mpsc_send_future *f,
+				       const weft_waker *waker)
+{
+	uint64_t s = atomic_load_explicit(&ch->sem, memory_order_relaxed);
+
+	for (;;) {
+		if (s & SEM_CLOSED)
+			return -EPIPE;
+		if (!(s & SEM_WAITERS) && s >= SEM_ONE) {
+			if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s - SEM_ONE,
+								  memory_order_relaxed,
+								  memory_order_relaxed))
+				return 0;
+			continue;
+		}
+		if (s & SEM_WAITERS)
+			break;
+		if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s | SEM_WAITERS,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			break;
+	}
+	weft__waiter_init(&f->waiter);
+	weft__waitlist_push_back(&ch->send_waiters, &f->waiter);
+	weft_waker_store(&f->waiter.waker, waker);
+	f->wait = WAIT_QUEUED;
+	return -EAGAIN;
+}
+
+/*
+ * Under lock: hands one permit to the first queued sender, or adds it to
+ * the word.  Returns the waker to wake after unlocking (maybe empty).
+ */
+static weft_waker sem_release_locked(struct mpsc *ch)
+{
+	struct weft__waiter *w = weft__waitlist_pop_front(&ch->send_waiters);
+	weft_waker wk = { NULL, NULL };
+
+	if (w == NULL) {
+		atomic_fetch_add_explicit(&ch->sem, SEM_ONE, memory_order_relaxed);
+		return wk;
+	}
+	if (weft__waitlist_is_empty(&ch->send_waiters))
+		atomic_fetch_and_explicit(&ch->sem, ~SEM_WAITERS, memory_order_relaxed);
+	send_future_of(w)->wait = WAIT_GRANTED;
+	wk = w->waker;
+	w->waker.data = NULL;
+	w->waker.vtable = NULL;
+	return wk;
+}
+
+/* Gives one permit back. */
+static void sem_release(struct mpsc *ch)
+{
+	uint64_t s = atomic_load_explicit(&ch->sem, memory_order_relaxed);
+	weft_waker wk;
+
+	while (!(s & SEM_WAITERS)) {
+		if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s + SEM_ONE,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return;
+	}
+	pthread_mutex_lock(&ch->lock);
+	wk = sem_release_locked(ch);
+	pthread_mutex_unlock(&ch->lock);
+	weft_waker_wake(&wk);
+}
+
+/* ---- sending and receiving ------------------------------------------------ */
+
+static void wake_rx(struct mpsc *ch)
+{
+	weft_waker w;
+
+	/* AcqRel: one sender wins the wake; acquire pairs with the receiver's
+	 * seq_cst store so that its waker (stored before) is visible under
+	 * the lock. */
+	if (!atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
+		return;
+	pthread_mutex_lock(&ch->lock);
+	w = weft_waker_clone(&ch->rx_waker);
+	pthread_mutex_unlock(&ch->lock);
+	weft_waker_wake(&w);
+}
+
+/* Claims a slot and writes `value` into it.  Returns 0, -EPIPE, -ENOMEM. */
+static int push(struct mpsc *ch, const void *value)
+{
+	uint64_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	struct block *b;
+	int err;
+
+	for (;;) {
+		if (t & TAIL_CLOSED)
+			return -EPIPE;
+		/* SeqCst: seeing limit above t means t's block is linked
+		 * (pairs with the seq_cst store in chain_append_locked). */
+		if (t >= atomic_load_explicit(&ch->limit, memory_order_seq_cst)) {
+			err = grow(ch, t);
+			if (err < 0)
+				return err;
+			t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+			continue;
+		}
+		/* SeqCst: the claim is ordered against the move of
+		 * block_tail (essay) and against close. */
+		if (atomic_compare_exchange_weak_explicit(&ch->tail, &t, t + 1,
+							  memory_order_seq_cst,
+							  memory_order_relaxed))
+			break;
+	}
+	b = find_block(ch, t);
+	value_copy(slot_ptr(ch, b, t), value, ch->elem_size);
+	/* SeqCst: publishes the value (release, pairs with the receiver's
+	 * load) and orders it before our rx_parked load (Dekker with the
+	 * receiver's park). */
+	atomic_fetch_or_explicit(&b->ready, 1u << (t & BLOCK_MASK), memory_order_seq_cst);
+	/* SeqCst: see above. */
+	if (atomic_load_explicit(&ch->rx_parked, memory_order_seq_cst))
+		wake_rx(ch);
+	return 0;
+}
+
+static int empty_or_closed(struct mpsc *ch, uint64_t index)
+{
+	/* SeqCst: pairs with the fetch_or in chan_close (Dekker with the
+	 * receiver's park). */
+	uint64_t t = atomic_load_explicit(&ch->tail, memory_order_seq_cst);
+
+	if ((t & TAIL_CLOSED) && (t & ~TAIL_CLOSED) == index)
+		return -EPIPE;
+	return -EAGAIN;
+}
+
+/* Reads the value at head into `out`.  Returns 0, -EAGAIN or -EPIPE. */
+static int pop(struct mpsc *ch, void *out)
+{
+	struct block *b = ch->head_block;
+	uint64_t index = ch->head;
+
+	if (b->start + BLOCK_SLOTS <= index) {
+		/* SeqCst: pairs with the seq_cst link store (and the
+		 * receiver's park ordering). */
+		struct block *next = atomic_load_explicit(&b->next, memory_order_seq_cst);
+
+		if (next == NULL)
+			return empty_or_closed(ch, index);
+		ch->head_block = b = next;
+		reclaim(ch);
+	}
+	/* SeqCst: pairs with the sender's fetch_or (acquire for the value,
+	 * and the park ordering). */
+	if (!(atomic_load_explicit(&b->ready, memory_order_seq_cst) & (1u << (index & BLOCK_MASK))))
+		return empty_or_closed(ch, index);
+	value_copy(out, slot_ptr(ch, b, index), ch->elem_size);
+	ch->head = index + 1;
+	if (ch->bounded)
+		sem_release(ch);
+	return 0;
+}
+
+/* ---- closing and freeing --------------------------------------------------- */
+
+static void chan_close(struct mpsc *ch)
+{
+	struct wake_batch batch;
+	struct weft__waiter *w;
+	uint64_t prev;
+
+	/* SeqCst: a sender's claim either precedes this (and is received) or
+	 * fails; pairs with the receiver's seq_cst re-check after parking. */
+	prev = atomic_fetch_or_explicit(&ch->tail, TAIL_CLOSED, memory_order_seq_cst);
+	if (prev & TAIL_CLOSED)
+		return;
+	wake_batch_init(&batch);
+	pthread_mutex_lock(&ch->lock);
+	if (ch->bounded) {
+		/* Relaxed: waiters read it under the lock; a fast-path sender
+		 * that misses it fails at the closed tail instead. */
+		atomic_fetch_or_explicit(&ch->sem, SEM_CLOSED, memory_order_relaxed);
+		while ((w = weft__waitlist_pop_front(&ch->send_waiters)) != NULL) {
+			send_future_of(w)->wait = WAIT_CLOSED;
+			wake_batch_take(&batch, &w->waker);
+			if (wake_batch_full(&batch)) {
+				pthread_mutex_unlock(&ch->lock);
+				wake_batch_wake(&batch);
+				pthread_mutex_lock(&ch->lock);
+			}
+		}
+		atomic_fetch_and_explicit(&ch->sem, ~SEM_WAITERS, memory_order_relaxed);
+	}
+	/* AcqRel: as in wake_rx. */
+	if (atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
+		batch.w[batch.n++] = weft_waker_clone(&ch->rx_waker);
+	pthread_mutex_unlock(&ch->lock);
+	wake_batch_wake(&batch);
+}
+
+static void chan_free(struct mpsc *ch)
+{
+	struct block *b = ch->free_head;
+
+	while (b != NULL) {
+		struct block *next = atomic_load_explicit(&b->next, memory_order_relaxed);
+
+		weft__chan_free(b);
+		b = next;
+	}
+	weft_waker_drop(&ch->rx_waker);
+	pthread_mutex_destroy(&ch->lock);
+	weft__chan_free(ch);
+}
+
+static void chan_unref(struct mpsc *ch)
+{
+	/* AcqRel: the last reference sees every other holder's writes before
+	 * freeing; pairs with the other decrements. */
+	if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) == 1)
+		chan_free(ch);
+}
+
+/* ---- construction ----------------------------------------------------------- */
+
+static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mpsc_tx **tx,
+		       weft_mpsc_rx **rx)
+{
+	struct mpsc *ch;
+	struct block *first;
+
+	if (tx == NULL || rx == NULL || elem_size > CHAN_MAX_ELEM_SIZE)
+		return -EINVAL;
+	if (bounded && (capacity == 0 || capacity > MAX_CAPACITY))
+		return -EINVAL;
+	ch = weft__chan_alloc_aligned(sizeof(*ch), 64);
+	if (ch == NULL)
+		return -ENOMEM;
+	ch->elem_size = elem_size;
+	first = block_alloc(ch);
+	if (first == NULL)
+		goto err_free_ch;
+	if (pthread_mutex_init(&ch->lock, NULL) != 0)
+		goto err_free_first;
+	block_reset(first, 0);
+	atomic_init(&ch->tail, 0);
+	atomic_init(&ch->sem, bounded ? (uint64_t)capacity * SEM_ONE : 0);
+	atomic_init(&ch->limit, BLOCK_SLOTS);
+	atomic_init(&ch->block_tail, first);
+	atomic_init(&ch->rx_parked, false);
+	ch->bounded = bounded;
+	ch->capacity = bounded ? capacity : 0;
+	atomic_init(&ch->senders, 1);
+	atomic_init(&ch->refs, 2);
+	weft__waitlist_init(&ch->send_waiters);
+	ch->last = first;
+	ch->rx_waker.data = NULL;
+	ch->rx_waker.vtable = NULL;
+	ch->head = 0;
+	ch->head_block = first;
+	ch->free_head = first;
+	*tx = (weft_mpsc_tx *)(void *)ch;
+	*rx = (weft_mpsc_rx *)(void *)ch;
+	return 0;
+
+err_free_first:
+	weft__chan_free(first);
+err_free_ch:
+	weft__chan_free(ch);
+	return -ENOMEM;
+}
+
+int weft_mpsc_bounded(size_t elem_size, size_t capacity, weft_mpsc_tx **tx, weft_mpsc_rx **rx)
+{
+	return chan_create(elem_size, capacity, true, tx, rx);
+}
+
+int weft_mpsc_unbounded(size_t elem_size, weft_mpsc_tx **tx, weft_mpsc_rx **rx)
+{
+	return chan_create(elem_size, 0, false, tx, rx);
+}
+
+/* ---- handles ------------------------------------------------------------------ */
+
+weft_mpsc_tx *weft_mpsc_tx_clone(weft_mpsc_tx *tx)
+{
+	struct mpsc *ch = tx_chan(tx);
+
+	/* Relaxed: a new reference is made from one the caller holds. */
+	atomic_fetch_add_explicit(&ch->senders, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+	return tx;
+}
+
+void weft_mpsc_tx_release(weft_mpsc_tx *tx)
+{
+	struct mpsc *ch;
+
+	if (tx == NULL)
+		return;
+	ch = tx_chan(tx);
+	/* AcqRel: the last sender's close comes after every sender's sends;
+	 * pairs with the other decrements. */
+	if (atomic_fetch_sub_explicit(&ch->senders, 1, memory_order_acq_rel) == 1)
+		chan_close(ch);
+	chan_unref(ch);
+}
+
+void weft_mpsc_tx_close(weft_mpsc_tx *tx)
+{
+	chan_close(tx_chan(tx));
+}
+
+bool weft_mpsc_tx_is_closed(const weft_mpsc_tx *tx)
+{
+	/* Acquire: pairs with the fetch_or in chan_close. */
+	return (atomic_load_explicit(&tx_chan(tx)->tail, memory_order_acquire) & TAIL_CLOSED) != 0;
+}
+
+size_t weft_mpsc_elem_size(const weft_mpsc_tx *tx)
+{
+	return tx_chan(tx)->elem_size;
+}
+
+void weft_mpsc_rx_close(weft_mpsc_rx *rx)
+{
+	chan_close(rx_chan(rx));
+}
+
+void weft_mpsc_rx_release(weft_mpsc_rx *rx)
+{
+	struct mpsc *ch;
+
+	if (rx == NULL)
+		return;
+	ch = rx_chan(rx);
+	chan_close(ch);
+	/* The values still buffered are discarded with the blocks when the
+	 * last reference goes; the receiver's waker goes now. */
+	pthread_mutex_lock(&ch->lock);
+	weft_waker_drop(&ch->rx_waker);
+	pthread_mutex_unlock(&ch->lock);
+	chan_unref(ch);
+}
+
+/* ---- the try tier ----------------------------------------------------------------- */
+
+int weft_mpsc_try_send(weft_mpsc_tx *tx, const void *value)
+{
+	struct mpsc *ch = tx_chan(tx);
+	int err;
+
+	if (!ch->bounded)
+		return push(ch, value);
+	err = sem_try_acquire(ch);
+	if (err < 0)
+		return err;
+	err = push(ch, value);
+	if (err < 0)
+		sem_release(ch);
+	return err;
+}
+
+int weft_mpsc_try_send_ptr(weft_mpsc_tx *tx, void *p)
+{
+	if (tx_chan(tx)->elem_size != sizeof(void *))
+		return -EINVAL;
+	return weft_mpsc_try_send(tx, &p);
+}
+
+int weft_mpsc_try_recv(weft_mpsc_rx *rx, void *out)
+{
+	return pop(rx_chan(rx), out);
+}
+
+int weft_mpsc_try_recv_ptr(weft_mpsc_rx *rx, void **out)
+{
+	if (rx_chan(rx)->elem_size != sizeof(void *))
+		return -EINVAL;
+	return pop(rx_chan(rx), out);
+}
+
+size_t weft_mpsc_len(const weft_mpsc_rx *rx)
+{
+	const struct mpsc *ch = rx_chan(rx);
+	/* Relaxed: a snapshot for the receiver's own use. */
+	uint64_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed) & ~TAIL_CLOSED;
+
+	return (size_t)(t - ch->head);
+}
+
+/* ---- the send future ---------------------------------------------------------------- */
+
+static weft_poll send_poll(weft_future *base, weft_cx *cx)
+{
+	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
+	struct mpsc *ch = tx_chan(f->tx);
+	int err;
+
+	if (f->state == SEND_DONE)
+		return WEFT_READY;
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	if (!ch->bounded) {
+		err = push(ch, f->value);
+		goto done;
+	}
+	if (f->state == SEND_INIT) {
+		err = sem_try_acquire(ch);
+		if (err == -EAGAIN) {
+			pthread_mutex_lock(&ch->lock);
+			err = sem_acquire_or_queue_locked(ch, f, weft_cx_waker(cx));
+			pthread_mutex_unlock(&ch->lock);
+			if (err == -EAGAIN) {
+				f->state = SEND_WAITING;
+				weft_coop_refund(cx);
+				return WEFT_PENDING;
+			}
+		}
+	} else {
+		pthread_mutex_lock(&ch->lock);
+		if (f->wait == WAIT_QUEUED) {
+			weft_waker_store(&f->waiter.waker, weft_cx_waker(cx));
+			pthread_mutex_unlock(&ch->lock);
+			weft_coop_refund(cx);
+			return WEFT_PENDING;
+		}
+		err = f->wait == WAIT_GRANTED ? 0 : -EPIPE;
+		f->wait = WAIT_NONE;
+		pthread_mutex_unlock(&ch->lock);
+	}
+	if (err == 0) {
+		err = push(ch, f->value);
+		if (err < 0)
+			sem_release(ch);
+	}
+done:
+	f->status = err;
+	f->state = SEND_DONE;
+	return WEFT_READY;
+}
+
+static void send_drop(weft_future *base)
+{
+	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
+	weft_waker stale = { NULL, NULL }, grant = { NULL, NULL };
+	struct mpsc *ch;
+
+	if (f->state != SEND_WAITING)
+		return;
+	ch = tx_chan(f->tx);
+	pthread_mutex_lock(&ch->lock);
+	if (f->wait == WAIT_QUEUED) {
+		weft__waitlist_remove(&ch->send_waiters, &f->waiter);
+		if (weft__waitlist_is_empty(&ch->send_waiters))
+			atomic_fetch_and_explicit(&ch->sem, ~SEM_WAITERS, memory_order_relaxed);
+		stale = f->waiter.waker;
+		f->waiter.waker.data = NULL;
+		f->waiter.waker.vtable = NULL;
+	} else if (f->wait == WAIT_GRANTED) {
+		/* We were handed a permit but never used it: pass it on. */
+		grant = sem_release_locked(ch);
+	}
+	f->wait = WAIT_NONE;
+	pthread_mutex_unlock(&ch->lock);
+	weft_waker_drop(&stale);
+	weft_waker_wake(&grant);
+	f->state = SEND_DONE;
+}
+
+void weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f)
+{
+	f->base.poll = send_poll;
+	f->base.drop = send_drop;
+	f->status = 0;
+	f->tx = tx;
+	f->value = value;
+	f->inline_value = NULL;
+	f->state = SEND_INIT;
+	f->wait = WAIT_NONE;
+	weft__waiter_init(&f->waiter);
+}
+
+void weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
+{
+	weft_mpsc_send(tx, NULL, f);
+	f->inline_value = p;
+	f->value = &f->inline_value;
+	if (tx_chan(tx)->elem_size != sizeof(void *)) {
+		f->status = -EINVAL;
+		f->state = SEND_DONE;
+	}
+}
+
+/* ---- the receive future -------------------------------------------------------------- */
+
+static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+{
+	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
+	struct mpsc *ch = rx_chan(f->rx);
+	const weft_waker *waker;
+	int err;
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	err = pop(ch, f->out);
+	if (err != -EAGAIN)
+		goto done;
+	waker = weft_cx_waker(cx);
+	/* Only the receiver writes rx_waker, so reading it here is safe. */
+	if (!weft_waker_will_wake(&ch->rx_waker, waker)) {
+		pthread_mutex_lock(&ch->lock);
+		weft_waker_store(&ch->rx_waker, waker);
+		pthread_mutex_unlock(&ch->lock);
+	}
+	/* SeqCst: Dekker with the sender's fetch_or then rx_parked load, and
+	 * with close; the second pop's loads are seq_cst too. */
+	atomic_store_explicit(&ch->rx_parked, true, memory_order_seq_cst);
+	err = pop(ch, f->out);
+	if (err == -EAGAIN) {
+		weft_coop_refund(cx);
+		return WEFT_PENDING;
+	}
+	/* Relaxed: a stale flag costs at most one spurious wake. */
+	atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
+done:
+	f->status = err;
+	return WEFT_READY;
+}
+
+void weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
+{
+	f->base.poll = recv_poll;
+	f->base.drop = NULL;
+	f->status = 0;
+	f->rx = rx;
+	f->out = out;
+}

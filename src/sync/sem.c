@@ -1,0 +1,409 @@
+/*
+ * src/sync/sem.c - the FIFO counting semaphore behind weft_semaphore,
+ * weft_mutex, weft_rwlock and weft_once_cell.
+ *
+ * The state word
+ * ==============
+ *
+ * One atomic word holds the available permits and two flags:
+ *
+ *   state = permits << 2 | WAITERS | CLOSED
+ *
+ *   WAITERS  somebody is (or is about to be) queued.  Set and cleared only
+ *            under the queue lock.  While it is set the permit field is 0:
+ *            released permits go to the queue, never to the counter.
+ *   CLOSED   the semaphore was closed; set once, never cleared.
+ *
+ * The fast paths touch only this word:
+ *
+ *   acquire  CAS permits -= n, allowed when WAITERS is clear and enough
+ *            permits are there.  Uncontended, that is one load and one CAS.
+ *   release  CAS permits += n, allowed when WAITERS is clear.
+ *
+ * Everything else happens under the queue lock (a pthread mutex, never
+ * held while waking anybody):
+ *
+ *   enqueue  An acquirer that cannot be served takes the lock, then in one
+ *            CAS takes whatever permits are left and sets WAITERS, records
+ *            the permits it still needs in its node (`remaining`) and links
+ *            the node at the tail.  Taking the lock *before* that CAS is what
+ *            makes it safe: a releaser that sees WAITERS must take the lock
+ *            too, and then finds the node in the queue.
+ *   hand-off A releaser that sees WAITERS takes the lock and gives its
+ *            permits to the queue head first: it subtracts them from the
+ *            head's `remaining`; a head that is now complete is unlinked,
+ *            its waker moved into a batch, and its state set to GRANTED
+ *            (release store) - from then on the waiter owns the permits and
+ *            nobody touches its node again.  A large request at the head
+ *            thus soaks up permits until it is complete, and nobody behind
+ *            it can overtake it: the queue is strictly FIFO.  When the
+ *            queue runs empty, the leftover permits go to the counter in the
+ *            same CAS that clears WAITERS.
+ *   close    Sets CLOSED and pops every waiter with state CLOSED, returning
+ *            the permits they had collected to the counter.  Acquirers check
+ *            CLOSED under the lock before queueing, so the queue only shrinks
+ *            once CLOSED is set.
+ *
+ * Cancellation (weft__sem_wait_drop) is exact: a node that is still queued
+ * is unlinked and the permits it had collected are handed on like a
+ * release; a node that was GRANTED but not yet polled to ready hands all its
+ * permits on; a node polled to ready owns its permits and gives nothing
+ * back (the caller releases them).  So no interleaving loses or duplicates a
+ * permit.
+ *
+ * Wakers are collected in a bounded batch (wakebatch.h) and woken after the
+ * lock is dropped; a release that completes more waiters than fit drops the
+ * lock between batches, keeping the permits it still has to hand out in a
+ * local variable meanwhile (WAITERS stays set, so nobody takes them from the
+ * counter behind the queue's back).
+ */
+#include "sem.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+
+#include "wakebatch.h"
+#include "waitlist.h"
+
+#define SEM_CLOSED  ((size_t)1)
+#define SEM_WAITERS ((size_t)2)
+#define SEM_SHIFT   2
+#define PERMITS(s)  ((s) >> SEM_SHIFT)
+
+enum {
+	WAIT_IDLE,    /* not polled yet (or polled but never queued) */
+	WAIT_QUEUED,  /* linked in the queue */
+	WAIT_GRANTED, /* unlinked by a releaser that gave it every permit */
+	WAIT_CLOSED,  /* unlinked by close; its permits went back */
+	WAIT_OWNED,   /* returned ready with result 0: the caller owns them */
+	WAIT_DONE,    /* returned ready with an error, or dropped */
+};
+
+#define WAIT_OF(n) ((struct weft__sem_wait *)((char *)(n) - offsetof(struct weft__sem_wait, node)))
+
+int weft__sem_init(struct weft__sem *s, size_t permits)
+{
+	int err = pthread_mutex_init(&s->lock, NULL);
+
+	if (err != 0)
+		return -err;
+	atomic_init(&s->state, permits << SEM_SHIFT);
+	weft__waitlist_init(&s->waiters);
+	return 0;
+}
+
+void weft__sem_finish(struct weft__sem *s)
+{
+	pthread_mutex_destroy(&s->lock);
+}
+
+int weft__sem_try_acquire(struct weft__sem *s, size_t n)
+{
+	size_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
+
+	for (;;) {
+		if (cur & SEM_CLOSED)
+			return -EPIPE;
+		if ((cur & SEM_WAITERS) || PERMITS(cur) < n)
+			return -EAGAIN;
+		/* Acquire: the permits carry the critical section of whoever
+		 * released them; pairs with the release CAS in
+		 * weft__sem_release and in deposit_locked. */
+		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
+							  cur - (n << SEM_SHIFT),
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return 0;
+	}
+}
+
+/*
+ * With the lock held and the queue empty: adds `n` permits to the counter
+ * and clears WAITERS in one CAS.
+ */
+static void deposit_locked(struct weft__sem *s, size_t n)
+{
+	size_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
+	size_t next;
+
+	do {
+		next = (cur + (n << SEM_SHIFT)) & ~SEM_WAITERS;
+		/* Release: publishes the releasers' critical sections with the
+		 * permits; pairs with the acquire CAS in try_acquire. */
+	} while (!atomic_compare_exchange_weak_explicit(&s->state, &cur, next,
+							memory_order_release,
+							memory_order_relaxed));
+}
+
+/*
+ * With the lock held: gives `*rem` permits to the queue head first, moving
+ * the wakers of completed waiters into `batch`, until the permits run out,
+ * the queue runs empty or the batch is full.
+ */
+static void grant_locked(struct weft__sem *s, size_t *rem, struct weft__wake_batch *batch)
+{
+	struct weft__waiter *node;
+
+	while (*rem > 0 && !weft__wake_batch_full(batch) &&
+	       (node = weft__waitlist_front(&s->waiters)) != NULL) {
+		struct weft__sem_wait *w = WAIT_OF(node);
+
+		if (w->remaining > *rem) {
+			w->remaining -= *rem;
+			*rem = 0;
+			return;
+		}
+		*rem -= w->remaining;
+		w->remaining = 0;
+		weft__waitlist_remove(&s->waiters, node);
+		weft__wake_batch_push(batch, &node->waker);
+		/* Release: hands the permits (and the critical sections they
+		 * carry) to the waiter; pairs with the acquire loads in
+		 * weft__sem_wait_poll and weft__sem_wait_drop.  The node may be
+		 * freed as soon as this store is visible. */
+		atomic_store_explicit(&w->state, WAIT_GRANTED, memory_order_release);
+	}
+}
+
+/*
+ * Called with the lock held; returns with it released.  Hands `rem` permits
+ * to the queue, puts the rest in the counter once the queue is empty, and
+ * wakes everybody who is now complete.
+ */
+static void add_permits_locked(struct weft__sem *s, size_t rem)
+{
+	struct weft__wake_batch batch;
+
+	weft__wake_batch_init(&batch);
+	for (;;) {
+		grant_locked(s, &rem, &batch);
+		if (weft__waitlist_is_empty(&s->waiters)) {
+			deposit_locked(s, rem);
+			rem = 0;
+		}
+		if (rem == 0)
+			break;
+		/* The batch is full and permits are left for the queue. */
+		pthread_mutex_unlock(&s->lock);
+		weft__wake_batch_wake_all(&batch);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	weft__wake_batch_wake_all(&batch);
+}
+
+int weft__sem_release(struct weft__sem *s, size_t n, size_t max)
+{
+	size_t cur;
+
+	if (n == 0)
+		return 0;
+	if (n > max)
+		return -EOVERFLOW;
+	cur = atomic_load_explicit(&s->state, memory_order_relaxed);
+	while (!(cur & SEM_WAITERS)) {
+		if (PERMITS(cur) > max - n)
+			return -EOVERFLOW;
+		/* Release: publishes the holder's critical section to the next
+		 * acquirer; pairs with the acquire CAS in try_acquire. */
+		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
+							  cur + (n << SEM_SHIFT),
+							  memory_order_release,
+							  memory_order_relaxed))
+			return 0;
+	}
+	/* Somebody waits: the permits go to the queue.  (While WAITERS is set
+	 * the counter is 0, so n <= max is the whole overflow check.) */
+	pthread_mutex_lock(&s->lock);
+	add_permits_locked(s, n);
+	return 0;
+}
+
+void weft__sem_close(struct weft__sem *s)
+{
+	struct weft__wake_batch batch;
+	struct weft__waiter *node;
+	size_t returned = 0;
+
+	weft__wake_batch_init(&batch);
+	pthread_mutex_lock(&s->lock);
+	/* Relaxed: CLOSED publishes nothing; acquirers that race with it are
+	 * ordered by the lock (they check it under the lock before queueing). */
+	atomic_fetch_or_explicit(&s->state, SEM_CLOSED, memory_order_relaxed);
+	while ((node = weft__waitlist_pop_front(&s->waiters)) != NULL) {
+		struct weft__sem_wait *w = WAIT_OF(node);
+
+		returned += w->needed - w->remaining;
+		weft__wake_batch_push(&batch, &node->waker);
+		/* Release: pairs with the acquire loads in poll and drop, which
+		 * then never touch the queue again. */
+		atomic_store_explicit(&w->state, WAIT_CLOSED, memory_order_release);
+		if (weft__wake_batch_full(&batch)) {
+			pthread_mutex_unlock(&s->lock);
+			weft__wake_batch_wake_all(&batch);
+			pthread_mutex_lock(&s->lock);
+		}
+	}
+	deposit_locked(s, returned);
+	pthread_mutex_unlock(&s->lock);
+	weft__wake_batch_wake_all(&batch);
+}
+
+bool weft__sem_is_closed(const struct weft__sem *s)
+{
+	return atomic_load_explicit(&s->state, memory_order_relaxed) & SEM_CLOSED;
+}
+
+size_t weft__sem_available(const struct weft__sem *s)
+{
+	return PERMITS(atomic_load_explicit(&s->state, memory_order_relaxed));
+}
+
+/* ---- the acquire future -------------------------------------------------- */
+
+void weft__sem_wait_init(struct weft__sem_wait *w, struct weft__sem *s, size_t n)
+{
+	weft__waiter_init(&w->node);
+	w->sem = s;
+	w->needed = n;
+	w->remaining = n;
+	atomic_init(&w->state, WAIT_IDLE);
+}
+
+/*
+ * The slow path of the first poll: under the lock, either take the permits
+ * after all, or take what is left and queue for the rest.  Returns 0 (got
+ * them), -EPIPE (closed) or -EAGAIN (queued; the waker is stored).
+ */
+static int acquire_or_enqueue(struct weft__sem_wait *w, weft_cx *cx)
+{
+	struct weft__sem *s = w->sem;
+	size_t n = w->needed;
+	size_t cur, next, took;
+
+	pthread_mutex_lock(&s->lock);
+	cur = atomic_load_explicit(&s->state, memory_order_relaxed);
+	for (;;) {
+		if (cur & SEM_CLOSED) {
+			pthread_mutex_unlock(&s->lock);
+			return -EPIPE;
+		}
+		if (!(cur & SEM_WAITERS) && PERMITS(cur) >= n) {
+			next = cur - (n << SEM_SHIFT);
+			took = n;
+		} else {
+			next = (cur & SEM_CLOSED) | SEM_WAITERS;
+			took = PERMITS(cur);
+		}
+		/* Acquire: the permits taken carry their releasers' critical
+		 * sections; pairs with the release CAS in weft__sem_release. */
+		if (atomic_compare_exchange_weak_explicit(&s->state, &cur, next,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			break;
+	}
+	if (took == n) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	w->remaining = n - took;
+	weft__waitlist_push_back(&s->waiters, &w->node);
+	weft_waker_store(&w->node.waker, weft_cx_waker(cx));
+	/* Relaxed: only this future's owner reads its own state outside the
+	 * lock, and a releaser reads it only under the lock. */
+	atomic_store_explicit(&w->state, WAIT_QUEUED, memory_order_relaxed);
+	pthread_mutex_unlock(&s->lock);
+	return -EAGAIN;
+}
+
+static weft_poll finish_poll(struct weft__sem_wait *w, unsigned st, int *result)
+{
+	if (st == WAIT_GRANTED) {
+		atomic_store_explicit(&w->state, WAIT_OWNED, memory_order_relaxed);
+		*result = 0;
+	} else {
+		atomic_store_explicit(&w->state, WAIT_DONE, memory_order_relaxed);
+		*result = -EPIPE;
+	}
+	return WEFT_READY;
+}
+
+weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result)
+{
+	struct weft__sem *s = w->sem;
+	unsigned st;
+	int err;
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	/* Acquire: pairs with the release store of GRANTED / CLOSED. */
+	st = atomic_load_explicit(&w->state, memory_order_acquire);
+	if (st == WAIT_IDLE) {
+		if (w->needed == 0) {
+			err = weft__sem_is_closed(s) ? -EPIPE : 0;
+		} else {
+			err = weft__sem_try_acquire(s, w->needed);
+			if (err == -EAGAIN)
+				err = acquire_or_enqueue(w, cx);
+		}
+		if (err == -EAGAIN) {
+			weft_coop_refund(cx);
+			return WEFT_PENDING;
+		}
+		atomic_store_explicit(&w->state, err == 0 ? WAIT_OWNED : WAIT_DONE,
+				      memory_order_relaxed);
+		*result = err;
+		return WEFT_READY;
+	}
+	if (st == WAIT_GRANTED || st == WAIT_CLOSED)
+		return finish_poll(w, st, result);
+	if (st != WAIT_QUEUED) /* polled after ready: keep the result */
+		return WEFT_READY;
+
+	/* Still queued: refresh the waker under the lock, where releasers
+	 * read it, unless the hand-off happened meanwhile. */
+	pthread_mutex_lock(&s->lock);
+	st = atomic_load_explicit(&w->state, memory_order_relaxed);
+	if (st == WAIT_QUEUED)
+		weft_waker_store(&w->node.waker, weft_cx_waker(cx));
+	pthread_mutex_unlock(&s->lock);
+	if (st != WAIT_QUEUED)
+		return finish_poll(w, st, result);
+	weft_coop_refund(cx);
+	return WEFT_PENDING;
+}
+
+void weft__sem_wait_drop(struct weft__sem_wait *w)
+{
+	struct weft__sem *s = w->sem;
+	weft_waker stale = { NULL, NULL };
+	unsigned st;
+
+	/* Acquire: pairs with the release store of GRANTED / CLOSED. */
+	st = atomic_load_explicit(&w->state, memory_order_acquire);
+	if (st == WAIT_QUEUED || st == WAIT_GRANTED) {
+		pthread_mutex_lock(&s->lock);
+		st = atomic_load_explicit(&w->state, memory_order_relaxed);
+		if (st == WAIT_QUEUED) {
+			/* Still queued: leave, and hand on what was collected
+			 * (also clears WAITERS if the queue is now empty). */
+			weft__waitlist_remove(&s->waiters, &w->node);
+			stale = w->node.waker;
+			w->node.waker.data = NULL;
+			w->node.waker.vtable = NULL;
+			add_permits_locked(s, w->needed - w->remaining);
+		} else if (st == WAIT_GRANTED) {
+			/* Handed every permit but never told: pass them on. */
+			add_permits_locked(s, w->needed);
+		} else {
+			pthread_mutex_unlock(&s->lock);
+		}
+		weft_waker_drop(&stale);
+	}
+	atomic_store_explicit(&w->state, WAIT_DONE, memory_order_relaxed);
+}
+
+bool weft__sem_wait_owns(const struct weft__sem_wait *w)
+{
+	return atomic_load_explicit(&w->state, memory_order_relaxed) == WAIT_OWNED;
+}

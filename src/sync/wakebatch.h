@@ -1,0 +1,59 @@
+/*
+ * src/sync/wakebatch.h - a bounded batch of wakers collected under a lock
+ * and woken after it is released.  Private.
+ *
+ * Waking runs foreign code (a waker's vtable may do anything, including
+ * calling back into the primitive that woke it), so the primitives never
+ * wake while holding their queue lock.  They pop waiters under the lock,
+ * move each waiter's waker into a batch, mark the waiter done, and wake the
+ * batch once the lock is released.  A batch holds WAKE_BATCH wakers; a
+ * primitive that must wake more (notify_waiters, close, a barrier release)
+ * drops the lock, wakes a full batch and takes the lock again, so the lock
+ * is never held for a number of steps that grows with the queue.
+ */
+#ifndef WEFT_SRC_SYNC_WAKEBATCH_H
+#define WEFT_SRC_SYNC_WAKEBATCH_H
+
+#include <stdbool.h>
+
+#include "weft/future.h"
+
+#define WAKE_BATCH 32
+
+struct weft__wake_batch {
+	weft_waker wakers[WAKE_BATCH];
+	unsigned count;
+};
+
+static inline void weft__wake_batch_init(struct weft__wake_batch *b)
+{
+	b->count = 0;
+}
+
+static inline bool weft__wake_batch_full(const struct weft__wake_batch *b)
+{
+	return b->count == WAKE_BATCH;
+}
+
+/* Moves `*w` into the batch (an empty waker is skipped); `*w` is left
+ * empty.  The batch must not be full. */
+static inline void weft__wake_batch_push(struct weft__wake_batch *b, weft_waker *w)
+{
+	if (!weft_waker_is_empty(w))
+		b->wakers[b->count++] = *w;
+	w->data = NULL;
+	w->vtable = NULL;
+}
+
+/* Wakes (and consumes) every waker in the batch; it is empty afterwards.
+ * Call without holding any primitive's lock. */
+static inline void weft__wake_batch_wake_all(struct weft__wake_batch *b)
+{
+	unsigned i;
+
+	for (i = 0; i < b->count; i++)
+		weft_waker_wake(&b->wakers[i]);
+	b->count = 0;
+}
+
+#endif /* WEFT_SRC_SYNC_WAKEBATCH_H */

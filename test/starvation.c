@@ -1,0 +1,268 @@
+/*
+ * Fairness: two tasks that ping-pong through wakes cannot starve a third
+ * (it completes within a bounded number of polls), a task that never
+ * returns pending on its own still lets others run (the coop budget), and
+ * an external spawn while every worker is busy runs within the injector
+ * interval.  Bounds are counted in polls, never in time.
+ */
+#include "test.h"
+
+static _Atomic long busy_polls; /* polls of the tasks that try to hog */
+static _Atomic bool stop;
+
+/* ---- ping-pong ------------------------------------------------------------ */
+
+struct spawn_victim;
+static _Atomic(struct spawn_victim *) spawn_request;
+static weft_poll spawn_victim_poll(weft_future *f, weft_cx *cx);
+
+struct pinger {
+	weft_future base;
+	struct pinger **peer; /* the other's future pointer, once known */
+	struct pinger **self_slot;
+	weft_waker waker;     /* our own waker, for the peer to wake */
+	pthread_mutex_t *lock;
+};
+
+static weft_poll pinger_poll(weft_future *f, weft_cx *cx)
+{
+	struct pinger *p = (struct pinger *)f;
+	weft_waker w = { 0 };
+
+	struct spawn_victim *req = atomic_exchange(&spawn_request, NULL);
+
+	atomic_fetch_add(&busy_polls, 1);
+	if (atomic_load(&stop))
+		return WEFT_READY;
+	/* Spawn the victim from inside the ping-pong: it lands in this
+	 * worker's LIFO slot and is pushed out by the next wake. */
+	if (req != NULL)
+		spawn_victim_poll((weft_future *)req, cx);
+	pthread_mutex_lock(p->lock);
+	*p->self_slot = p;
+	weft_waker_store(&p->waker, weft_cx_waker(cx));
+	if (*p->peer != NULL)
+		w = weft_waker_clone(&(*p->peer)->waker);
+	pthread_mutex_unlock(p->lock);
+	if (weft_waker_is_empty(&w))
+		weft_waker_wake_by_ref(weft_cx_waker(cx)); /* peer not there yet */
+	else
+		weft_waker_wake(&w);
+	return WEFT_PENDING;
+}
+
+static void pinger_drop(weft_future *f)
+{
+	struct pinger *p = (struct pinger *)f;
+
+	pthread_mutex_lock(p->lock);
+	*p->self_slot = NULL;
+	weft_waker_drop(&p->waker);
+	pthread_mutex_unlock(p->lock);
+}
+
+/* The victim: records the busy polls seen when it finally runs. */
+struct victim {
+	weft_future base;
+	long *seen;
+};
+
+static weft_poll victim_poll(weft_future *f, weft_cx *cx)
+{
+	struct victim *v = (struct victim *)f;
+
+	(void)cx;
+	*v->seen = atomic_load(&busy_polls);
+	return WEFT_READY;
+}
+
+/* A request for a ping-pong task to spawn the victim. */
+struct spawn_victim {
+	weft_future base;
+	long *seen;
+	long *at_spawn;
+	weft_join_handle *h;
+	struct test_event *spawned;
+};
+
+static weft_poll spawn_victim_poll(weft_future *f, weft_cx *cx)
+{
+	struct spawn_victim *s = (struct spawn_victim *)f;
+	struct victim v = { { victim_poll, NULL }, s->seen };
+
+	(void)cx;
+	*s->at_spawn = atomic_load(&busy_polls);
+	CHECK_EQ(weft_spawn(weft_runtime_current(), &v.base, sizeof v, s->h), 0);
+	test_event_set(s->spawned);
+	return WEFT_READY;
+}
+
+static void test_ping_pong(unsigned workers, bool spawn_inside)
+{
+	weft_runtime *rt = test_runtime(workers, NULL);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct pinger *a_ptr = NULL, *b_ptr = NULL;
+	struct pinger a = { { pinger_poll, pinger_drop }, &b_ptr, &a_ptr, { 0 }, &lock };
+	struct pinger b = { { pinger_poll, pinger_drop }, &a_ptr, &b_ptr, { 0 }, &lock };
+	weft_join_handle ha, hb, hv;
+	long seen = -1, at_spawn = -1;
+
+	atomic_store(&stop, false);
+	atomic_store(&busy_polls, 0);
+	CHECK_EQ(weft_spawn(rt, &a.base, sizeof a, &ha), 0);
+	CHECK_EQ(weft_spawn(rt, &b.base, sizeof b, &hb), 0);
+	/* Let the ping-pong get going. */
+	while (atomic_load(&busy_polls) < 1000)
+		weft_join_timeout(&ha, 1000000);
+	if (spawn_inside) {
+		struct test_event spawned;
+		struct spawn_victim s = { { spawn_victim_poll, NULL }, &seen, &at_spawn, &hv,
+					  &spawned };
+
+		test_event_init(&spawned);
+		atomic_store(&spawn_request, &s);
+		test_event_wait(&spawned);
+		test_event_finish(&spawned);
+	} else {
+		struct victim v = { { victim_poll, NULL }, &seen };
+
+		CHECK_EQ(weft_spawn(rt, &v.base, sizeof v, &hv), 0);
+		/* Read after the push: polls while this thread was inside
+		 * spawn (or preempted) must not count against the bound. */
+		at_spawn = atomic_load(&busy_polls);
+	}
+	CHECK_EQ(weft_join(&hv), 0);
+	fprintf(stderr, "ping-pong (%u workers, %s): victim ran after %ld ping-pong polls\n",
+		workers, spawn_inside ? "local" : "remote", seen - at_spawn);
+	/* LIFO polls are capped at 3 in a row and the injector is checked
+	 * every 61 polls, so the victim cannot wait behind more than a few
+	 * dozen ping-pong polls per worker. */
+	CHECK(seen - at_spawn <= (long)(workers * (61 + 4) + 8));
+	atomic_store(&stop, true);
+	CHECK_EQ(weft_join_abort(&ha), 0);
+	CHECK_EQ(weft_join_abort(&hb), 0);
+	weft_join(&ha);
+	weft_join(&hb);
+	weft_join_detach(&ha);
+	weft_join_detach(&hb);
+	weft_join_detach(&hv);
+	weft_runtime_destroy(rt);
+}
+
+/* ---- a task that is always ready ----------------------------------------- */
+
+/* Loops over a resource that is always ready: only the budget stops it. */
+static weft_poll hog_poll(weft_future *f, weft_cx *cx)
+{
+	(void)f;
+	if (atomic_load(&stop))
+		return WEFT_READY;
+	while (weft_coop_proceed(cx))
+		atomic_fetch_add_explicit(&busy_polls, 1, memory_order_relaxed);
+	return WEFT_PENDING; /* the budget woke us */
+}
+
+static void test_hog(unsigned workers)
+{
+	weft_runtime *rt = test_runtime(workers, NULL);
+	weft_future hog = { hog_poll, NULL };
+	weft_join_handle hh[4], hv;
+	long seen = -1;
+	struct victim v = { { victim_poll, NULL }, &seen };
+	unsigned i;
+
+	atomic_store(&stop, false);
+	atomic_store(&busy_polls, 0);
+	for (i = 0; i < workers * 2; i++)
+		CHECK_EQ(weft_spawn(rt, &hog, sizeof hog, &hh[i]), 0);
+	while (atomic_load(&busy_polls) < 100000)
+		weft_join_timeout(&hh[0], 1000000);
+	CHECK_EQ(weft_spawn(rt, &v.base, sizeof v, &hv), 0);
+	CHECK_EQ(weft_join(&hv), 0);
+	CHECK(seen > 0);
+	atomic_store(&stop, true);
+	for (i = 0; i < workers * 2; i++) {
+		CHECK_EQ(weft_join(&hh[i]), 0);
+		weft_join_detach(&hh[i]);
+	}
+	weft_join_detach(&hv);
+	weft_runtime_destroy(rt);
+}
+
+/* ---- external spawn while every worker is busy ------------------------------ */
+
+static weft_poll yielder_poll(weft_future *f, weft_cx *cx)
+{
+	(void)f;
+	if (atomic_load(&stop))
+		return WEFT_READY;
+	atomic_fetch_add(&busy_polls, 1);
+	weft_waker_wake_by_ref(weft_cx_waker(cx)); /* back of the local queue */
+	return WEFT_PENDING;
+}
+
+struct yielder_batch {
+	weft_join_handle *h;
+	unsigned n;
+};
+
+static void *spawn_yielders(void *arg)
+{
+	struct yielder_batch *b = arg;
+	weft_future y = { yielder_poll, NULL };
+	unsigned i;
+
+	for (i = 0; i < b->n; i++)
+		CHECK_EQ(weft_spawn(weft_runtime_current(), &y, sizeof y, &b->h[i]), 0);
+	return NULL;
+}
+
+static void test_remote_while_busy(unsigned workers)
+{
+	weft_runtime *rt = test_runtime(workers, NULL);
+	weft_join_handle hy[64], hv;
+	long seen = -1, at_spawn;
+	struct victim v = { { victim_poll, NULL }, &seen };
+	unsigned i, n = workers * 16;
+	int round;
+
+	atomic_store(&stop, false);
+	atomic_store(&busy_polls, 0);
+	struct yielder_batch batch = { hy, n };
+	weft_join_handle hb;
+
+	/* Spawned from inside, so that they sit in the workers' local queues
+	 * and the victim is alone in the injector. */
+	CHECK_EQ(weft_spawn_fn(rt, spawn_yielders, &batch, &hb), 0);
+	CHECK_EQ(weft_join(&hb), 0);
+	weft_join_detach(&hb);
+	for (round = 0; round < 50; round++) {
+		while (atomic_load(&busy_polls) < 1000 * (round + 1))
+			weft_join_timeout(&hy[0], 1000000);
+		CHECK_EQ(weft_spawn(rt, &v.base, sizeof v, &hv), 0);
+		at_spawn = atomic_load(&busy_polls); /* after the push, as above */
+		CHECK_EQ(weft_join(&hv), 0);
+		weft_join_detach(&hv);
+		/* Each worker checks the injector at least every 61 polls. */
+		CHECK(seen - at_spawn <= (long)(workers * (61 + 4)));
+	}
+	atomic_store(&stop, true);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(weft_join(&hy[i]), 0);
+		weft_join_detach(&hy[i]);
+	}
+	weft_runtime_destroy(rt);
+}
+
+int main(void)
+{
+	test_ping_pong(1, false);
+	test_ping_pong(1, true);
+	test_ping_pong(2, false);
+	test_ping_pong(2, true);
+	test_hog(1);
+	test_hog(2);
+	test_remote_while_busy(1);
+	test_remote_while_busy(2);
+	return 0;
+}
