@@ -1,0 +1,46 @@
+/*
+ * bench/main.c - weft-bench: every weft benchmark case behind the common
+ * command line of bench/harness.h (see bench/README.md).
+ */
+#include "common.h"
+
+#include <stdlib.h>
+
+#ifdef WEFT_BENCH_HAVE_SYNC
+extern const struct bench_case weft_sync_cases[];
+extern const size_t weft_sync_cases_len;
+#endif
+#ifdef WEFT_BENCH_HAVE_CHAN
+extern const struct bench_case weft_chan_cases[];
+extern const size_t weft_chan_cases_len;
+#endif
+
+int main(int argc, char **argv)
+{
+	struct bench_case_table tables[3];
+	size_t ntables = 0, total = 0, i, k = 0;
+	struct bench_case *all;
+	int rc;
+
+	tables[ntables++] = weft_rt_cases;
+#ifdef WEFT_BENCH_HAVE_SYNC
+	tables[ntables++] = (struct bench_case_table){ weft_sync_cases, weft_sync_cases_len };
+#endif
+#ifdef WEFT_BENCH_HAVE_CHAN
+	tables[ntables++] = (struct bench_case_table){ weft_chan_cases, weft_chan_cases_len };
+#endif
+	for (i = 0; i < ntables; i++)
+		total += tables[i].len;
+	all = calloc(total, sizeof(*all));
+	if (all == NULL) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	for (i = 0; i < ntables; i++) {
+		memcpy(&all[k], tables[i].cases, tables[i].len * sizeof(*all));
+		k += tables[i].len;
+	}
+	rc = bench_main(argc, argv, "weft", all, total, &bench_weft_alloc_counter);
+	free(all);
+	return rc;
+}
