@@ -65,6 +65,7 @@ struct mt_sched {
 	unsigned num_workers;
 	struct worker **workers;
 	_Atomic bool shutdown;
+	bool block_on_helps; /* see help_run_one */
 };
 
 static struct mt_sched *mt_of(struct weft__sched *s)
@@ -327,8 +328,35 @@ static void *worker_main(void *arg)
 
 /* ---- block_on ------------------------------------------------------------ */
 
+/*
+ * While the future that block_on polls is pending, the blocked thread runs
+ * tasks from the injector instead of sleeping at once: a future that only
+ * talks to tasks (spawn, then await the handle) then completes without a
+ * cross-thread wake per step.  It runs one task at a time and checks its
+ * own future between them, so it never delays it by more than one poll.
+ */
+static bool help_run_one(struct mt_sched *mt)
+{
+	struct weft_task *t;
+	size_t n;
+
+	t = injector_pop_batch(&mt->injector, 1, &n);
+	if (t == NULL)
+		return false;
+	weft__ctx.in_runtime = true;
+	if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE) {
+		if (injector_push(&mt->injector, t))
+			notify_parked(mt);
+		else
+			weft__task_discard(t);
+	}
+	weft__ctx.in_runtime = false;
+	return true;
+}
+
 static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 {
+	struct mt_sched *mt = mt_of(rt->sched);
 	struct weft__context saved = weft__ctx;
 	struct weft__parker *p = weft__thread_parker();
 	weft_waker waker;
@@ -343,15 +371,20 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 		cx.waker = &waker;
 		cx.budget = WEFT_COOP_BUDGET;
 		cx.flags = 0;
-		/* Relaxed: the unpark's release and park's acquire order it. */
-		atomic_store_explicit(&p->woken, false, memory_order_relaxed);
+		/* Acquire: a wake that came before this point published its
+		 * writes with its release store of the flag; the exchange reads
+		 * the latest value and so synchronises with it. */
+		atomic_exchange_explicit(&p->woken, false, memory_order_acquire);
 		weft__ctx.in_runtime = true;
 		if (weft_future_poll(f, &cx) == WEFT_READY)
 			break;
 		weft__ctx.in_runtime = false;
 		/* Acquire: pairs with the release store in the parker waker. */
-		while (!atomic_load_explicit(&p->woken, memory_order_acquire))
+		while (!atomic_load_explicit(&p->woken, memory_order_acquire)) {
+			if (mt->block_on_helps && !is_shutdown(mt) && help_run_one(mt))
+				continue;
 			weft__parker_park(p);
+		}
 	}
 	weft__ctx = saved;
 	return 0;
@@ -425,6 +458,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 	memset(mt, 0, sizeof(*mt));
 	mt->num_workers = n;
 	atomic_init(&mt->shutdown, false);
+	mt->block_on_helps = getenv("WEFT_BLOCK_ON_HELP") == NULL ||
+			     strcmp(getenv("WEFT_BLOCK_ON_HELP"), "0") != 0;
 	err = injector_init(&mt->injector);
 	if (err < 0)
 		goto fail_mt;
