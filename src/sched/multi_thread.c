@@ -279,6 +279,10 @@ static bool work_available(struct mt_sched *mt)
 {
 	unsigned i;
 
+	/* SeqCst: orders our SeqCst decrement in idle_transition_to_parked
+	 * before these loads, against the fence of a notifier that pushed
+	 * work and then read the counts (see idle.c). */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (!injector_is_empty(&mt->injector))
 		return true;
 	for (i = 0; i < mt->num_workers; i++)
