@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "park.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -121,7 +122,7 @@ void weft__parker_unpark(struct weft__parker *p)
 
 static pthread_key_t parker_key;
 static pthread_once_t parker_key_once = PTHREAD_ONCE_INIT;
-static _Thread_local struct weft__parker *thread_parker;
+static WEFT__TLS struct weft__parker *thread_parker;
 
 static void parker_release(struct weft__parker *p)
 {

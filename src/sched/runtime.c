@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-_Thread_local struct weft__context weft__ctx;
+WEFT__TLS struct weft__context weft__ctx;
 
 static void *default_alloc(void *ctx, size_t size, size_t align)
 {

@@ -40,7 +40,15 @@ struct weft__context {
 	bool in_runtime;
 };
 
-extern _Thread_local struct weft__context weft__ctx;
+/* Initial-exec TLS: one instruction per access instead of a call to
+ * __tls_get_addr from the shared library (the block is small). */
+#if defined(__GNUC__)
+#define WEFT__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define WEFT__TLS _Thread_local
+#endif
+
+extern WEFT__TLS struct weft__context weft__ctx;
 
 int weft__current_thread_create(struct weft_runtime *rt);
 int weft__multi_thread_create(struct weft_runtime *rt);
