@@ -14,11 +14,13 @@
 
 #include "weft.h"
 
-/* Every runtime the benchmarks create allocates through this allocator,
- * which counts bytes and calls (read by the harness around the timed
- * samples). */
+/* The allocator benchmark runtimes use: NULL, the default (malloc), which
+ * bench/common.c counts for the whole process (bytes and calls, read by the
+ * harness around the timed samples). */
 const weft_allocator *bench_weft_allocator(void);
 extern const struct bench_alloc_counter bench_weft_alloc_counter;
+/* Whether the malloc wrappers count (see main.c for which cases). */
+extern bool bench_count_allocations;
 
 /*
  * Creates a runtime for a case: `workers` threads, or a current-thread
