@@ -17,6 +17,9 @@
  *    one CAS of head (real += half, steal += half) and hand those tasks and
  *    the new one to the injector as one batch; if a steal is in progress,
  *    the stealer is about to free room, so hand just the new task over.
+ *    That test is needed for correctness, not only to avoid waiting: the
+ *    CAS expects (real, real) as loaded, which then can only succeed while
+ *    the queue is still full (the model's mutant 7 shows the failure).
  *  - pop (owner): CAS head from (steal, real) to (steal', real + 1), where
  *    steal' = real + 1 when no steal is in progress, else steal unchanged.
  *  - steal_half (stealer): read head; give up if a steal is in progress.
@@ -29,10 +32,12 @@
  *
  * Every task is claimed by exactly one CAS on head (pop, overflow or steal),
  * so none is run twice; a task is only ever removed by such a claim, so none
- * is lost.  test/queue_model.pml checks this over all interleavings.
+ * is lost.  test/model/queue.pml checks this over all interleavings at small
+ * capacity (run by test/model/run-spin.sh).
  */
 #include "queue.h"
 
+#include <assert.h>
 #include <stddef.h>
 
 #include "task.h"
@@ -83,6 +88,8 @@ static bool push_overflow(struct local_queue *q, struct weft_task *t, uint32_t r
 	struct weft_task *first, *prev;
 	uint32_t i;
 
+	/* Full, with no steal in progress: only then may half be claimed. */
+	assert(tail - real == LOCAL_QUEUE_CAPACITY);
 	(void)tail;
 	/* Acquire/release: claims the slots against stealers; pairs with
 	 * their CAS on head. */

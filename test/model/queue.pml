@@ -8,7 +8,8 @@
  * ===============
  *
  * Tasks 1..NTASKS are pushed once each, in order, by the owner, which mixes
- * in up to NPOPS pops in every possible order.  Each stealer makes up to
+ * in up to NPOPS pops in every possible order (DST_INIT more tasks start
+ * in each stealer's own queue).  Each stealer makes up to
  * NSTEALS steal_half attempts into a queue of its own and, between and
  * after them, pops that queue as its owner would.  Every task that leaves a
  * queue for good goes through take(): the task a pop returns, the tasks an
@@ -23,11 +24,12 @@
  *    nobody has read out yet (live[]); every claimant reads a slot that
  *    holds an unread task (live[]), so no stale slot is ever read;
  *  - a stealer never writes a slot of its own queue that still holds a
- *    task (the dst capacity check is sufficient), and never claims more
- *    than CAPACITY / 2 tasks;
- *  - after every write of head or tail: steal <= real <= tail <= steal +
- *    CAPACITY in wrapping order, and while a stealer is releasing its
- *    slots, steal != real (only it can be between its two CASes).
+ *    task (the dst capacity check is sufficient);
+ *  - and, as auxiliary invariants (AUX_ASSERT): after every write of head
+ *    or tail, steal <= real <= tail <= steal + CAPACITY in wrapping order;
+ *    a stealer never claims more than CAPACITY / 2 tasks; and while a
+ *    stealer is releasing its slots, steal != real (only one stealer can
+ *    be between its two CASes).
  *
  * How the C code maps onto the model
  * ==================================
@@ -36,20 +38,24 @@
  * order the C code does them; the packed 64-bit head is the pair
  * (head_steal, head_real), read and compare-and-swapped as one unit.  The
  * relaxed slot loads and stores are one step each.  Ghost bookkeeping
- * (take, live, pending, the invariant) rides along inside the step it
- * describes and changes nothing the code can observe.  Computations on
- * locals are steps of their own, which Spin's partial-order reduction
- * folds away (they commute with everything).
+ * (take, live, pending, the invariants) rides inside the step it describes
+ * and changes nothing the code can observe.  Computations on locals are
+ * steps of their own, which Spin's partial-order reduction folds away.
  *
  * Deliberate simplifications, each sound for the properties above:
  *
  *  - Memory model: Spin explores sequentially consistent interleavings.
  *    The memory orders of queue.c are argued in its comments, not here.
+ *  - The owner's relaxed loads of its own tail read `otail`, a local copy
+ *    updated in the same step as its stores of tail: only the owner stores
+ *    tail, so the load returns its own last store wherever it is placed.
  *  - The weak CASes never fail spuriously.  A spurious failure leaves head
  *    unchanged and only makes the thread re-read tail later, which is the
  *    same as an execution where that thread ran later; no new state.
  *  - A stealer's own queue (dst) has no thieves of its own, so its steal
- *    head equals its real head; the capacity check is kept as written.
+ *    head equals its real head; the capacity check is kept as written, and
+ *    DST_INIT makes that queue start with tasks of its own so the check
+ *    matters.
  *  - The injector is a set under a lock: handing tasks to it is one step,
  *    and it is not popped (tasks coming back from it are fresh pushes).
  *
@@ -57,52 +63,75 @@
  * differences (tail - steal, tail - real, dst_tail - dst_steal), equality,
  * increments, and `& MASK`.  Reduction mod M is a ring homomorphism from
  * Z/2^32 onto Z/M for any M dividing 2^32, and `x & MASK` commutes with it
- * when CAPACITY divides M, so the model computes every counter mod
- * MOD = 8 (twice the ring).  This is exact as long as every true
- * difference compared is below MOD: all counters move only forwards and
- * never by more than the NTASKS pushes in total, so NTASKS < MOD suffices
- * (checked below) — this also rules out the ABA on head that a real
- * 32-bit queue could only meet after 2^32 pushes within one steal.  The
- * counters start at START = MOD - 2, the state a real queue reaches after
- * 2^32 - 2 pushes and pops, so indices wrap (from 7 to 0 in the model,
- * from 2^32 - 1 to 0 in C) in every run that pushes three tasks or more.
- * Slots start as 0 ("no task"); the live[] ghost catches a read of a stale
- * slot whatever it holds.
+ * when CAPACITY divides M, so the model computes every counter mod MOD (8
+ * or 16, two or four laps of the ring).  This is exact as long as every
+ * true difference compared is below MOD: all counters move only forwards
+ * and never by more than NTASKS + DST_INIT in total, so NTASKS + DST_INIT <
+ * MOD suffices (init asserts it).  That also rules out an ABA on head,
+ * which a real 32-bit queue could only meet after 2^32 pushes within one
+ * steal.  The counters start at START = MOD - 2, the state a real queue
+ * reaches after 2^32 - 2 pushes and pops, so they wrap (MOD - 1 to 0 here,
+ * 2^32 - 1 to 0 in C) in every run that pushes two tasks or more.  Slots
+ * start as 0 ("no task"); live[] catches a stale read whatever it holds.
  *
- * Configurations (run-spin.sh runs each exhaustively):
- *   -DNSTEALERS=2 -DNSTEALS=1 -DNTASKS=6 -DNPOPS=2: two stealers racing
- *     each other, pop and overflow;
- *   -DNSTEALERS=1 -DNSTEALS=2 -DNTASKS=7 -DNPOPS=3: a stealer stealing
- *     twice, with its own queue not yet empty, against a longer owner run.
- * Spin's "unreached" report shows every path below is taken, among them:
- * an overflow while a steal is in progress (overflow_one), a
- * push_overflow CAS lost to a stealer (overflow_retry), pop and steal
- * racing for the last task (pop_retry, steal_retry), a stealer seeing
- * another one at work (steal_busy) and the release CAS retried after a pop
- * (release_retry).  run-spin.sh fails if any statement is unreached.
+ * Configurations (run-spin.sh searches each exhaustively; its config()
+ * has the -D options):
+ *   two_stealers: two stealers, one steal each, race each other, six pushes
+ *     (so both overflow paths) and two pops in every order;
+ *   steal_twice: one stealer whose own queue starts with two tasks steals
+ *     up to twice (its queue fills exactly, or the dst check refuses),
+ *     against seven pushes and three pops.
+ * Each path worth reaching carries a label and a REACHED statement, and
+ * run-spin.sh fails when Spin reports one unreached (except dst_full with
+ * empty stealer queues and steal_busy with one stealer): an overflow while
+ * a steal is in progress (overflow_one), a push_overflow CAS lost to a
+ * stealer (overflow_retry), pop losing the last task to a steal
+ * (pop_lost_last), a steal losing its CAS (steal_retry), a stealer finding
+ * another at work (steal_busy), the dst check refusing (dst_full), the
+ * release CAS retried after a pop (release_retry).
  *
- * Mutants (compile with -DMUTANT=n; run-spin.sh --mutant checks 1-5):
- *   1  pop moves `steal` up with `real` even when a steal is in progress:
- *      caught, the owner overwrites a slot a stealer is still copying.
- *   2  push_back's room check uses `real` instead of `steal`: caught, same.
+ * Mutants
+ * =======
+ *
+ * -DMUTANT=n seeds one bug; `run-spin.sh --mutant` checks that every one
+ * is caught with the auxiliary assertions left out (-DCORE_ONLY), that is
+ * by the properties the queue exists for.  As last run:
+ *   1  pop moves `steal` up with `real` even while a steal is in progress:
+ *      the owner then overwrites a slot a stealer has claimed but not yet
+ *      copied (pending[] assertion in push_back).
+ *   2  push_back's room check uses `real` instead of `steal`: the same.
  *   3  push_back drops the `steal != real` test and push_overflow's CAS
- *      expects the head it loaded rather than (real, real): caught, the
- *      overflow claims past a stealer's claim and reuses its slots.
- *   4  steal_half drops the "another stealer is at work" test: caught, the
- *      first stealer's release moves `steal` past the second's slots.
- *   5  push_back moves tail before writing the slot: caught, a stealer
- *      reads a slot that holds no task yet.
+ *      expects the head it loaded, not (real, real): the overflow claims
+ *      half of a queue that, less the stolen tasks, holds fewer, and reads
+ *      a slot past tail (live[] assertion in push_overflow).
+ *   4  steal_half drops the "another stealer is at work" test: the first
+ *      stealer's release moves `steal` past the second's claim and the
+ *      owner overwrites a slot the second is still copying (pending[]).
+ *   5  push_back stores tail before the slot: a stealer reads a slot that
+ *      holds no task yet (live[] assertion in the copy).
  *   6  the release CAS sets head to (r + n, r + n), the end of its own
- *      claim, instead of the current real: caught, a popped task is
- *      claimed again (run twice).
- *   7  push_back drops only the `steal != real` test: NOT caught, and
- *      rightly so for safety: push_overflow's CAS expects (real, real) and
- *      so fails while a steal is in progress, and the owner spins until the
- *      stealer releases.  The test is there for progress, not safety.
- *   8  steal_half takes all of the available tasks instead of half: caught
- *      only in the second configuration (a stealer's queue not empty when
- *      it steals again overflows).
- * (Results as last run; see run-spin.sh --mutant for the ones it checks.)
+ *      claim, instead of (real, real): head moves back, and a pop claims a
+ *      slot it had already popped (live[] assertion in pop).
+ *   7  push_back drops only the `steal != real` test.  One might expect
+ *      this to be harmless (push_overflow's CAS expects (real, real), so it
+ *      fails while a steal is in progress), but it is caught: if the stealer
+ *      releases between the owner's load of head and its CAS, head becomes
+ *      (real, real) and the CAS succeeds on a queue that is no longer full.
+ *      Counterexample (counters mod 8 from 6): the owner pushes task 1; a
+ *      stealer claims it (head (6, 7)) and copies it; the owner pushes 2-4
+ *      (tail 2, tail - steal = 4: full) and pops 2 and 3 (head (6, 1));
+ *      push_back(5) loads head (6, 1) and sees no room; the stealer
+ *      releases (head (1, 1)); push_overflow's CAS (1, 1) -> (3, 3)
+ *      succeeds, claiming positions 1 and 2 with tail at 2, and reads
+ *      position 2, whose slot still holds task 1, already stolen: in C,
+ *      task 1 would run twice and real would be past tail.
+ *      So the test is what makes push_overflow's "the queue is full"
+ *      assumption true, not only a way to avoid waiting.
+ *   8  steal_half takes all the available tasks, not half: with a stealer
+ *      whose queue is not empty (steal_twice), it overwrites a task of its
+ *      own queue (dlive[] assertion).
+ *   Mutants 1-7 are caught in two_stealers, 8 in steal_twice; each search
+ *   stops at its first error within a fraction of a second.
  */
 
 #ifndef CAP
@@ -158,10 +187,21 @@ byte finished;         /* owner and stealers that have ended */
  * bare skip), so its "unreached" report names any path never taken. */
 #define REACHED ok = ok
 
+/*
+ * Auxiliary assertions: invariants of the protocol rather than the
+ * properties it exists for.  -DCORE_ONLY leaves them out, so that the
+ * mutants show the core properties (none lost, none run twice, no slot
+ * overwritten or read stale) catch the bugs on their own.
+ */
+#ifdef CORE_ONLY
+#define AUX_ASSERT(e) skip
+#else
+#define AUX_ASSERT(e) assert(e)
+#endif
 /* steal <= real <= tail <= steal + CAP, in wrapping order. */
 #define INVARIANT \
-	assert(SUB(head_real, head_steal) <= SUB(tail, head_steal) && \
-	       SUB(tail, head_steal) <= CAP)
+	AUX_ASSERT(SUB(head_real, head_steal) <= SUB(tail, head_steal) && \
+		   SUB(tail, head_steal) <= CAP)
 
 inline take(id)
 {
@@ -185,8 +225,8 @@ inline push_back(t)
 	do
 	::	/* h = load(head, acquire) */
 		atomic { hs = head_steal; hr = head_real };
-		/* tail = load(tail, relaxed) */
-		tl = tail;
+		/* tail = load(tail, relaxed): the owner's own last store */
+		tl = otail;
 #if MUTANT == 2
 		if
 		:: SUB(tl, hr) < CAP ->
@@ -195,7 +235,7 @@ inline push_back(t)
 		:: SUB(tl, hs) < CAP ->
 #endif
 #if MUTANT == 5
-			tail = ADD(tl, 1);
+			atomic { tail = ADD(tl, 1); otail = tail };
 			atomic {
 				assert(pending[SLOT(tl)] == 0);
 				assert(!live[SLOT(tl)]);
@@ -211,7 +251,7 @@ inline push_back(t)
 				live[SLOT(tl)] = 1
 			};
 			/* store(tail, tail + 1, release) */
-			atomic { tail = ADD(tl, 1); INVARIANT };
+			atomic { tail = ADD(tl, 1); otail = tail; INVARIANT };
 #endif
 			break
 		:: else
@@ -276,8 +316,8 @@ inline pop()
 	/* h = load(head, acquire) */
 	atomic { hs = head_steal; hr = head_real };
 	do
-	::	/* tail = load(tail, relaxed) */
-		tl = tail;
+	::	/* tail = load(tail, relaxed): the owner's own last store */
+		tl = otail;
 		if
 		:: hr == tl ->
 pop_empty:		REACHED;
@@ -314,7 +354,8 @@ pop_empty:		REACHED;
 		:: else ->
 pop_retry:		REACHED;
 			if
-			:: hr == tl -> REACHED	/* a stealer took the last */
+			:: hr == tl ->
+pop_lost_last:			REACHED	/* a stealer took the last task */
 			:: else
 			fi
 		fi
@@ -324,6 +365,7 @@ pop_retry:		REACHED;
 proctype Owner()
 {
 	byte next = 1, pops = 0;
+	byte otail = START;	/* what tail holds: only the owner stores it */
 	byte hs, hr, tl, ns, x, i;
 	byte batch[HALF];
 	bit ok;
@@ -352,10 +394,14 @@ inline steal_half()
 dst_full:	REACHED	/* NULL */
 	:: else ->
 		do
+#if MUTANT != 4
 		:: hs != hr ->
 steal_busy:		REACHED;
 			break	/* NULL: another stealer is at work */
 		:: else ->
+#else
+		:: true ->
+#endif
 			/* src_tail = load(src->tail, acquire) */
 			st = tail;
 #if MUTANT == 8
@@ -399,7 +445,7 @@ steal_retry:			REACHED;
 	fi;
 	if
 	:: n > 0 ->
-		assert(n <= HALF);
+		AUX_ASSERT(n <= HALF);
 		/* Copy: a relaxed load from src, a store into dst, per task. */
 		i = 0;
 		do
@@ -424,7 +470,7 @@ steal_retry:			REACHED;
 		do
 		::	/* CAS(src->head, h -> (real(h), real(h))) */
 			atomic {
-				assert(hs != hr);
+				AUX_ASSERT(hs != hr);	/* only we are between CASes */
 				if
 				:: head_steal == hs && head_real == hr ->
 #if MUTANT == 6
@@ -474,6 +520,7 @@ proctype Stealer(byte me)
 	byte dt, ds, hs, hr, st, n, x, i;
 	bit ok;
 
+#if DST_INIT > 0
 	/* Tasks the stealer's own queue already holds: pushed by itself. */
 	atomic {
 		i = 0;
@@ -487,6 +534,7 @@ proctype Stealer(byte me)
 		od;
 		i = 0
 	};
+#endif
 	do
 	:: k < NSTEALS -> steal_half(); k++
 	:: dtail != dhead ->
@@ -508,7 +556,7 @@ init
 {
 	byte i, x;
 
-	/* The abstraction of the counters is exact only if NTASKS < MOD. */
+	/* The counters mod MOD are exact only if no difference reaches MOD. */
 	assert(NTASKS + DST_INIT < MOD && MOD % CAP == 0 && CAP >= 2);
 	assert(DST_INIT <= CAP);
 	atomic {

@@ -14,7 +14,8 @@
 // A sample runs `batch` iterations back to back (batch is 1 except for the
 // sub-microsecond cases) and is divided by batch. The median is the middle
 // sample (mean of the two middle ones for an even count); p90 is the
-// nearest-rank 90th percentile. Allocations are not counted, so the last two
+// nearest-rank 90th percentile. Without --iters / --warmup the case's
+// defaults apply, multiplied by WEFT_BENCH_SCALE when that is set. Allocations are not counted, so the last two
 // columns are empty. GOMAXPROCS is set to the case's worker count. Diagnostics
 // go to stderr; an unknown case exits with status 2, a failed counter check
 // with status 1.
@@ -22,6 +23,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sort"
@@ -61,6 +63,20 @@ func parseCount(flag string, args []string, i int) int {
 	if err != nil || n < 0 {
 		fmt.Fprintf(os.Stderr, "weft-peer-go: %s needs a non-negative integer\n", flag)
 		usage()
+	}
+	return n
+}
+
+// scaled multiplies a default sample count by WEFT_BENCH_SCALE when that is
+// set (bench/run --quick sets 0.2), rounding up, never below floor.
+func scaled(count, floor int) int {
+	scale, err := strconv.ParseFloat(os.Getenv("WEFT_BENCH_SCALE"), 64)
+	if err != nil || !(scale > 0) {
+		return count
+	}
+	n := int(math.Ceil(float64(count) * scale))
+	if n < floor {
+		n = floor
 	}
 	return n
 }
@@ -165,10 +181,14 @@ func main() {
 		os.Exit(2)
 	}
 	if iters < 0 {
-		iters = found.iters
+		iters = scaled(found.iters, 3)
 	}
 	if warmup < 0 {
-		warmup = found.warmup
+		floor := 0
+		if found.warmup > 0 {
+			floor = 1
+		}
+		warmup = scaled(found.warmup, floor)
 	}
 	if err := runCase(found, iters, warmup); err != nil {
 		fmt.Fprintf(os.Stderr, "weft-peer-go: %s: FAILED: %v\n", name, err)

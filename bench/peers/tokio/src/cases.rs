@@ -18,40 +18,40 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify, RwLock, Semaphore};
 pub fn all() -> Vec<Case> {
     #[rustfmt::skip]
     let table = vec![
-        //    name                                           workers iters warmup batch setup
-        case("rt_multi/spawn_many_local",                    4,   60,  5,    1, spawn_many_local),
-        case("rt_multi/spawn_many_remote_idle",              4,   60,  5,    1, spawn_many_remote_idle),
-        case("rt_multi/spawn_many_remote_busy1",             4,   60,  5,    1, spawn_many_remote_busy1),
-        case("rt_multi/spawn_many_remote_busy2",             4,   60,  5,    1, spawn_many_remote_busy2),
-        case("rt_multi/ping_pong",                           4,  200, 10,    1, ping_pong),
-        case("rt_multi/yield_many",                          4,   20,  2,    1, yield_many),
-        case("rt_multi/chained_spawn",                       4,  300, 20,    1, chained_spawn),
-        case("spawn/spawn",                                  1, 2000, 100, 100, spawn_one),
-        case("spawn/spawn10",                                1, 2000, 100,  10, spawn_ten),
-        case("sync_mpsc/contention_bounded",                 6,  200, 10,    1, mpsc_contention_bounded),
-        case("sync_mpsc/contention_bounded_full",            6,  200, 10,    1, mpsc_contention_bounded_full),
-        case("sync_mpsc/contention_unbounded",               6,  200, 10,    1, mpsc_contention_unbounded),
-        case("sync_mpsc/uncontended_bounded",                6,  300, 10,    1, mpsc_uncontended_bounded),
-        case("sync_mpsc/uncontended_unbounded",              6,  300, 10,    1, mpsc_uncontended_unbounded),
-        case("sync_mpsc_oneshot/request_reply",              1,  300, 10,    1, request_reply),
-        case("sync_semaphore/uncontended_multi",             6, 2000, 100, 100, semaphore_uncontended_multi),
-        case("sync_semaphore/uncontended_concurrent_multi",  6, 2000, 100,  10, semaphore_uncontended_concurrent_multi),
-        case("sync_semaphore/contention_concurrent_multi",   6, 2000, 100,  10, semaphore_contention_concurrent_multi),
-        case("sync_notify/notify_one_10",                    6,  300, 10,    1, notify_one_10),
-        case("sync_notify/notify_one_100",                   6,  300, 10,    1, notify_one_100),
-        case("sync_rwlock/read_uncontended",                 6, 2000, 100, 100, rwlock_read_uncontended),
-        case("sync_rwlock/read_concurrent_uncontended_multi", 6, 2000, 100, 10, rwlock_read_concurrent_uncontended_multi),
-        case("sync_rwlock/read_concurrent_contended_multi",  6, 2000, 100,  10, rwlock_read_concurrent_contended_multi),
-        case("sync_rwlock/read_concurrent_contended",        1, 2000, 100, 100, rwlock_read_concurrent_contended),
-        case("sync_broadcast/contended_10",                  6,  100,  5,    1, broadcast_contended_10),
-        case("sync_broadcast/contended_100",                 6,   50,  3,    1, broadcast_contended_100),
-        case("sync_watch/contention_resubscribe_10",         6,  100,  5,    1, watch_resubscribe_10),
-        case("sync_watch/contention_resubscribe_100",        6,   50,  3,    1, watch_resubscribe_100),
-        case("time/timeout",                                 8,  100,  5, 80000, time_timeout),
-        case("spawn_blocking/spawn_blocking",                0,   50,  3,    1, spawn_blocking),
-        case("remote_spawn/threads_1",                       0,   60,  5,    1, remote_spawn_1),
-        case("remote_spawn/threads_2",                       0,   60,  5,    1, remote_spawn_2),
-        case("remote_spawn/threads_4",                       0,   60,  5,    1, remote_spawn_4),
+        //   name                                            workers iters warmup batch setup
+        case("rt_multi/spawn_many_local",                      4,   100,   5,     1, spawn_many_local),
+        case("rt_multi/spawn_many_remote_idle",                4,   100,   5,     1, spawn_many_remote_idle),
+        case("rt_multi/spawn_many_remote_busy1",               4,    50,   3,     1, spawn_many_remote_busy1),
+        case("rt_multi/spawn_many_remote_busy2",               4,    20,   2,     1, spawn_many_remote_busy2),
+        case("rt_multi/ping_pong",                             4,   300,  10,     1, ping_pong),
+        case("rt_multi/yield_many",                            4,    25,   2,     1, yield_many),
+        case("rt_multi/chained_spawn",                         4,  1000,  20,     1, chained_spawn),
+        case("spawn/spawn",                                    1,  3000,  50,    20, spawn_one),
+        case("spawn/spawn10",                                  1,  1000,  50,    10, spawn_ten),
+        case("sync_mpsc/contention_bounded",                   6,   150,  10,     1, mpsc_contention_bounded),
+        case("sync_mpsc/contention_bounded_full",              6,   300,  10,     1, mpsc_contention_bounded_full),
+        case("sync_mpsc/contention_unbounded",                 6,   500,  10,     1, mpsc_contention_unbounded),
+        case("sync_mpsc/uncontended_bounded",                  6,   150,  10,     1, mpsc_uncontended_bounded),
+        case("sync_mpsc/uncontended_unbounded",                6,  1000,  10,     1, mpsc_uncontended_unbounded),
+        case("sync_mpsc_oneshot/request_reply",                1,   100,   5,     1, request_reply),
+        case("sync_semaphore/uncontended_multi",               6,   500,  20,  1000, semaphore_uncontended_multi),
+        case("sync_semaphore/uncontended_concurrent_multi",    6,  2000, 100,    10, semaphore_uncontended_concurrent_multi),
+        case("sync_semaphore/contention_concurrent_multi",     6,  2000, 100,    10, semaphore_contention_concurrent_multi),
+        case("sync_notify/notify_one_10",                      6,   200,  10,     1, notify_one_10),
+        case("sync_notify/notify_one_100",                     6,   500,  10,     1, notify_one_100),
+        case("sync_rwlock/read_uncontended",                   6,   500,  20,  1000, rwlock_read_uncontended),
+        case("sync_rwlock/read_concurrent_uncontended_multi",  6,  2000, 100,    10, rwlock_read_concurrent_uncontended_multi),
+        case("sync_rwlock/read_concurrent_contended_multi",    6,  2000, 100,    10, rwlock_read_concurrent_contended_multi),
+        case("sync_rwlock/read_concurrent_contended",          1,  2000, 100,   100, rwlock_read_concurrent_contended),
+        case("sync_broadcast/contended_10",                    6,   100,   5,     1, broadcast_contended_10),
+        case("sync_broadcast/contended_100",                   6,    20,   2,     1, broadcast_contended_100),
+        case("sync_watch/contention_resubscribe_10",           6,   100,   5,     1, watch_resubscribe_10),
+        case("sync_watch/contention_resubscribe_100",          6,    20,   2,     1, watch_resubscribe_100),
+        case("time/timeout",                                   8,    30,   3, 16000, time_timeout),
+        case("spawn_blocking/spawn_blocking",                  0,    50,   3,     1, spawn_blocking),
+        case("remote_spawn/threads_1",                         0,    40,   3,     1, remote_spawn_1),
+        case("remote_spawn/threads_2",                         0,    40,   3,     1, remote_spawn_2),
+        case("remote_spawn/threads_4",                         0,    40,   3,     1, remote_spawn_4),
     ];
     table
 }
@@ -165,6 +165,11 @@ fn stall() {
 
 const NUM_SPAWN: usize = 10_000;
 
+/// How long the busy cases let their background load run before the first
+/// sample. Criterion's 3 s warm-up gives Tokio's own run the same; without it
+/// the first samples run before the load has built up.
+const BUSY_SETTLE: Duration = Duration::from_millis(100);
+
 fn spawn_many_local(workers: usize) -> RunFn {
     let rt = rt_multi_all(workers);
     let (tx, rx) = std_mpsc::sync_channel::<()>(1000);
@@ -230,6 +235,7 @@ fn spawn_many_remote_busy1(workers: usize) -> RunFn {
             }
         });
     }
+    std::thread::sleep(BUSY_SETTLE);
     Box::new(move |n| {
         for _ in 0..n {
             spawn_remote_and_join(&rt, NUM_SPAWN)?;
@@ -256,6 +262,7 @@ fn spawn_many_remote_busy2(workers: usize) -> RunFn {
         let flag = flag.clone();
         rt.spawn(async move { busy_chain(flag) });
     }
+    std::thread::sleep(BUSY_SETTLE);
     Box::new(move |n| {
         for _ in 0..n {
             spawn_remote_and_join(&rt, NUM_SPAWN_BUSY2)?;

@@ -17,7 +17,8 @@
 //! A sample runs `batch` iterations back to back (batch is 1 except for the
 //! sub-microsecond cases) and is divided by `batch`. The median is the middle
 //! sample (mean of the two middle ones for an even count), p90 is the
-//! nearest-rank 90th percentile. This peer does not count allocations, so the
+//! nearest-rank 90th percentile. Without --iters / --warmup the case's
+//! defaults apply, multiplied by WEFT_BENCH_SCALE when that is set. This peer does not count allocations, so the
 //! last two columns are empty. Diagnostics go to stderr; an unknown case exits
 //! with status 2, a failed counter check with status 1.
 
@@ -67,6 +68,19 @@ pub fn cpu_count() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+}
+
+/// A default sample count multiplied by WEFT_BENCH_SCALE when that is set
+/// (bench/run --quick sets 0.2), rounded up, never below `floor`.
+fn scaled(count: u64, floor: u64) -> u64 {
+    let scale = match std::env::var("WEFT_BENCH_SCALE") {
+        Ok(v) => match v.parse::<f64>() {
+            Ok(s) if s > 0.0 => s,
+            _ => return count,
+        },
+        Err(_) => return count,
+    };
+    ((count as f64 * scale).ceil() as u64).max(floor)
 }
 
 /// Sorted per-iteration times in, (median, min, p90) out.
@@ -157,8 +171,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let iters = iters.unwrap_or(case.iters);
-    let warmup = warmup.unwrap_or(case.warmup);
+    let iters = iters.unwrap_or_else(|| scaled(case.iters, 3));
+    let warmup = warmup.unwrap_or_else(|| scaled(case.warmup, case.warmup.min(1)));
     match run_case(case, iters, warmup) {
         // Exit without dropping runtimes: some cases leave tasks looping
         // forever (as Tokio's benches do), and shutdown is not what we time.
