@@ -268,7 +268,10 @@ static int setup_busy1(const struct bench_case *bc, int workers, void **state)
 	st.base.poll = staller_poll;
 	st.base.drop = NULL;
 	st.s = s;
-	return start_busy(s, 2 * workers, &st.base, sizeof st);
+	err = start_busy(s, 2 * workers, &st.base, sizeof st);
+	if (err == 0)
+		bench_sleep_ms(BENCH_BUSY_SETTLE_MS); /* as the peers do */
+	return err;
 }
 
 /* busy2: `workers` endless chains, each task stalls and spawns the next. */
@@ -305,7 +308,105 @@ static int setup_busy2(const struct bench_case *bc, int workers, void **state)
 	c.s = s;
 	/* The chain's first links finish at once; only the flag stops the
 	 * chains, so the handles are joined immediately by teardown. */
-	return start_busy(s, workers, &c.base, sizeof c);
+	err = start_busy(s, workers, &c.base, sizeof c);
+	if (err == 0)
+		bench_sleep_ms(BENCH_BUSY_SETTLE_MS); /* as the peers do */
+	return err;
+}
+
+/* ---- ping_pong -------------------------------------------------------------- */
+
+#define NUM_PINGS 1000
+
+/* Receives on os1, then sends on os2. */
+struct pong {
+	weft_future base;
+	WEFT_ASYNC_STATE;
+	weft_oneshot *os1, *os2;
+	weft_oneshot_recv_future recv;
+	char byte;
+};
+
+static weft_poll pong_poll(weft_future *f, weft_cx *cx)
+{
+	struct pong *p = (struct pong *)f;
+
+	WEFT_ASYNC_BEGIN(p);
+	weft_oneshot_recv(p->os1, &p->byte, &p->recv);
+	WEFT_AWAIT(p, cx, &p->recv.base);
+	weft_oneshot_send(p->os2, &p->byte);
+	WEFT_ASYNC_END(p);
+}
+
+/* Makes two oneshots, spawns the pong, sends, awaits the reply. */
+struct ping {
+	weft_future base;
+	WEFT_ASYNC_STATE;
+	struct rt_state *s;
+	weft_oneshot *os2;
+	weft_oneshot_recv_future recv;
+	char byte;
+	int err;
+};
+
+static weft_poll ping_poll(weft_future *f, weft_cx *cx)
+{
+	struct ping *p = (struct ping *)f;
+	struct pong pong = { .base = { pong_poll, NULL } };
+	weft_oneshot *os1;
+
+	WEFT_ASYNC_BEGIN(p);
+	if (weft_oneshot_create(1, &os1) < 0 || weft_oneshot_create(1, &p->os2) < 0) {
+		p->err = -ENOMEM;
+		return WEFT_READY;
+	}
+	pong.os1 = os1;
+	pong.os2 = p->os2;
+	p->err = weft_spawn(weft_runtime_current(), &pong.base, sizeof pong, NULL);
+	if (p->err < 0)
+		return WEFT_READY;
+	p->byte = 1;
+	weft_oneshot_send(os1, &p->byte);
+	weft_oneshot_recv(p->os2, &p->byte, &p->recv);
+	WEFT_AWAIT(p, cx, &p->recv.base);
+	if (p->recv.status == 0 &&
+	    atomic_fetch_sub_explicit(&p->s->remaining, 1, memory_order_acq_rel) == 1)
+		bench_signal_post(&p->s->done);
+	WEFT_ASYNC_END(p);
+}
+
+/* Spawns NUM_PINGS ping tasks from inside a task. */
+static weft_poll ping_root_poll(weft_future *f, weft_cx *cx)
+{
+	struct ping *root = (struct ping *)f;
+	struct ping ping = { .base = { ping_poll, NULL }, .s = root->s };
+	int i;
+
+	(void)cx;
+	for (i = 0; i < NUM_PINGS; i++)
+		if (weft_spawn(weft_runtime_current(), &ping.base, sizeof ping, NULL) < 0)
+			break;
+	return WEFT_READY;
+}
+
+static int run_ping_pong(void *state, long iterations)
+{
+	struct rt_state *s = state;
+	long it;
+
+	for (it = 0; it < iterations; it++) {
+		struct ping root = { .base = { ping_root_poll, NULL }, .s = s };
+		int err;
+
+		atomic_store(&s->remaining, NUM_PINGS);
+		err = weft_spawn(s->rt, &root.base, sizeof root, NULL);
+		if (err < 0)
+			return err;
+		bench_signal_wait(&s->done, 1);
+		if (bench_check(atomic_load(&s->remaining) == 0, "a ping was lost"))
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- yield_many ----------------------------------------------------------- */
@@ -640,6 +741,8 @@ static const struct bench_case cases[] = {
 	  run_spawn_many_remote, teardown, NULL },
 	{ "rt_multi/spawn_many_remote_busy2", RT_WORKERS, 20, 2, 1, setup_busy2,
 	  run_spawn_many_remote_busy2, teardown, NULL },
+	{ "rt_multi/ping_pong", RT_WORKERS, 300, 10, 1, setup_multi, run_ping_pong, teardown,
+	  NULL },
 	{ "rt_multi/yield_many", RT_WORKERS, 25, 2, 1, setup_multi, run_yield_many, teardown,
 	  NULL },
 	{ "rt_multi/chained_spawn", RT_WORKERS, 1000, 20, 1, setup_multi, run_chained_spawn,
