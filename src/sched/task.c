@@ -488,8 +488,11 @@ static bool join_register(struct weft_task *t, const weft_waker *w)
 			return false;
 		/* Take the field back to replace the waker. */
 		for (;;) {
-			/* Acquire: the runtime may have read the field; pairs
-			 * with nothing but COMPLETE's release below. */
+			/* Acquire: when this fails on COMPLETE, the output is
+			 * visible (pairs with the release in task_complete).
+			 * On success COMPLETE was clear, so the runtime has not
+			 * read the field and will not until we set JOIN_WAKER
+			 * again. */
 			if (atomic_compare_exchange_weak_explicit(
 				    &t->state, &cur, cur & ~TASK_JOIN_WAKER,
 				    memory_order_acquire, memory_order_acquire)) {
