@@ -448,7 +448,8 @@ static inline int bench_main(int argc, char **argv, const char *impl,
  *
  * Columns: C identifier, name, workers (0 = CPUs), default iters (timed
  * samples), default warm-up samples, batch (iterations per sample).
- * read_concurrent_contended runs on a current-thread runtime, as in Tokio.
+ * read_concurrent_contended runs on a current-thread runtime, as in Tokio;
+ * so do the current_thread/ rows (weft's own, not from tokio/benches).
  */
 #define BENCH_TOKIO_CASES(X)                                                                                            \
     X(rt_multi_spawn_many_local, "rt_multi/spawn_many_local", 4, 100, 5, 1)                                             \
@@ -483,6 +484,8 @@ static inline int bench_main(int argc, char **argv, const char *impl,
     X(spawn_blocking_spawn_blocking, "spawn_blocking/spawn_blocking", 0, 50, 3, 1)                                      \
     X(remote_spawn_threads_1, "remote_spawn/threads_1", 0, 40, 3, 1)                                                    \
     X(remote_spawn_threads_2, "remote_spawn/threads_2", 0, 40, 3, 1)                                                    \
-    X(remote_spawn_threads_4, "remote_spawn/threads_4", 0, 40, 3, 1)
+    X(remote_spawn_threads_4, "remote_spawn/threads_4", 0, 40, 3, 1)                                                    \
+    X(current_thread_spawn_join_10k, "current_thread/spawn_join_10k", 1, 100, 5, 1)                                     \
+    X(current_thread_yield_1m, "current_thread/yield_1m", 1, 10, 2, 1)
 
 #endif /* WEFT_BENCH_HARNESS_H */

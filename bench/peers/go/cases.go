@@ -69,6 +69,8 @@ func allCases() []benchCase {
 		{"remote_spawn/threads_1", 0, 40, 3, 1, remoteSpawn1},
 		{"remote_spawn/threads_2", 0, 40, 3, 1, remoteSpawn2},
 		{"remote_spawn/threads_4", 0, 40, 3, 1, remoteSpawn4},
+		{"current_thread/spawn_join_10k", 1, 100, 5, 1, ctSpawnJoin10k},
+		{"current_thread/yield_1m", 1, 10, 2, 1, ctYield1m},
 	}
 }
 
@@ -943,3 +945,37 @@ func remoteSpawn1(workers int) runFunc { return remoteSpawn(1) }
 func remoteSpawn2(workers int) runFunc { return remoteSpawn(2) }
 
 func remoteSpawn4(workers int) runFunc { return remoteSpawn(4) }
+
+// ---------------------------------------------------------------------------
+// Current-thread rows: not in tokio/benches; the same work as weft's
+// bench/rt_cases.c. workers is 1 in the table, so GOMAXPROCS is 1.
+
+// ctSpawnJoin10k spawns 10,000 empty goroutines from the main goroutine and
+// waits for all of them (the WaitGroup stands in for awaiting every handle:
+// Wait returns only after all 10,000 ran), as spawn_many_remote_idle does.
+func ctSpawnJoin10k(workers int) runFunc {
+	return spawnManyRemote(numSpawn)
+}
+
+// ctYield1m starts one goroutine that yields 1,000,000 times and waits for
+// the count it returns.
+func ctYield1m(workers int) runFunc {
+	const numYield1m = 1_000_000
+	return func(n int) error {
+		for it := 0; it < n; it++ {
+			h := make(chan int, 1)
+			go func() {
+				yields := 0
+				for i := 0; i < numYield1m; i++ {
+					runtime.Gosched()
+					yields++
+				}
+				h <- yields
+			}()
+			if err := check(<-h == numYield1m, "the yielding goroutine did not finish"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

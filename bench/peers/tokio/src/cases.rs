@@ -52,6 +52,8 @@ pub fn all() -> Vec<Case> {
         case("remote_spawn/threads_1",                         0,    40,   3,     1, remote_spawn_1),
         case("remote_spawn/threads_2",                         0,    40,   3,     1, remote_spawn_2),
         case("remote_spawn/threads_4",                         0,    40,   3,     1, remote_spawn_4),
+        case("current_thread/spawn_join_10k",                  1,   100,   5,     1, ct_spawn_join_10k),
+        case("current_thread/yield_1m",                        1,    10,   2,     1, ct_yield_1m),
     ];
     table
 }
@@ -1005,4 +1007,55 @@ fn remote_spawn_2(workers: usize) -> RunFn {
 
 fn remote_spawn_4(workers: usize) -> RunFn {
     remote_spawn(workers, 4)
+}
+
+// ---------------------------------------------------------------------------
+// Current-thread rows: not in tokio/benches; the same work as weft's
+// bench/rt_cases.c. `workers` is 1 in the table.
+
+/// Inside `block_on` on a current-thread runtime: spawn 10,000 empty tasks,
+/// keeping the handles, then await every handle.
+fn ct_spawn_join_10k(_workers: usize) -> RunFn {
+    let rt = rt_current();
+    Box::new(move |n| {
+        for _ in 0..n {
+            let joined = rt.block_on(async {
+                let mut handles = Vec::with_capacity(NUM_SPAWN);
+                for _ in 0..NUM_SPAWN {
+                    handles.push(tokio::spawn(async {}));
+                }
+                let mut joined = 0usize;
+                for handle in handles {
+                    if handle.await.is_ok() {
+                        joined += 1;
+                    }
+                }
+                joined
+            });
+            check(joined == NUM_SPAWN, "a task did not complete")?;
+        }
+        Ok(())
+    })
+}
+
+/// On a current-thread runtime: spawn one task that yields 1,000,000 times,
+/// and `block_on` its handle.
+fn ct_yield_1m(_workers: usize) -> RunFn {
+    const NUM_YIELD_1M: u64 = 1_000_000;
+    let rt = rt_current();
+    Box::new(move |n| {
+        for _ in 0..n {
+            let handle = rt.spawn(async {
+                let mut yields = 0u64;
+                for _ in 0..NUM_YIELD_1M {
+                    tokio::task::yield_now().await;
+                    yields += 1;
+                }
+                yields
+            });
+            let yields = rt.block_on(handle).map_err(|e| e.to_string())?;
+            check(yields == NUM_YIELD_1M, "the yielding task did not finish")?;
+        }
+        Ok(())
+    })
 }
