@@ -7,6 +7,7 @@
 #include "weft/future.h"
 #include "weft/runtime.h"
 #include "weft/task.h"
+#include "weft/chan.h"
 #include "weft/sync.h"
 
 #endif /* WEFT_H */

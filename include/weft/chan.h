@@ -42,7 +42,6 @@
 #ifndef WEFT_CHAN_H
 #define WEFT_CHAN_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,12 +53,26 @@ extern "C" {
 #endif
 
 /*
+ * Private fields that are atomics in C; C++ sees the plain type of the same
+ * size so that it can include this header and hold the structs (it must not
+ * touch the fields).  The same definition as in weft/sync.h.
+ */
+#ifndef WEFT__ATOMIC
+#ifdef __cplusplus
+#define WEFT__ATOMIC(T) T
+#else
+#define WEFT__ATOMIC(T) _Atomic T
+#endif
+#endif
+
+/*
  * Private: an intrusive waiter node, the same layout as the node of the
- * library's private waiter list (src/sync/waitlist.h).  It is spelled out
- * here only because the waiting futures below embed it by value.
+ * library's private waiter list (src/sync/waitlist.h, and weft/sync.h).  It
+ * is spelled out here only because the waiting futures below embed it by
+ * value; whichever header comes first defines it.
  */
 #ifndef WEFT__WAITER_DEFINED
-#define WEFT__WAITER_DEFINED
+#define WEFT__WAITER_DEFINED 1
 struct weft__waiter {
 	struct weft__waiter *prev, *next;
 	weft_waker waker;
@@ -223,7 +236,11 @@ void weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f);
 /*
  * A receive that waits for a value.  Initialised by weft_mpsc_recv;
  * `status` is valid once polled to ready: 0 (a value was copied to `out`)
- * or -EPIPE (end-of-stream).  Dropping it at any point loses nothing.
+ * or -EPIPE (end-of-stream).  Dropping it at any point loses nothing (the
+ * value is taken only in the poll that returns ready).  The receiver's
+ * waker stays registered in the channel after such a drop, until the next
+ * receive replaces it or the receiver is released: at worst one spurious
+ * wake.  Polling it again after it was ready is a bug.
  */
 typedef struct weft_mpsc_recv_future {
 	weft_future base;
@@ -262,11 +279,11 @@ void weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f);
  * different threads.  All fields are private.
  */
 typedef struct weft_oneshot {
-	_Atomic uint32_t state;
+	WEFT__ATOMIC(uint32_t) state;
 	uint32_t size;
 	void *storage;
-	_Atomic(void *) rx_waker_data;
-	_Atomic(const weft_waker_vtable *) rx_waker_vtable;
+	WEFT__ATOMIC(uintptr_t) rx_waker_data;
+	WEFT__ATOMIC(uintptr_t) rx_waker_vtable;
 	union {
 		void *p[2];
 		uint64_t u[2];
@@ -395,11 +412,13 @@ typedef struct weft_broadcast_rx {
  */
 int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx **tx);
 
-/* Adds a sender reference and returns `tx`.  Never fails.  Any thread. */
+/* Adds a sender reference and returns `tx`.  Never fails.  Any thread, as
+ * long as the caller holds a reference. */
 weft_broadcast_tx *weft_broadcast_tx_clone(weft_broadcast_tx *tx);
 
 /* Drops a sender reference; the last one closes the channel (receivers
- * drain what they have not read, then get -EPIPE).  NULL is ignored. */
+ * drain what they have not read, then get -EPIPE) and frees it once no
+ * receiver is left.  NULL is ignored.  Any thread. */
 void weft_broadcast_tx_release(weft_broadcast_tx *tx);
 
 /*
@@ -421,11 +440,13 @@ size_t weft_broadcast_receiver_count(const weft_broadcast_tx *tx);
 int weft_broadcast_subscribe(weft_broadcast_tx *tx, weft_broadcast_rx *rx);
 
 /* Initialises `dst` as a new receiver at the same position as `src` (it
- * will see the same values).  Returns 0 or -EINVAL. */
+ * will see the same values).  Returns 0 or -EINVAL.  The thread that uses
+ * `src`. */
 int weft_broadcast_rx_clone(const weft_broadcast_rx *src, weft_broadcast_rx *dst);
 
 /* Releases the receiver (and frees the channel when it was the last user).
- * NULL or an already finished receiver is ignored. */
+ * No future may still use it.  NULL or an already finished receiver is
+ * ignored.  The receiver's thread. */
 void weft_broadcast_rx_finish(weft_broadcast_rx *rx);
 
 /*
@@ -486,7 +507,13 @@ typedef struct weft_watch_rx {
  */
 int weft_watch_create(size_t elem_size, const void *initial, weft_watch_tx **tx);
 
+/* Adds a sender reference and returns `tx`.  Never fails.  Any thread, as
+ * long as the caller holds a reference. */
 weft_watch_tx *weft_watch_tx_clone(weft_watch_tx *tx);
+
+/* Drops a sender reference; the last one closes the channel (receivers see
+ * an unseen change, then -EPIPE from changed; the value stays readable) and
+ * frees it once no receiver is left.  NULL is ignored.  Any thread. */
 void weft_watch_tx_release(weft_watch_tx *tx);
 
 /*
@@ -497,16 +524,20 @@ void weft_watch_tx_release(weft_watch_tx *tx);
  */
 int weft_watch_send(weft_watch_tx *tx, const void *value);
 
-/* Returns the current version (the number of sends so far).  Any thread. */
+/* Returns the current version (the number of sends so far).  Any thread
+ * holding a sender reference. */
 uint64_t weft_watch_version(const weft_watch_tx *tx);
 
 /*
  * Subscribes the caller-owned receiver `rx`; the current value counts as
- * seen.  Returns 0 or -EINVAL.  Allocates nothing.
+ * seen.  Returns 0 or -EINVAL.  Allocates nothing.  Any thread holding a
+ * sender reference.  A receiver may be copied while no future uses it.
  */
 int weft_watch_subscribe(weft_watch_tx *tx, weft_watch_rx *rx);
 
-/* Releases the receiver.  NULL or finished is ignored. */
+/* Releases the receiver (and frees the channel when it was the last user).
+ * No future may still use it.  NULL or an already finished receiver is
+ * ignored.  The receiver's thread. */
 void weft_watch_rx_finish(weft_watch_rx *rx);
 
 /*

@@ -1,7 +1,7 @@
 /*
- * src/chan/chan_internal.h - what the channel files share: the waiter list,
- * allocation (with a fault-injection hook for the tests), batched wakes,
- * and copying values through atomic words.  Private.
+ * src/chan/chan_internal.h - what the channel files share: the waiter list
+ * and wake batches of src/sync, allocation (with a fault-injection hook for
+ * the tests), and copying values through atomic words.  Private.
  */
 #ifndef WEFT_SRC_CHAN_INTERNAL_H
 #define WEFT_SRC_CHAN_INTERNAL_H
@@ -12,13 +12,12 @@
 #include <string.h>
 
 /*
- * The waiter list of src/sync defines struct weft__waiter; weft/chan.h
- * spells out the same struct for the futures that embed it and skips its
- * own copy when the guard is already set, so this translation unit sees
- * exactly one definition.
+ * The waiter list of src/sync; weft/chan.h spells out the same node for
+ * the futures that embed it, and a guard macro keeps the two from both
+ * defining it.
  */
+#include "../sync/wakebatch.h"
 #include "../sync/waitlist.h"
-#define WEFT__WAITER_DEFINED 1
 #include "weft/chan.h"
 
 #define CHAN_CONTAINER_OF(ptr, type, member) \
@@ -39,49 +38,6 @@ void *weft__chan_calloc(size_t size);
 /* Zeroed memory aligned to `align` (a power of two, at most 4096). */
 void *weft__chan_alloc_aligned(size_t size, size_t align);
 void weft__chan_free(void *p);
-
-/* ---- batched wakes ------------------------------------------------------ */
-
-/*
- * Wakers collected under a channel's lock and woken after it is released,
- * so that no foreign code (a scheduler's push, a futex wake) runs under
- * the lock.
- */
-#define WAKE_BATCH 32
-
-struct wake_batch {
-	unsigned n;
-	weft_waker w[WAKE_BATCH];
-};
-
-static inline void wake_batch_init(struct wake_batch *b)
-{
-	b->n = 0;
-}
-
-static inline bool wake_batch_full(const struct wake_batch *b)
-{
-	return b->n == WAKE_BATCH;
-}
-
-/* Moves the waker out of `slot` (leaving it empty) into the batch. */
-static inline void wake_batch_take(struct wake_batch *b, weft_waker *slot)
-{
-	if (weft_waker_is_empty(slot))
-		return;
-	b->w[b->n++] = *slot;
-	slot->data = NULL;
-	slot->vtable = NULL;
-}
-
-static inline void wake_batch_wake(struct wake_batch *b)
-{
-	unsigned i;
-
-	for (i = 0; i < b->n; i++)
-		weft_waker_wake(&b->w[i]);
-	b->n = 0;
-}
 
 /* ---- values in atomic words ------------------------------------------- */
 

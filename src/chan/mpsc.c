@@ -348,7 +348,9 @@ static int sem_acquire_or_queue_locked(struct mpsc *ch, weft_mpsc_send_future *f
 	}
 	weft__waiter_init(&f->waiter);
 	weft__waitlist_push_back(&ch->send_waiters, &f->waiter);
-	weft_waker_store(&f->waiter.waker, waker);
+	/* The node is fresh: this only clones, no waker is dropped under
+	 * the lock. */
+	f->waiter.waker = weft_waker_clone(waker);
 	f->wait = WAIT_QUEUED;
 	return -EAGAIN;
 }
@@ -490,7 +492,7 @@ static int pop(struct mpsc *ch, void *out)
 
 static void chan_close(struct mpsc *ch)
 {
-	struct wake_batch batch;
+	struct weft__wake_batch batch;
 	struct weft__waiter *w;
 	uint64_t prev;
 
@@ -499,7 +501,7 @@ static void chan_close(struct mpsc *ch)
 	prev = atomic_fetch_or_explicit(&ch->tail, TAIL_CLOSED, memory_order_seq_cst);
 	if (prev & TAIL_CLOSED)
 		return;
-	wake_batch_init(&batch);
+	weft__wake_batch_init(&batch);
 	pthread_mutex_lock(&ch->lock);
 	if (ch->bounded) {
 		/* Relaxed: waiters read it under the lock; a fast-path sender
@@ -507,10 +509,10 @@ static void chan_close(struct mpsc *ch)
 		atomic_fetch_or_explicit(&ch->sem, SEM_CLOSED, memory_order_relaxed);
 		while ((w = weft__waitlist_pop_front(&ch->send_waiters)) != NULL) {
 			send_future_of(w)->wait = WAIT_CLOSED;
-			wake_batch_take(&batch, &w->waker);
-			if (wake_batch_full(&batch)) {
+			weft__wake_batch_push(&batch, &w->waker);
+			if (weft__wake_batch_full(&batch)) {
 				pthread_mutex_unlock(&ch->lock);
-				wake_batch_wake(&batch);
+				weft__wake_batch_wake_all(&batch);
 				pthread_mutex_lock(&ch->lock);
 			}
 		}
@@ -518,9 +520,9 @@ static void chan_close(struct mpsc *ch)
 	}
 	/* AcqRel: as in wake_rx. */
 	if (atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
-		batch.w[batch.n++] = weft_waker_clone(&ch->rx_waker);
+		batch.wakers[batch.count++] = weft_waker_clone(&ch->rx_waker);
 	pthread_mutex_unlock(&ch->lock);
-	wake_batch_wake(&batch);
+	weft__wake_batch_wake_all(&batch);
 }
 
 static void chan_free(struct mpsc *ch)
@@ -654,6 +656,7 @@ void weft_mpsc_rx_close(weft_mpsc_rx *rx)
 
 void weft_mpsc_rx_release(weft_mpsc_rx *rx)
 {
+	weft_waker stale;
 	struct mpsc *ch;
 
 	if (rx == NULL)
@@ -663,8 +666,11 @@ void weft_mpsc_rx_release(weft_mpsc_rx *rx)
 	/* The values still buffered are discarded with the blocks when the
 	 * last reference goes; the receiver's waker goes now. */
 	pthread_mutex_lock(&ch->lock);
-	weft_waker_drop(&ch->rx_waker);
+	stale = ch->rx_waker;
+	ch->rx_waker.data = NULL;
+	ch->rx_waker.vtable = NULL;
 	pthread_mutex_unlock(&ch->lock);
+	weft_waker_drop(&stale);
 	chan_unref(ch);
 }
 
@@ -745,8 +751,11 @@ static weft_poll send_poll(weft_future *base, weft_cx *cx)
 	} else {
 		pthread_mutex_lock(&ch->lock);
 		if (f->wait == WAIT_QUEUED) {
-			weft_waker_store(&f->waiter.waker, weft_cx_waker(cx));
+			weft_waker stale = weft__waker_replace(&f->waiter.waker,
+							       weft_cx_waker(cx));
+
 			pthread_mutex_unlock(&ch->lock);
+			weft_waker_drop(&stale);
 			weft_coop_refund(cx);
 			return WEFT_PENDING;
 		}
@@ -834,9 +843,12 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 	waker = weft_cx_waker(cx);
 	/* Only the receiver writes rx_waker, so reading it here is safe. */
 	if (!weft_waker_will_wake(&ch->rx_waker, waker)) {
+		weft_waker stale;
+
 		pthread_mutex_lock(&ch->lock);
-		weft_waker_store(&ch->rx_waker, waker);
+		stale = weft__waker_replace(&ch->rx_waker, waker);
 		pthread_mutex_unlock(&ch->lock);
+		weft_waker_drop(&stale);
 	}
 	/* SeqCst: Dekker with the sender's fetch_or then rx_parked load, and
 	 * with close; the second pop's loads are seq_cst too. */

@@ -50,16 +50,17 @@ static weft_waker load_waker(const weft_oneshot *os)
 
 	/* Relaxed: ordered by the acquire load or CAS of the state word that
 	 * saw RX_WAKER (pairs with the receiver's release when setting it). */
-	w.data = atomic_load_explicit(&os->rx_waker_data, memory_order_relaxed);
-	w.vtable = atomic_load_explicit(&os->rx_waker_vtable, memory_order_relaxed);
+	w.data = (void *)atomic_load_explicit(&os->rx_waker_data, memory_order_relaxed);
+	w.vtable = (const weft_waker_vtable *)atomic_load_explicit(&os->rx_waker_vtable,
+								    memory_order_relaxed);
 	return w;
 }
 
 static void store_waker(weft_oneshot *os, weft_waker w)
 {
 	/* Relaxed: published by the release CAS that sets RX_WAKER. */
-	atomic_store_explicit(&os->rx_waker_data, w.data, memory_order_relaxed);
-	atomic_store_explicit(&os->rx_waker_vtable, w.vtable, memory_order_relaxed);
+	atomic_store_explicit(&os->rx_waker_data, (uintptr_t)w.data, memory_order_relaxed);
+	atomic_store_explicit(&os->rx_waker_vtable, (uintptr_t)w.vtable, memory_order_relaxed);
 }
 
 static void oneshot_setup(weft_oneshot *os, void *storage, size_t size, uint32_t flags)
@@ -67,8 +68,8 @@ static void oneshot_setup(weft_oneshot *os, void *storage, size_t size, uint32_t
 	atomic_init(&os->state, flags);
 	os->size = (uint32_t)size;
 	os->storage = storage;
-	atomic_init(&os->rx_waker_data, NULL);
-	atomic_init(&os->rx_waker_vtable, NULL);
+	atomic_init(&os->rx_waker_data, 0);
+	atomic_init(&os->rx_waker_vtable, 0);
 	os->inline_storage.u[0] = 0;
 	os->inline_storage.u[1] = 0;
 }

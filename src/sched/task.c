@@ -633,10 +633,13 @@ int weft_join_abort(weft_join_handle *handle)
 			next += TASK_REF_ONE;
 			schedule = true;
 		}
-		/* Release: pairs with the acquire in weft__task_run so the
-		 * worker sees the request with the state it acts on. */
+		/* AcqRel: release pairs with the acquire in weft__task_run so
+		 * the worker sees the request with the state it acts on;
+		 * acquire gives us the task's queue link after the last
+		 * worker's use of it when we schedule an idle task (pairs with
+		 * the release after a poll). */
 		if (atomic_compare_exchange_weak_explicit(&t->state, &cur, next,
-							  memory_order_release,
+							  memory_order_acq_rel,
 							  memory_order_relaxed))
 			break;
 	}

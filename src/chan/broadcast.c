@@ -1,0 +1,387 @@
+/*
+ * src/chan/broadcast.c - every receiver sees every value, from a ring.
+ *
+ * The ring
+ * ========
+ *
+ * `cap` slots (a power of two).  Position p (counted from 0 for the life
+ * of the channel) lives in slot p & (cap - 1).  Each slot carries a stamp:
+ * (p + 1) << 1 once it holds position p, that value | 1 while position p is
+ * being written, 0 before its first write.  `tail` is the next position to
+ * write; positions tail - cap .. tail - 1 are held.
+ *
+ * Senders take the channel lock (it serialises them and guards the waiter
+ * list), write the slot as a sequence lock (odd stamp, the words, even
+ * stamp; chan_internal.h), publish tail + 1 with release, and wake the
+ * receivers that were waiting before this send.
+ *
+ * Receivers never take the lock to read.  Each keeps its own next
+ * position p.  With tail == p there is nothing new; with tail - p > cap it
+ * lagged: it missed tail - cap - p values and jumps to tail - cap.
+ * Otherwise it copies the slot and checks the stamp before and after: both
+ * must be exactly (p + 1) << 1.  Anything else means a sender is
+ * overwriting p right now, which is also a lag (by at least one).  There is
+ * no retry loop: every failed look moves the receiver forward.
+ *
+ * Waiting
+ * =======
+ *
+ * A receive future that finds nothing takes the lock, looks again (tail
+ * only moves under the lock, so the look is exact), and queues its node.
+ * A send wakes the waiters queued before it: each node records the wake
+ * generation it queued in, and the sender stops at the first node queued
+ * after its own send (possible because it drops the lock every 32 wakes),
+ * so a send never loops on receivers that keep coming back.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "chan_internal.h"
+
+#define MAX_CAPACITY ((size_t)1 << 30)
+
+struct broadcast {
+	pthread_mutex_t lock;
+	/* Written under lock with release; read by receivers. */
+	_Atomic uint64_t tail;
+	_Atomic bool closed;
+	size_t elem_size;
+	size_t words;
+	uint64_t cap;
+	_Atomic uint64_t senders;
+	_Atomic uint64_t receivers;
+	_Atomic uint64_t refs;
+	/* Under lock. */
+	struct weft__waitlist waiters;
+	uint64_t wake_gen;
+	/* cap slots of (1 + words) words: the stamp, then the value. */
+	_Atomic uint64_t ring[];
+};
+
+static struct broadcast *chan_of(const weft_broadcast_tx *tx)
+{
+	return (struct broadcast *)(void *)tx;
+}
+
+static _Atomic uint64_t *slot_of(struct broadcast *ch, uint64_t pos)
+{
+	return &ch->ring[(size_t)(pos & (ch->cap - 1)) * (1 + ch->words)];
+}
+
+static weft_broadcast_recv_future *recv_future_of(struct weft__waiter *w)
+{
+	return CHAN_CONTAINER_OF(w, weft_broadcast_recv_future, waiter);
+}
+
+static void chan_unref(struct broadcast *ch)
+{
+	/* AcqRel: the last reference sees every holder's writes before the
+	 * free; pairs with the other decrements. */
+	if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	pthread_mutex_destroy(&ch->lock);
+	weft__chan_free(ch);
+}
+
+int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx **tx)
+{
+	struct broadcast *ch;
+	uint64_t cap = 1;
+	size_t words = value_words(elem_size);
+
+	if (tx == NULL || capacity == 0 || capacity > MAX_CAPACITY ||
+	    elem_size > CHAN_MAX_ELEM_SIZE)
+		return -EINVAL;
+	while (cap < capacity)
+		cap <<= 1;
+	ch = weft__chan_calloc(sizeof(*ch) + (size_t)cap * (1 + words) * sizeof(uint64_t));
+	if (ch == NULL)
+		return -ENOMEM;
+	if (pthread_mutex_init(&ch->lock, NULL) != 0) {
+		weft__chan_free(ch);
+		return -ENOMEM;
+	}
+	atomic_init(&ch->tail, 0);
+	atomic_init(&ch->closed, false);
+	ch->elem_size = elem_size;
+	ch->words = words;
+	ch->cap = cap;
+	atomic_init(&ch->senders, 1);
+	atomic_init(&ch->receivers, 0);
+	atomic_init(&ch->refs, 1);
+	weft__waitlist_init(&ch->waiters);
+	ch->wake_gen = 0;
+	*tx = (weft_broadcast_tx *)(void *)ch;
+	return 0;
+}
+
+weft_broadcast_tx *weft_broadcast_tx_clone(weft_broadcast_tx *tx)
+{
+	struct broadcast *ch = chan_of(tx);
+
+	/* Relaxed: made from a reference the caller holds. */
+	atomic_fetch_add_explicit(&ch->senders, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+	return tx;
+}
+
+/*
+ * Under lock: moves the wakers of the waiters queued before generation
+ * `gen` (all of them when `all`) into batches and wakes them, dropping the
+ * lock around each full batch.  Returns with the lock held.
+ */
+static void wake_waiters_locked(struct broadcast *ch, uint64_t gen, bool all,
+				struct weft__wake_batch *batch)
+{
+	struct weft__waiter *w;
+
+	while ((w = weft__waitlist_front(&ch->waiters)) != NULL) {
+		if (!all && recv_future_of(w)->wait_gen >= gen)
+			break;
+		weft__waitlist_remove(&ch->waiters, w);
+		weft__wake_batch_push(batch, &w->waker);
+		if (weft__wake_batch_full(batch)) {
+			pthread_mutex_unlock(&ch->lock);
+			weft__wake_batch_wake_all(batch);
+			pthread_mutex_lock(&ch->lock);
+		}
+	}
+}
+
+void weft_broadcast_tx_release(weft_broadcast_tx *tx)
+{
+	struct broadcast *ch;
+	struct weft__wake_batch batch;
+
+	if (tx == NULL)
+		return;
+	ch = chan_of(tx);
+	/* AcqRel: the last sender closes after every sender's sends; pairs
+	 * with the other decrements. */
+	if (atomic_fetch_sub_explicit(&ch->senders, 1, memory_order_acq_rel) == 1) {
+		weft__wake_batch_init(&batch);
+		pthread_mutex_lock(&ch->lock);
+		/* Release: a receiver that sees it sees the final tail (pairs
+		 * with the acquire in bc_try_recv). */
+		atomic_store_explicit(&ch->closed, true, memory_order_release);
+		wake_waiters_locked(ch, 0, true, &batch);
+		pthread_mutex_unlock(&ch->lock);
+		weft__wake_batch_wake_all(&batch);
+	}
+	chan_unref(ch);
+}
+
+int weft_broadcast_send(weft_broadcast_tx *tx, const void *value)
+{
+	struct broadcast *ch = chan_of(tx);
+	struct weft__wake_batch batch;
+	_Atomic uint64_t *slot;
+	uint64_t t, gen;
+
+	/* Relaxed: a receiver subscribing concurrently may or may not count,
+	 * as with any send racing a subscribe. */
+	if (atomic_load_explicit(&ch->receivers, memory_order_relaxed) == 0)
+		return -EPIPE;
+	weft__wake_batch_init(&batch);
+	pthread_mutex_lock(&ch->lock);
+	/* Relaxed: tail only changes under the lock we hold. */
+	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	slot = slot_of(ch, t);
+	/* Relaxed: the release stores of the words that follow order it
+	 * (chan_internal.h). */
+	atomic_store_explicit(&slot[0], ((t + 1) << 1) | 1, memory_order_relaxed);
+	words_store(&slot[1], value, ch->elem_size);
+	/* Release: the slot holds position t; pairs with the receivers'
+	 * acquire of the stamp. */
+	atomic_store_explicit(&slot[0], (t + 1) << 1, memory_order_release);
+	/* Release: publishes the slot; pairs with the acquire in
+	 * bc_try_recv. */
+	atomic_store_explicit(&ch->tail, t + 1, memory_order_release);
+	gen = ++ch->wake_gen;
+	wake_waiters_locked(ch, gen, false, &batch);
+	pthread_mutex_unlock(&ch->lock);
+	weft__wake_batch_wake_all(&batch);
+	return 0;
+}
+
+size_t weft_broadcast_receiver_count(const weft_broadcast_tx *tx)
+{
+	/* Relaxed: a snapshot. */
+	return (size_t)atomic_load_explicit(&chan_of(tx)->receivers, memory_order_relaxed);
+}
+
+static void add_receiver(struct broadcast *ch)
+{
+	/* Relaxed: made from a reference the caller holds. */
+	atomic_fetch_add_explicit(&ch->receivers, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+}
+
+int weft_broadcast_subscribe(weft_broadcast_tx *tx, weft_broadcast_rx *rx)
+{
+	struct broadcast *ch;
+
+	if (tx == NULL || rx == NULL)
+		return -EINVAL;
+	ch = chan_of(tx);
+	add_receiver(ch);
+	rx->chan = tx;
+	/* Acquire: pairs with the release of tail in send. */
+	rx->next = atomic_load_explicit(&ch->tail, memory_order_acquire);
+	return 0;
+}
+
+int weft_broadcast_rx_clone(const weft_broadcast_rx *src, weft_broadcast_rx *dst)
+{
+	if (src == NULL || dst == NULL || src->chan == NULL)
+		return -EINVAL;
+	add_receiver(chan_of(src->chan));
+	dst->chan = src->chan;
+	dst->next = src->next;
+	return 0;
+}
+
+void weft_broadcast_rx_finish(weft_broadcast_rx *rx)
+{
+	struct broadcast *ch;
+
+	if (rx == NULL || rx->chan == NULL)
+		return;
+	ch = chan_of(rx->chan);
+	rx->chan = NULL;
+	/* Relaxed: counts only; the unref below orders the memory. */
+	atomic_fetch_sub_explicit(&ch->receivers, 1, memory_order_relaxed);
+	chan_unref(ch);
+}
+
+/* ---- receiving ------------------------------------------------------------- */
+
+static int lag_to(weft_broadcast_rx *rx, uint64_t pos, uint64_t *lagged)
+{
+	if (lagged != NULL)
+		*lagged = pos - rx->next;
+	rx->next = pos;
+	return -EOVERFLOW;
+}
+
+static int bc_try_recv(struct broadcast *ch, weft_broadcast_rx *rx, void *out, uint64_t *lagged)
+{
+	uint64_t p = rx->next, t, want, s;
+	_Atomic uint64_t *slot;
+
+	/* Acquire: pairs with the release of tail in send. */
+	t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+	if (t == p) {
+		/* Acquire: pairs with the release in tx_release; then the
+		 * tail we load is final. */
+		if (!atomic_load_explicit(&ch->closed, memory_order_acquire))
+			return -EAGAIN;
+		/* Acquire: as above. */
+		t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+		if (t == p)
+			return -EPIPE;
+	}
+	if (t - p > ch->cap)
+		return lag_to(rx, t - ch->cap, lagged);
+	slot = slot_of(ch, p);
+	want = (p + 1) << 1;
+	/* Acquire: pairs with the release that completed the write of p. */
+	s = atomic_load_explicit(&slot[0], memory_order_acquire);
+	if (s == want) {
+		words_load(out, &slot[1], ch->elem_size);
+		/* Relaxed: the acquire loads of the words order it. */
+		if (atomic_load_explicit(&slot[0], memory_order_relaxed) == want) {
+			rx->next = p + 1;
+			return 0;
+		}
+	}
+	/* Position p is being (or has been) overwritten: we lagged. */
+	/* Acquire: as above. */
+	t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+	return lag_to(rx, t >= ch->cap && t - ch->cap > p ? t - ch->cap : p + 1, lagged);
+}
+
+int weft_broadcast_try_recv(weft_broadcast_rx *rx, void *out, uint64_t *lagged)
+{
+	return bc_try_recv(chan_of(rx->chan), rx, out, lagged);
+}
+
+/* Under lock: takes `f` off the waiter list if it is still there; returns
+ * the waker it held, for the caller to drop after unlocking. */
+static weft_waker unqueue_locked(struct broadcast *ch, weft_broadcast_recv_future *f)
+{
+	weft_waker stale = f->waiter.waker;
+
+	weft__waitlist_remove(&ch->waiters, &f->waiter);
+	f->waiter.waker.data = NULL;
+	f->waiter.waker.vtable = NULL;
+	f->queued = false;
+	return stale;
+}
+
+static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+{
+	weft_broadcast_recv_future *f = (weft_broadcast_recv_future *)base;
+	struct broadcast *ch = chan_of(f->rx->chan);
+	weft_waker stale;
+	int err;
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	if (!f->queued) {
+		err = bc_try_recv(ch, f->rx, f->out, &f->lagged);
+		if (err != -EAGAIN)
+			goto done;
+	}
+	/* Look again under the lock: tail only moves under it, so nothing
+	 * can slip in between this look and queueing. */
+	pthread_mutex_lock(&ch->lock);
+	err = bc_try_recv(ch, f->rx, f->out, &f->lagged);
+	if (err == -EAGAIN) {
+		if (!f->waiter.linked) {
+			weft__waitlist_push_back(&ch->waiters, &f->waiter);
+			f->wait_gen = ch->wake_gen;
+			f->queued = true;
+		}
+		stale = weft__waker_replace(&f->waiter.waker, weft_cx_waker(cx));
+		pthread_mutex_unlock(&ch->lock);
+		weft_waker_drop(&stale);
+		weft_coop_refund(cx);
+		return WEFT_PENDING;
+	}
+	stale = unqueue_locked(ch, f);
+	pthread_mutex_unlock(&ch->lock);
+	weft_waker_drop(&stale);
+done:
+	f->status = err;
+	return WEFT_READY;
+}
+
+static void recv_drop(weft_future *base)
+{
+	weft_broadcast_recv_future *f = (weft_broadcast_recv_future *)base;
+	struct broadcast *ch;
+	weft_waker stale;
+
+	if (!f->queued)
+		return;
+	ch = chan_of(f->rx->chan);
+	pthread_mutex_lock(&ch->lock);
+	stale = unqueue_locked(ch, f);
+	pthread_mutex_unlock(&ch->lock);
+	weft_waker_drop(&stale);
+}
+
+void weft_broadcast_recv(weft_broadcast_rx *rx, void *out, weft_broadcast_recv_future *f)
+{
+	f->base.poll = recv_poll;
+	f->base.drop = recv_drop;
+	f->status = 0;
+	f->lagged = 0;
+	f->rx = rx;
+	f->out = out;
+	f->queued = false;
+	f->wait_gen = 0;
+	weft__waiter_init(&f->waiter);
+}

@@ -1,0 +1,112 @@
+/*
+ * src/chan/select.c - wait for the first of several futures.
+ *
+ * A select is a future over up to WEFT_SELECT_MAX child futures.  Each poll
+ * visits every enabled branch once, starting at a random one (a per-thread
+ * xorshift generator, drawn again at every poll), and stops at the first
+ * that is ready.  That branch wins; the others are dropped on the spot, so
+ * that a losing send gives up its place in its queue and a losing receive
+ * unregisters.  All of weft's channel futures take a value only in the poll
+ * that returns ready, which is what makes dropping the losers lossless.
+ *
+ * Because a branch is just a weft_future, a timer future will be a branch
+ * like any other (a timeout is a select with a sleep), and so is a join
+ * handle or a user's own future.  The select adds no waiting of its own:
+ * every branch registers the task's waker in its own channel, and any of
+ * them waking the task makes the select look at all of them again.
+ *
+ * A random start rather than a fixed order is what keeps one always-ready
+ * branch from starving another: each branch is first with probability
+ * 1/n at every poll, whatever the other tasks on the thread do.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "chan_internal.h"
+
+static _Thread_local uint64_t select_rng;
+
+static unsigned random_below(unsigned n)
+{
+	uint64_t x = select_rng;
+
+	if (x == 0)
+		x = ((uint64_t)(uintptr_t)&select_rng * 0x9e3779b97f4a7c15u) | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	select_rng = x;
+	return (unsigned)((x >> 32) % n);
+}
+
+static void drop_branch(weft_select *sel, unsigned i)
+{
+	weft_future *f = sel->branches[i];
+
+	sel->branches[i] = NULL;
+	weft_future_drop(f);
+}
+
+static weft_poll select_poll(weft_future *base, weft_cx *cx)
+{
+	weft_select *sel = (weft_select *)base;
+	unsigned i, k, enabled = 0;
+
+	if (sel->done)
+		return WEFT_READY;
+	for (i = 0; i < sel->n; i++) {
+		k = sel->start + i;
+		if (k >= sel->n)
+			k -= sel->n;
+		if (sel->branches[k] == NULL)
+			continue;
+		enabled++;
+		if (weft_future_poll(sel->branches[k], cx) == WEFT_READY) {
+			sel->winner = (int)k;
+			sel->done = true;
+			for (i = 0; i < sel->n; i++)
+				if (i != k && sel->branches[i] != NULL)
+					drop_branch(sel, i);
+			return WEFT_READY;
+		}
+	}
+	if (enabled == 0) {
+		sel->done = true;
+		return WEFT_READY;
+	}
+	sel->start = random_below(sel->n);
+	return WEFT_PENDING;
+}
+
+static void select_drop(weft_future *base)
+{
+	weft_select *sel = (weft_select *)base;
+	unsigned i;
+
+	for (i = 0; i < sel->n; i++)
+		if (sel->branches[i] != NULL)
+			drop_branch(sel, i);
+}
+
+int weft_select_init(weft_select *sel, weft_future *const *branches, unsigned n)
+{
+	unsigned i;
+
+	if (sel == NULL)
+		return -EINVAL;
+	sel->base.poll = select_poll;
+	sel->base.drop = select_drop;
+	sel->winner = -1;
+	sel->done = false;
+	sel->n = 0;
+	sel->start = 0;
+	if (n == 0 || n > WEFT_SELECT_MAX || branches == NULL) {
+		sel->done = true;
+		return -EINVAL;
+	}
+	sel->n = n;
+	for (i = 0; i < n; i++)
+		sel->branches[i] = branches[i];
+	sel->start = random_below(n);
+	return 0;
+}
