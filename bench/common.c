@@ -14,7 +14,17 @@ static _Atomic uint64_t alloc_bytes, alloc_calls;
  * forwards to glibc's own implementation.  Runtimes use the default
  * allocator, so the numbers are those a user gets.
  */
-#if defined(__GLIBC__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BENCH_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BENCH_SANITIZED 1
+#endif
+
+/* Sanitizers own malloc: no interposition (and no counts) there. */
+#if defined(__GLIBC__) && !defined(BENCH_SANITIZED)
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t size);

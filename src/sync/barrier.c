@@ -194,11 +194,14 @@ static weft_poll wait_poll(weft_future *f, weft_cx *cx)
 			return WEFT_PENDING;
 		}
 	} else if (st == BW_WAITING) {
+		weft_waker stale = { NULL, NULL };
+
 		pthread_mutex_lock(&b->lock);
 		st = atomic_load_explicit(&w->state, memory_order_relaxed);
 		if (st == BW_WAITING)
-			weft_waker_store(&w->node.waker, weft_cx_waker(cx));
+			stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
 		pthread_mutex_unlock(&b->lock);
+		weft_waker_drop(&stale);
 		if (st == BW_WAITING) {
 			weft_coop_refund(cx);
 			return WEFT_PENDING;

@@ -101,10 +101,13 @@ int weft_cancel_token_init_child(weft_cancel_token *child, weft_cancel_token *pa
 	token_fields_init(child);
 	child->root = root;
 	pthread_mutex_lock(&root->lock);
-	/* Relaxed: under the tree lock, where cancel sets it. */
+	/* Release: a child born cancelled publishes, like mark_cancelled,
+	 * what the canceller did (the lock ordered it before us); pairs with
+	 * the acquire in is_cancelled.  The load is under the lock cancel
+	 * holds when it sets the parent's flag. */
 	atomic_store_explicit(&child->cancelled,
 			      atomic_load_explicit(&parent->cancelled, memory_order_relaxed),
-			      memory_order_relaxed);
+			      memory_order_release);
 	link_child(parent, child);
 	root->members++;
 	pthread_mutex_unlock(&root->lock);
@@ -274,8 +277,9 @@ static weft_poll cancelled_poll(weft_future *f, weft_cx *cx)
 			/* Relaxed: read outside the lock only by the owner. */
 			atomic_store_explicit(&w->state, CW_WAITING, memory_order_relaxed);
 		}
-		weft_waker_store(&w->node.waker, weft_cx_waker(cx));
+		stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
 		pthread_mutex_unlock(&t->root->lock);
+		weft_waker_drop(&stale);
 		weft_coop_refund(cx);
 		return WEFT_PENDING;
 	}

@@ -296,11 +296,14 @@ static weft_poll notified_poll(weft_future *f, weft_cx *cx)
 			return WEFT_PENDING;
 		}
 	} else if (st == NW_WAITING) {
+		weft_waker stale = { NULL, NULL };
+
 		pthread_mutex_lock(&w->notify->lock);
 		st = atomic_load_explicit(&w->state, memory_order_relaxed);
 		if (st == NW_WAITING)
-			weft_waker_store(&w->node.waker, weft_cx_waker(cx));
+			stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
 		pthread_mutex_unlock(&w->notify->lock);
+		weft_waker_drop(&stale);
 		if (st == NW_WAITING) {
 			weft_coop_refund(cx);
 			return WEFT_PENDING;

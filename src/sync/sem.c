@@ -39,10 +39,10 @@
  *            it can overtake it: the queue is strictly FIFO.  When the
  *            queue runs empty, the leftover permits go to the counter in the
  *            same CAS that clears WAITERS.
- *   close    Sets CLOSED and pops every waiter with state CLOSED, returning
- *            the permits they had collected to the counter.  Acquirers check
- *            CLOSED under the lock before queueing, so the queue only shrinks
- *            once CLOSED is set.
+ *   close    Sets CLOSED (one CAS when nobody waits) and pops every waiter
+ *            with state CLOSED, returning the permits they had collected to
+ *            the counter.  Acquirers check CLOSED under the lock before
+ *            queueing, so the queue only shrinks once CLOSED is set.
  *
  * Cancellation (weft__sem_wait_drop) is exact: a node that is still queued
  * is unlinked and the permits it had collected are handed on like a
@@ -223,8 +223,21 @@ void weft__sem_close(struct weft__sem *s)
 {
 	struct weft__wake_batch batch;
 	struct weft__waiter *node;
+	size_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
 	size_t returned = 0;
 
+	/* Nobody queued: one CAS.  An acquirer about to queue sets WAITERS in
+	 * a CAS under the lock, so either its CAS fails and it then sees
+	 * CLOSED, or ours fails and we take the lock below.  Relaxed: CLOSED
+	 * publishes nothing. */
+	while (!(cur & SEM_WAITERS)) {
+		if (cur & SEM_CLOSED)
+			return;
+		if (atomic_compare_exchange_weak_explicit(&s->state, &cur, cur | SEM_CLOSED,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return;
+	}
 	weft__wake_batch_init(&batch);
 	pthread_mutex_lock(&s->lock);
 	/* Relaxed: CLOSED publishes nothing; acquirers that race with it are
@@ -331,6 +344,7 @@ static weft_poll finish_poll(struct weft__sem_wait *w, unsigned st, int *result)
 weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result)
 {
 	struct weft__sem *s = w->sem;
+	weft_waker stale = { NULL, NULL };
 	unsigned st;
 	int err;
 
@@ -365,8 +379,9 @@ weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result
 	pthread_mutex_lock(&s->lock);
 	st = atomic_load_explicit(&w->state, memory_order_relaxed);
 	if (st == WAIT_QUEUED)
-		weft_waker_store(&w->node.waker, weft_cx_waker(cx));
+		stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
 	pthread_mutex_unlock(&s->lock);
+	weft_waker_drop(&stale);
 	if (st != WAIT_QUEUED)
 		return finish_poll(w, st, result);
 	weft_coop_refund(cx);
@@ -401,9 +416,4 @@ void weft__sem_wait_drop(struct weft__sem_wait *w)
 		weft_waker_drop(&stale);
 	}
 	atomic_store_explicit(&w->state, WAIT_DONE, memory_order_relaxed);
-}
-
-bool weft__sem_wait_owns(const struct weft__sem_wait *w)
-{
-	return atomic_load_explicit(&w->state, memory_order_relaxed) == WAIT_OWNED;
 }

@@ -52,8 +52,4 @@ weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result
  */
 void weft__sem_wait_drop(struct weft__sem_wait *w);
 
-/* True once the acquire completed with success and the caller therefore
- * owns the permits. */
-bool weft__sem_wait_owns(const struct weft__sem_wait *w);
-
 #endif /* WEFT_SRC_SYNC_SEM_H */

@@ -56,4 +56,21 @@ static inline void weft__wake_batch_wake_all(struct weft__wake_batch *b)
 	b->count = 0;
 }
 
+/*
+ * Stores a clone of `w` in `*slot` (the caller holds the lock that guards
+ * the slot) unless the slot already wakes the same thing.  Returns the
+ * waker it replaced, or an empty one; the caller drops it after unlocking,
+ * so that no waker's drop runs under a primitive's lock.
+ */
+static inline weft_waker weft__waker_replace(weft_waker *slot, const weft_waker *w)
+{
+	weft_waker old = { NULL, NULL };
+
+	if (weft_waker_will_wake(slot, w))
+		return old;
+	old = *slot;
+	*slot = weft_waker_clone(w);
+	return old;
+}
+
 #endif /* WEFT_SRC_SYNC_WAKEBATCH_H */

@@ -124,6 +124,27 @@ static void test_many_waiters(void)
 	}
 	CHECK_EQ(weft_semaphore_release(&s, N), 0);
 	CHECK_EQ(weft_semaphore_available(&s), N + 5);
+
+	/* Closing with more waiters than a batch.  Released permits go to
+	 * the head first: waiters 0..49 complete, 50 collects one. */
+	CHECK_EQ(weft_semaphore_try_acquire(&s, N + 5), 0);
+	for (i = 0; i < N; i++) {
+		CHECK_EQ(weft_semaphore_acquire(&s, 2, &f[i]), 0);
+		CHECK_EQ(hand_poll(&h, &f[i].base), WEFT_PENDING);
+	}
+	CHECK_EQ(weft_semaphore_release(&s, N + 1), 0);
+	CHECK_EQ(hand_wakes(&h), N + N / 2);
+	CHECK_EQ(weft_semaphore_available(&s), 0);
+	CHECK_EQ(weft_semaphore_close(&s), 0);
+	CHECK_EQ(hand_wakes(&h), 2 * N);
+	CHECK_EQ(weft_semaphore_available(&s), 1); /* waiter 50's one */
+	for (i = 0; i < N; i++) {
+		CHECK_EQ(hand_poll(&h, &f[i].base), WEFT_READY);
+		CHECK_EQ(f[i].result, i < N / 2 ? 0 : -EPIPE);
+		weft_future_drop(&f[i].base);
+	}
+	CHECK_EQ(weft_semaphore_release(&s, N), 0); /* what 0..49 hold */
+	CHECK_EQ(weft_semaphore_available(&s), N + 1);
 	CHECK_EQ(hand_refs(&h), 0);
 	weft_semaphore_finish(&s);
 }
