@@ -47,37 +47,10 @@
 #include <stdint.h>
 
 #include "weft/future.h"
+#include "weft/waiter.h"
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-/*
- * Private fields that are atomics in C; C++ sees the plain type of the same
- * size so that it can include this header and hold the structs (it must not
- * touch the fields).  The same definition as in weft/sync.h.
- */
-#ifndef WEFT__ATOMIC
-#ifdef __cplusplus
-#define WEFT__ATOMIC(T) T
-#else
-#define WEFT__ATOMIC(T) _Atomic T
-#endif
-#endif
-
-/*
- * Private: an intrusive waiter node, the same layout as the node of the
- * library's private waiter list (src/sync/waitlist.h, and weft/sync.h).  It
- * is spelled out here only because the waiting futures below embed it by
- * value; whichever header comes first defines it.
- */
-#ifndef WEFT__WAITER_DEFINED
-#define WEFT__WAITER_DEFINED 1
-struct weft__waiter {
-	struct weft__waiter *prev, *next;
-	weft_waker waker;
-	bool linked;
-};
 #endif
 
 /* ======================================================================== */

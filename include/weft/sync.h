@@ -52,41 +52,10 @@
 #include <stdint.h>
 
 #include "weft/future.h"
+#include "weft/waiter.h"
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-/*
- * Private fields that are atomics in C.  C++ sees the plain type of the same
- * size so that it can include this header and hold the structs; it must not
- * touch the fields.
- */
-#ifdef __cplusplus
-#define WEFT__ATOMIC(T) T
-#else
-#define WEFT__ATOMIC(T) _Atomic T
-#endif
-
-/*
- * Private: the intrusive waiter node and FIFO list (src/sync/waitlist.h has
- * the operations).  The definitions must stay identical to the ones there
- * (and, for the node, in weft/chan.h); whichever header comes first defines
- * them, the guards keep the others from repeating them.
- */
-#ifndef WEFT__WAITER_DEFINED
-#define WEFT__WAITER_DEFINED 1
-struct weft__waiter {
-	struct weft__waiter *prev, *next;
-	weft_waker waker;
-	bool linked;
-};
-#endif
-#ifndef WEFT__WAITLIST_DEFINED
-#define WEFT__WAITLIST_DEFINED 1
-struct weft__waitlist {
-	struct weft__waiter *head, *tail;
-};
 #endif
 
 /*

@@ -15,29 +15,7 @@
 #include <stddef.h>
 
 #include "weft/future.h"
-
-/*
- * The two types are also spelled out in include/weft/sync.h (and the node in
- * include/weft/chan.h), because public futures embed a node by value and a
- * public header may not include this one.  Keep the definitions identical;
- * whichever header is included first defines them, and the guard macros
- * (WEFT__WAITER_DEFINED, WEFT__WAITLIST_DEFINED) keep the others from
- * repeating them.
- */
-#ifndef WEFT__WAITER_DEFINED
-#define WEFT__WAITER_DEFINED 1
-struct weft__waiter {
-	struct weft__waiter *prev, *next;
-	weft_waker waker;
-	bool linked;
-};
-#endif
-#ifndef WEFT__WAITLIST_DEFINED
-#define WEFT__WAITLIST_DEFINED 1
-struct weft__waitlist {
-	struct weft__waiter *head, *tail;
-};
-#endif
+#include "weft/waiter.h"
 
 static inline void weft__waitlist_init(struct weft__waitlist *l)
 {
