@@ -38,6 +38,7 @@
 #include <stdlib.h>
 
 #include "chan_internal.h"
+#include "../common/lock.h"
 
 #define MAX_CAPACITY ((size_t)1 << 30)
 
@@ -98,7 +99,7 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx *
 	ch = weft__chan_calloc(sizeof(*ch) + (size_t)cap * (1 + words) * sizeof(uint64_t));
 	if (ch == NULL)
 		return -ENOMEM;
-	if (pthread_mutex_init(&ch->lock, NULL) != 0) {
+	if (weft__mutex_init(&ch->lock) != 0) {
 		weft__chan_free(ch);
 		return -ENOMEM;
 	}

@@ -84,6 +84,7 @@
 #include <stdlib.h>
 
 #include "chan_internal.h"
+#include "../common/lock.h"
 
 #define BLOCK_SLOTS 32u
 #define BLOCK_MASK ((uint64_t)BLOCK_SLOTS - 1)
@@ -567,7 +568,7 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	first = block_alloc(ch);
 	if (first == NULL)
 		goto err_free_ch;
-	if (pthread_mutex_init(&ch->lock, NULL) != 0)
+	if (weft__mutex_init(&ch->lock) != 0)
 		goto err_free_first;
 	block_reset(first, 0);
 	atomic_init(&ch->tail, 0);

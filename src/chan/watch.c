@@ -24,6 +24,7 @@
 #include <stdlib.h>
 
 #include "chan_internal.h"
+#include "../common/lock.h"
 
 /* Optimistic reads before a reader takes the lock. */
 #define READ_TRIES 4
@@ -80,7 +81,7 @@ int weft_watch_create(size_t elem_size, const void *initial, weft_watch_tx **tx)
 	ch = weft__chan_calloc(sizeof(*ch) + words * sizeof(uint64_t));
 	if (ch == NULL)
 		return -ENOMEM;
-	if (pthread_mutex_init(&ch->lock, NULL) != 0) {
+	if (weft__mutex_init(&ch->lock) != 0) {
 		weft__chan_free(ch);
 		return -ENOMEM;
 	}

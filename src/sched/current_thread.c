@@ -18,6 +18,7 @@
 
 #include "park.h"
 #include "runtime.h"
+#include "../common/lock.h"
 
 /* Remote queue checks per local polls, as in the multi-threaded workers. */
 #define REMOTE_INTERVAL 61
@@ -279,7 +280,7 @@ int weft__current_thread_create(struct weft_runtime *rt)
 	ct = rt->alloc.alloc(rt->alloc.ctx, sizeof(*ct), 64);
 	if (ct == NULL)
 		return -ENOMEM;
-	err = pthread_mutex_init(&ct->remote_lock, NULL);
+	err = -weft__mutex_init(&ct->remote_lock);
 	if (err != 0)
 		goto fail_free;
 	err = -weft__sched_init(&ct->base, &ct_sched_ops, &rt->alloc, rt);

@@ -5,13 +5,14 @@
 #include "injector.h"
 
 #include "task.h"
+#include "../common/lock.h"
 
 int injector_init(struct injector *inj)
 {
-	int err = pthread_mutex_init(&inj->lock, NULL);
+	int err = weft__mutex_init(&inj->lock);
 
 	if (err != 0)
-		return -err;
+		return err;
 	inj->head = inj->tail = NULL;
 	inj->closed = false;
 	atomic_init(&inj->len, 0);

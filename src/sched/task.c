@@ -64,6 +64,7 @@
 
 #include "park.h"
 #include "runtime.h"
+#include "../common/lock.h"
 
 #define FUTURE_ALIGN 16
 
@@ -94,7 +95,7 @@ int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 	s->rt = rt;
 	atomic_init(&s->refs, 1);
 	for (i = 0; i < OWNED_SHARDS; i++) {
-		err = pthread_mutex_init(&s->shards[i].lock, NULL);
+		err = -weft__mutex_init(&s->shards[i].lock);
 		if (err != 0) {
 			while (i-- > 0)
 				pthread_mutex_destroy(&s->shards[i].lock);

@@ -38,6 +38,7 @@
 #include "wakebatch.h"
 #include "waitlist.h"
 #include "weft/sync.h"
+#include "../common/lock.h"
 
 #define ARRIVED(s) ((uint32_t)(s))
 #define GEN(s)     ((uint32_t)((s) >> 32))
@@ -58,7 +59,7 @@ int weft_barrier_init(weft_barrier *b, size_t parties)
 
 	if (b == NULL || parties >= UINT32_MAX)
 		return -EINVAL;
-	err = pthread_mutex_init(&b->lock, NULL);
+	err = -weft__mutex_init(&b->lock);
 	if (err != 0)
 		return -err;
 	atomic_init(&b->state, 0);

@@ -33,6 +33,7 @@
 #include "wakebatch.h"
 #include "waitlist.h"
 #include "weft/sync.h"
+#include "../common/lock.h"
 
 enum {
 	CW_INIT,    /* not polled yet */
@@ -60,7 +61,7 @@ int weft_cancel_token_init(weft_cancel_token *t)
 
 	if (t == NULL)
 		return -EINVAL;
-	err = pthread_mutex_init(&t->lock, NULL);
+	err = -weft__mutex_init(&t->lock);
 	if (err != 0)
 		return -err;
 	token_fields_init(t);

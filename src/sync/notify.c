@@ -44,6 +44,7 @@
 
 #include "wakebatch.h"
 #include "waitlist.h"
+#include "../common/lock.h"
 #include "weft/sync.h"
 
 #define NOTIFY_EMPTY    ((size_t)0)
@@ -71,9 +72,9 @@ int weft_notify_init(weft_notify *n)
 
 	if (n == NULL)
 		return -EINVAL;
-	err = pthread_mutex_init(&n->lock, NULL);
+	err = weft__mutex_init(&n->lock);
 	if (err != 0)
-		return -err;
+		return err;
 	atomic_init(&n->state, NOTIFY_EMPTY);
 	weft__waitlist_init(&n->waiters);
 	return 0;

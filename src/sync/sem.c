@@ -64,6 +64,7 @@
 
 #include "wakebatch.h"
 #include "waitlist.h"
+#include "../common/lock.h"
 
 #define SEM_CLOSED  ((size_t)1)
 #define SEM_WAITERS ((size_t)2)
@@ -83,7 +84,7 @@ enum {
 
 int weft__sem_init(struct weft__sem *s, size_t permits)
 {
-	int err = pthread_mutex_init(&s->lock, NULL);
+	int err = -weft__mutex_init(&s->lock);
 
 	if (err != 0)
 		return -err;
