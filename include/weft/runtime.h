@@ -73,7 +73,9 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out);
  * -ECANCELED, and all threads are joined.  Join handles stay valid and must
  * still be detached by their owners.  Returns 0; returns -EDEADLK (and does
  * nothing) when called from inside one of `rt`'s own tasks or workers.
- * `rt` == NULL returns 0 quietly.  Any thread but the runtime's own.
+ * `rt` == NULL returns 0 quietly.  Any thread but the runtime's own, once:
+ * no other thread may be inside weft_block_on(rt) or call into `rt` during
+ * or after the call (wakers and join handles of its tasks stay usable).
  */
 int weft_runtime_destroy(weft_runtime *rt);
 

@@ -88,7 +88,9 @@ int weft_spawn_fn(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
  * for a NULL, detached or empty handle, -EDEADLK when called from inside a
  * runtime's task or worker, -ENOMEM when the thread's parker cannot be
  * allocated.  The handle stays valid (release it with weft_join_detach).
- * Any thread outside a runtime.
+ * Any thread outside a runtime.  A task of a current-thread runtime only
+ * runs while some thread is inside weft_block_on of that runtime: joining
+ * it from a plain thread waits until then.
  */
 int weft_join(weft_join_handle *handle);
 
