@@ -153,6 +153,11 @@ int main(void)
 	cfg.allocator = &half;
 	CHECK_EQ(weft_runtime_create(&cfg, &out), -EINVAL);
 	CHECK(out == NULL);
+	cfg.flavor = WEFT_RUNTIME_MULTI_THREAD;
+	cfg.allocator = NULL;
+	cfg.workers = 65537;
+	CHECK_EQ(weft_runtime_create(&cfg, &out), -EINVAL);
+	CHECK(out == NULL);
 	CHECK_EQ(weft_runtime_destroy(NULL), 0);
 	CHECK_EQ(weft_runtime_workers(NULL), 0);
 	CHECK_EQ(weft_runtime_workers(rt), 1);

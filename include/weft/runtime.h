@@ -59,7 +59,8 @@ typedef struct weft_runtime_config {
 /*
  * Creates a runtime.  `config` may be NULL (all defaults).  On success stores
  * the runtime in *out and returns 0; the multi-threaded flavour has started
- * its workers.  Returns -EINVAL for a NULL `out` or an unknown flavour,
+ * its workers.  Returns -EINVAL for a NULL `out`, an unknown flavour, an
+ * allocator without alloc or free, or more than 65536 workers;
  * -ENOMEM when an allocation fails, -EAGAIN (or another -errno from
  * pthread_create) when a thread cannot be started; *out is then untouched
  * and nothing is leaked.  Any thread.
