@@ -49,6 +49,15 @@ static int rt_state_setup(int workers, size_t size, void **state)
 	return 0;
 }
 
+/* Frees a state made by rt_state_setup whose other fields own nothing. */
+static void rt_state_teardown(void *state)
+{
+	struct rt_state *st = state;
+
+	weft_runtime_destroy(st->rt);
+	free(st);
+}
+
 static void fail(struct rt_state *st, const char *what)
 {
 	if (atomic_exchange(&st->failed, 1) == 0)
@@ -76,14 +85,6 @@ static int mpsc_setup(const struct bench_case *bc, int workers, void **state)
 	if (err == 0)
 		((struct mpsc_case *)*state)->capacity = *(const size_t *)bc->param;
 	return err;
-}
-
-static void mpsc_teardown(void *state)
-{
-	struct mpsc_case *c = state;
-
-	weft_runtime_destroy(c->rs.rt);
-	free(c);
 }
 
 static int make_channel(size_t capacity, weft_mpsc_tx **tx, weft_mpsc_rx **rx)
@@ -138,21 +139,26 @@ static void mpsc_sender_drop(weft_future *f)
 	weft_mpsc_tx_release(s->tx);
 }
 
-/* contention: the block_on future (5 senders spawned, 5,000 receives). */
-struct mpsc_contention {
+/*
+ * The block_on future of both benches.  `got` is what the receives add up
+ * to: their count (contention) or the sum of the values (uncontended).
+ */
+struct mpsc_main {
 	weft_future base;
 	WEFT_ASYNC_STATE;
 	struct mpsc_case *c;
 	weft_mpsc_tx *tx;
 	weft_mpsc_rx *rx;
-	int i, err;
-	uint64_t got, value;
+	int err;
+	uint64_t i, got, value;
+	weft_mpsc_send_future sf;
 	weft_mpsc_recv_future rf;
 };
 
+/* contention: 5 senders spawned, 5,000 receives. */
 static weft_poll mpsc_contention_poll(weft_future *f, weft_cx *cx)
 {
-	struct mpsc_contention *m = (struct mpsc_contention *)f;
+	struct mpsc_main *m = (struct mpsc_main *)f;
 
 	WEFT_ASYNC_BEGIN(m);
 	m->err = make_channel(m->c->capacity, &m->tx, &m->rx);
@@ -182,41 +188,10 @@ static weft_poll mpsc_contention_poll(weft_future *f, weft_cx *cx)
 	WEFT_ASYNC_END(m);
 }
 
-static int mpsc_contention_run(void *state, long n)
-{
-	struct mpsc_case *c = state;
-	long k;
-
-	for (k = 0; k < n; k++) {
-		struct mpsc_contention m = { 0 };
-
-		m.base.poll = mpsc_contention_poll;
-		m.c = c;
-		if (weft_block_on(c->rs.rt, &m.base) != 0 || m.err != 0)
-			return bench_check(0, "block_on or channel creation failed");
-		if (bench_check(m.got == MPSC_SENDERS * MPSC_PER_SENDER, "messages were lost") ||
-		    bench_check(!atomic_load(&c->rs.failed), "a sender failed"))
-			return -1;
-	}
-	return 0;
-}
-
 /* uncontended: 5,000 sends then 5,000 receives in one task. */
-struct mpsc_uncontended {
-	weft_future base;
-	WEFT_ASYNC_STATE;
-	struct mpsc_case *c;
-	weft_mpsc_tx *tx;
-	weft_mpsc_rx *rx;
-	int err;
-	uint64_t i, sum, value;
-	weft_mpsc_send_future sf;
-	weft_mpsc_recv_future rf;
-};
-
 static weft_poll mpsc_uncontended_poll(weft_future *f, weft_cx *cx)
 {
-	struct mpsc_uncontended *m = (struct mpsc_uncontended *)f;
+	struct mpsc_main *m = (struct mpsc_main *)f;
 
 	WEFT_ASYNC_BEGIN(m);
 	m->err = make_channel(m->c->capacity, &m->tx, &m->rx);
@@ -238,29 +213,42 @@ static weft_poll mpsc_uncontended_poll(weft_future *f, weft_cx *cx)
 		WEFT_AWAIT(m, cx, &m->rf.base);
 		weft_future_drop(&m->rf.base);
 		if (m->rf.status == 0)
-			m->sum += m->value;
+			m->got += m->value;
 	}
 	weft_mpsc_tx_release(m->tx);
 	weft_mpsc_rx_release(m->rx);
 	WEFT_ASYNC_END(m);
 }
 
-static int mpsc_uncontended_run(void *state, long n)
+/* Runs `poll` as a fresh mpsc_main in block_on `n` times; each run must
+ * add up to `want`, with no sender failing. */
+static int mpsc_main_run(struct mpsc_case *c, long n, weft_poll (*poll)(weft_future *, weft_cx *),
+			 uint64_t want)
 {
-	struct mpsc_case *c = state;
 	long k;
 
 	for (k = 0; k < n; k++) {
-		struct mpsc_uncontended m = { 0 };
+		struct mpsc_main m = { 0 };
 
-		m.base.poll = mpsc_uncontended_poll;
+		m.base.poll = poll;
 		m.c = c;
 		if (weft_block_on(c->rs.rt, &m.base) != 0 || m.err != 0)
-			return bench_check(0, "a send failed");
-		if (bench_check(m.sum == 4999 * 5000 / 2, "messages were lost"))
+			return bench_check(0, "block_on, channel creation or a send failed");
+		if (bench_check(m.got == want, "messages were lost") ||
+		    bench_check(!atomic_load(&c->rs.failed), "a sender failed"))
 			return -1;
 	}
 	return 0;
+}
+
+static int mpsc_contention_run(void *state, long n)
+{
+	return mpsc_main_run(state, n, mpsc_contention_poll, MPSC_SENDERS * MPSC_PER_SENDER);
+}
+
+static int mpsc_uncontended_run(void *state, long n)
+{
+	return mpsc_main_run(state, n, mpsc_uncontended_poll, 4999 * 5000 / 2);
 }
 
 /* ======================================================================== */
@@ -612,9 +600,24 @@ static weft_poll fanout_sender_poll(weft_future *f, weft_cx *cx)
 	WEFT_ASYNC_END(s);
 }
 
-static int broadcast_run(void *state, long n)
+/* One round of the sender: broadcast in block_on, watch in a spawned task
+ * (as Tokio).  Returns 0 or -1. */
+static int fanout_round(struct fanout_case *c, struct fanout_sender *s)
 {
-	struct fanout_case *c = state;
+	weft_join_handle h;
+	int err;
+
+	if (!s->watch)
+		return weft_block_on(c->rs.rt, &s->base) != 0 ? -1 : 0;
+	if (weft_spawn(c->rs.rt, &s->base, sizeof(*s), &h) != 0)
+		return -1;
+	err = weft_block_on(c->rs.rt, &h.base) != 0 || h.status != 0 ? -1 : 0;
+	weft_join_detach(&h);
+	return err;
+}
+
+static int fanout_run(struct fanout_case *c, long n, bool watch)
+{
 	long k;
 
 	for (k = 0; k < n; k++) {
@@ -622,37 +625,23 @@ static int broadcast_run(void *state, long n)
 
 		s.base.poll = fanout_sender_poll;
 		s.c = c;
-		if (weft_block_on(c->rs.rt, &s.base) != 0)
-			return bench_check(0, "block_on failed");
-		if (bench_check(!atomic_load(&c->rs.failed), "broadcast check"))
+		s.watch = watch;
+		if (fanout_round(c, &s) != 0)
+			return bench_check(0, "the sender failed");
+		if (bench_check(!atomic_load(&c->rs.failed), watch ? "watch check" : "broadcast check"))
 			return -1;
 	}
 	return 0;
 }
 
+static int broadcast_run(void *state, long n)
+{
+	return fanout_run(state, n, false);
+}
+
 static int watch_run(void *state, long n)
 {
-	struct fanout_case *c = state;
-	long k;
-
-	for (k = 0; k < n; k++) {
-		struct fanout_sender s = { 0 };
-		weft_join_handle h;
-
-		s.base.poll = fanout_sender_poll;
-		s.c = c;
-		s.watch = true;
-		if (weft_spawn(c->rs.rt, &s.base, sizeof(s), &h) != 0)
-			return bench_check(0, "spawn failed");
-		if (weft_block_on(c->rs.rt, &h.base) != 0 || h.status != 0) {
-			weft_join_detach(&h);
-			return bench_check(0, "the sender task failed");
-		}
-		weft_join_detach(&h);
-		if (bench_check(!atomic_load(&c->rs.failed), "watch check"))
-			return -1;
-	}
-	return 0;
+	return fanout_run(state, n, true);
 }
 
 /* ======================================================================== */
@@ -741,14 +730,6 @@ static int x4_setup(const struct bench_case *bc, int workers, void **state)
 {
 	(void)bc;
 	return rt_state_setup(workers, sizeof(struct rt_state), state);
-}
-
-static void x4_teardown(void *state)
-{
-	struct rt_state *st = state;
-
-	weft_runtime_destroy(st->rt);
-	free(st);
 }
 
 static int x4_iteration(struct rt_state *st)
@@ -1109,15 +1090,15 @@ static int st_select2(void *state, long n)
 const struct bench_case weft_chan_cases[] = {
 	/* Tokio's benches: names and defaults as in harness.h. */
 	{ "sync_mpsc/contention_bounded", 6, 150, 10, 1, mpsc_setup, mpsc_contention_run,
-	  mpsc_teardown, &cap_1m },
+	  rt_state_teardown, &cap_1m },
 	{ "sync_mpsc/contention_bounded_full", 6, 150, 10, 1, mpsc_setup, mpsc_contention_run,
-	  mpsc_teardown, &cap_100 },
+	  rt_state_teardown, &cap_100 },
 	{ "sync_mpsc/contention_unbounded", 6, 150, 10, 1, mpsc_setup, mpsc_contention_run,
-	  mpsc_teardown, &cap_unbounded },
+	  rt_state_teardown, &cap_unbounded },
 	{ "sync_mpsc/uncontended_bounded", 6, 300, 10, 1, mpsc_setup, mpsc_uncontended_run,
-	  mpsc_teardown, &cap_1m },
+	  rt_state_teardown, &cap_1m },
 	{ "sync_mpsc/uncontended_unbounded", 6, 300, 10, 1, mpsc_setup, mpsc_uncontended_run,
-	  mpsc_teardown, &cap_unbounded },
+	  rt_state_teardown, &cap_unbounded },
 	{ "sync_mpsc_oneshot/request_reply", 1, 200, 10, 1, rr_setup, rr_run, rr_teardown, NULL },
 	{ "sync_broadcast/contended_10", 6, 100, 5, 1, broadcast_setup, broadcast_run,
 	  fanout_teardown, &tasks_10 },
@@ -1129,7 +1110,7 @@ const struct bench_case weft_chan_cases[] = {
 	  fanout_teardown, &tasks_100 },
 
 	/* 4 producers x 4 consumers over 4 mpsc channels (see the top). */
-	{ "chan/mpsc_4x4", 4, 50, 3, 1, x4_setup, x4_run, x4_teardown, NULL },
+	{ "chan/mpsc_4x4", 4, 50, 3, 1, x4_setup, x4_run, rt_state_teardown, NULL },
 
 	/* One operation on one thread, no runtime. */
 	ST_CASE("st/mpsc_send", st_mpsc_send, "send", ST_GROW_BATCH),

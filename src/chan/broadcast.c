@@ -28,34 +28,27 @@
  *
  * A receive future that finds nothing takes the lock, looks again (tail
  * only moves under the lock, so the look is exact), and queues its node.
- * A send wakes the waiters queued before it: each node records the wake
- * generation it queued in, and the sender stops at the first node queued
- * after its own send (possible because it drops the lock every 32 wakes),
- * so a send never loops on receivers that keep coming back.
+ * A send wakes the waiters queued before it; rx_wait.h, shared with
+ * watch.c, holds that protocol.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "chan_internal.h"
-#include "../common/lock.h"
+#include "rx_wait.h"
 
 #define MAX_CAPACITY ((size_t)1 << 30)
 
 struct broadcast {
-	pthread_mutex_t lock;
-	/* Written under lock with release; read by receivers. */
+	/* The lock, the waiters, the closed flag and the counts. */
+	struct rx_chan core;
+	/* Written under the core lock with release; read by receivers. */
 	_Atomic uint64_t tail;
-	_Atomic bool closed;
 	size_t elem_size;
 	size_t words;
 	uint64_t cap;
-	_Atomic uint64_t senders;
 	_Atomic uint64_t receivers;
-	_Atomic uint64_t refs;
-	/* Under lock. */
-	struct weft__waitlist waiters;
-	uint64_t wake_gen;
 	/* cap slots of (1 + words) words: the stamp, then the value. */
 	_Atomic uint64_t ring[];
 };
@@ -70,19 +63,20 @@ static _Atomic uint64_t *slot_of(struct broadcast *ch, uint64_t pos)
 	return &ch->ring[(size_t)(pos & (ch->cap - 1)) * (1 + ch->words)];
 }
 
-static weft_broadcast_recv_future *recv_future_of(struct weft__waiter *w)
+static uint64_t recv_wait_gen(const struct weft__waiter *w)
 {
-	return CHAN_CONTAINER_OF(w, weft_broadcast_recv_future, waiter);
+	return CHAN_CONTAINER_OF(w, weft_broadcast_recv_future, waiter)->wait_gen;
+}
+
+static struct rx_wait recv_wait_of(weft_broadcast_recv_future *f)
+{
+	return (struct rx_wait){ &f->queued, &f->wait_gen, &f->waiter };
 }
 
 static void chan_unref(struct broadcast *ch)
 {
-	/* AcqRel: the last reference sees every holder's writes before the
-	 * free; pairs with the other decrements. */
-	if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	pthread_mutex_destroy(&ch->lock);
-	weft__chan_free(ch);
+	if (rx_chan_unref(&ch->core))
+		weft__chan_free(ch);
 }
 
 int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx **tx)
@@ -99,20 +93,15 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx *
 	ch = weft__chan_calloc(sizeof(*ch) + (size_t)cap * (1 + words) * sizeof(uint64_t));
 	if (ch == NULL)
 		return -ENOMEM;
-	if (weft__mutex_init(&ch->lock) != 0) {
+	if (rx_chan_init(&ch->core) != 0) {
 		weft__chan_free(ch);
 		return -ENOMEM;
 	}
 	atomic_init(&ch->tail, 0);
-	atomic_init(&ch->closed, false);
 	ch->elem_size = elem_size;
 	ch->words = words;
 	ch->cap = cap;
-	atomic_init(&ch->senders, 1);
 	atomic_init(&ch->receivers, 0);
-	atomic_init(&ch->refs, 1);
-	weft__waitlist_init(&ch->waiters);
-	ch->wake_gen = 0;
 	*tx = (weft_broadcast_tx *)(void *)ch;
 	return 0;
 }
@@ -121,71 +110,32 @@ weft_broadcast_tx *weft_broadcast_tx_clone(weft_broadcast_tx *tx)
 {
 	struct broadcast *ch = chan_of(tx);
 
-	/* Relaxed: made from a reference the caller holds. */
-	atomic_fetch_add_explicit(&ch->senders, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+	rx_chan_add_sender(&ch->core);
 	return tx;
-}
-
-/*
- * Under lock: moves the wakers of the waiters queued before generation
- * `gen` (all of them when `all`) into batches and wakes them, dropping the
- * lock around each full batch.  Returns with the lock held.
- */
-static void wake_waiters_locked(struct broadcast *ch, uint64_t gen, bool all,
-				struct weft__wake_batch *batch)
-{
-	struct weft__waiter *w;
-
-	while ((w = weft__waitlist_front(&ch->waiters)) != NULL) {
-		if (!all && recv_future_of(w)->wait_gen >= gen)
-			break;
-		weft__waitlist_remove(&ch->waiters, w);
-		weft__wake_batch_push(batch, &w->waker);
-		if (weft__wake_batch_full(batch)) {
-			pthread_mutex_unlock(&ch->lock);
-			weft__wake_batch_wake_all(batch);
-			pthread_mutex_lock(&ch->lock);
-		}
-	}
 }
 
 void weft_broadcast_tx_release(weft_broadcast_tx *tx)
 {
 	struct broadcast *ch;
-	struct weft__wake_batch batch;
 
 	if (tx == NULL)
 		return;
 	ch = chan_of(tx);
-	/* AcqRel: the last sender closes after every sender's sends; pairs
-	 * with the other decrements. */
-	if (atomic_fetch_sub_explicit(&ch->senders, 1, memory_order_acq_rel) == 1) {
-		weft__wake_batch_init(&batch);
-		pthread_mutex_lock(&ch->lock);
-		/* Release: a receiver that sees it sees the final tail (pairs
-		 * with the acquire in bc_try_recv). */
-		atomic_store_explicit(&ch->closed, true, memory_order_release);
-		wake_waiters_locked(ch, 0, true, &batch);
-		pthread_mutex_unlock(&ch->lock);
-		weft__wake_batch_wake_all(&batch);
-	}
+	rx_chan_release_sender(&ch->core);
 	chan_unref(ch);
 }
 
 int weft_broadcast_send(weft_broadcast_tx *tx, const void *value)
 {
 	struct broadcast *ch = chan_of(tx);
-	struct weft__wake_batch batch;
 	_Atomic uint64_t *slot;
-	uint64_t t, gen;
+	uint64_t t;
 
 	/* Relaxed: a receiver subscribing concurrently may or may not count,
 	 * as with any send racing a subscribe. */
 	if (atomic_load_explicit(&ch->receivers, memory_order_relaxed) == 0)
 		return -EPIPE;
-	weft__wake_batch_init(&batch);
-	pthread_mutex_lock(&ch->lock);
+	pthread_mutex_lock(&ch->core.lock);
 	/* Relaxed: tail only changes under the lock we hold. */
 	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 	slot = slot_of(ch, t);
@@ -199,10 +149,7 @@ int weft_broadcast_send(weft_broadcast_tx *tx, const void *value)
 	/* Release: publishes the slot; pairs with the acquire in
 	 * bc_try_recv. */
 	atomic_store_explicit(&ch->tail, t + 1, memory_order_release);
-	gen = ++ch->wake_gen;
-	wake_waiters_locked(ch, gen, false, &batch);
-	pthread_mutex_unlock(&ch->lock);
-	weft__wake_batch_wake_all(&batch);
+	rx_chan_sent_unlock(&ch->core, recv_wait_gen);
 	return 0;
 }
 
@@ -216,7 +163,7 @@ static void add_receiver(struct broadcast *ch)
 {
 	/* Relaxed: made from a reference the caller holds. */
 	atomic_fetch_add_explicit(&ch->receivers, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+	rx_chan_ref(&ch->core);
 }
 
 int weft_broadcast_subscribe(weft_broadcast_tx *tx, weft_broadcast_rx *rx)
@@ -274,9 +221,9 @@ static int bc_try_recv(struct broadcast *ch, weft_broadcast_rx *rx, void *out, u
 	/* Acquire: pairs with the release of tail in send. */
 	t = atomic_load_explicit(&ch->tail, memory_order_acquire);
 	if (t == p) {
-		/* Acquire: pairs with the release in tx_release; then the
-		 * tail we load is final. */
-		if (!atomic_load_explicit(&ch->closed, memory_order_acquire))
+		/* Acquire: pairs with the release in rx_chan_release_sender
+		 * (rx_wait.h); then the tail we load is final. */
+		if (!atomic_load_explicit(&ch->core.closed, memory_order_acquire))
 			return -EAGAIN;
 		/* Acquire: as above. */
 		t = atomic_load_explicit(&ch->tail, memory_order_acquire);
@@ -308,70 +255,27 @@ int weft_broadcast_try_recv(weft_broadcast_rx *rx, void *out, uint64_t *lagged)
 	return bc_try_recv(chan_of(rx->chan), rx, out, lagged);
 }
 
-/* Under lock: takes `f` off the waiter list if it is still there; returns
- * the waker it held, for the caller to drop after unlocking. */
-static weft_waker unqueue_locked(struct broadcast *ch, weft_broadcast_recv_future *f)
+static int recv_look(void *arg)
 {
-	weft_waker stale = f->waiter.waker;
+	weft_broadcast_recv_future *f = arg;
 
-	weft__waitlist_remove(&ch->waiters, &f->waiter);
-	f->waiter.waker.data = NULL;
-	f->waiter.waker.vtable = NULL;
-	f->queued = false;
-	return stale;
+	return bc_try_recv(chan_of(f->rx->chan), f->rx, f->out, &f->lagged);
 }
 
 static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 {
 	weft_broadcast_recv_future *f = (weft_broadcast_recv_future *)base;
-	struct broadcast *ch = chan_of(f->rx->chan);
-	weft_waker stale;
-	int err;
 
-	if (!weft_coop_proceed(cx))
-		return WEFT_PENDING;
-	if (!f->queued) {
-		err = bc_try_recv(ch, f->rx, f->out, &f->lagged);
-		if (err != -EAGAIN)
-			goto done;
-	}
-	/* Look again under the lock: tail only moves under it, so nothing
-	 * can slip in between this look and queueing. */
-	pthread_mutex_lock(&ch->lock);
-	err = bc_try_recv(ch, f->rx, f->out, &f->lagged);
-	if (err == -EAGAIN) {
-		if (!f->waiter.linked) {
-			weft__waitlist_push_back(&ch->waiters, &f->waiter);
-			f->wait_gen = ch->wake_gen;
-			f->queued = true;
-		}
-		stale = weft__waker_replace(&f->waiter.waker, weft_cx_waker(cx));
-		pthread_mutex_unlock(&ch->lock);
-		weft_waker_drop(&stale);
-		weft_coop_refund(cx);
-		return WEFT_PENDING;
-	}
-	stale = unqueue_locked(ch, f);
-	pthread_mutex_unlock(&ch->lock);
-	weft_waker_drop(&stale);
-done:
-	f->status = err;
-	return WEFT_READY;
+	return rx_wait_poll(&chan_of(f->rx->chan)->core, recv_wait_of(f), cx, recv_look, f,
+			    &f->status);
 }
 
 static void recv_drop(weft_future *base)
 {
 	weft_broadcast_recv_future *f = (weft_broadcast_recv_future *)base;
-	struct broadcast *ch;
-	weft_waker stale;
 
-	if (!f->queued)
-		return;
-	ch = chan_of(f->rx->chan);
-	pthread_mutex_lock(&ch->lock);
-	stale = unqueue_locked(ch, f);
-	pthread_mutex_unlock(&ch->lock);
-	weft_waker_drop(&stale);
+	if (f->queued)
+		rx_wait_drop_queued(&chan_of(f->rx->chan)->core, recv_wait_of(f));
 }
 
 void weft_broadcast_recv(weft_broadcast_rx *rx, void *out, weft_broadcast_recv_future *f)

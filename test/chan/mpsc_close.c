@@ -3,50 +3,6 @@
 
 #define SENDERS 8
 
-struct sender {
-	weft_future base;
-	WEFT_ASYNC_STATE;
-	weft_mpsc_tx *tx;
-	_Atomic long *started, *sent, *refused;
-	uint64_t value, count, i;
-	bool sending;
-	weft_mpsc_send_future sf;
-};
-
-/* Sends `count` values (or until the channel closes), counting outcomes. */
-static weft_poll sender_poll(weft_future *f, weft_cx *cx)
-{
-	struct sender *self = (struct sender *)f;
-
-	WEFT_ASYNC_BEGIN(self);
-	atomic_fetch_add(self->started, 1);
-	for (self->i = 0; self->i < self->count; self->i++) {
-		weft_mpsc_send(self->tx, &self->value, &self->sf);
-		self->sending = true;
-		WEFT_AWAIT(self, cx, &self->sf.base);
-		self->sending = false;
-		weft_future_drop(&self->sf.base);
-		if (self->sf.status == -EPIPE) {
-			atomic_fetch_add(self->refused, 1);
-			break;
-		}
-		CHECK_EQ(self->sf.status, 0);
-		atomic_fetch_add(self->sent, 1);
-	}
-	weft_mpsc_tx_release(self->tx);
-	self->tx = NULL;
-	WEFT_ASYNC_END(self);
-}
-
-static void sender_drop(weft_future *f)
-{
-	struct sender *self = (struct sender *)f;
-
-	if (self->sending)
-		weft_future_drop(&self->sf.base);
-	weft_mpsc_tx_release(self->tx);
-}
-
 /* Receives until end-of-stream, or until `stop_after` values then closes
  * the receiving side and drains. */
 struct receiver {
@@ -106,48 +62,83 @@ static void wait_for(weft_runtime *rt, _Atomic long *counter, long target)
 	CHECK_EQ(weft_block_on(rt, &w.base), 0);
 }
 
-static void spawn_sender(weft_runtime *rt, weft_mpsc_tx *tx, uint64_t count, _Atomic long *started,
-			 _Atomic long *sent, _Atomic long *refused, weft_join_handle *h)
-{
-	struct sender s = { 0 };
+/* What the senders of one test count. */
+struct counts {
+	_Atomic long started, sent, refused;
+};
 
-	s.base.poll = sender_poll;
-	s.base.drop = sender_drop;
-	s.tx = weft_mpsc_tx_clone(tx);
-	s.count = count;
-	s.started = started;
-	s.sent = sent;
-	s.refused = refused;
-	SPAWN(rt, &s, h);
+/* Spawns SENDERS senders of `count` values each into `tx`, counting into
+ * `n`; they stop at the close. */
+static void spawn_senders(weft_runtime *rt, weft_mpsc_tx *tx, uint64_t count, struct counts *n,
+			  weft_join_handle *h)
+{
+	unsigned i;
+
+	for (i = 0; i < SENDERS; i++) {
+		struct test_sender s = { 0 };
+
+		s.count = count;
+		s.started = &n->started;
+		s.sent = &n->sent;
+		s.refused = &n->refused;
+		spawn_test_sender(rt, tx, s, &h[i]);
+	}
 }
 
-static void join(weft_runtime *rt, weft_join_handle *h)
+/* Waits for the SENDERS senders in `h`; each must finish cleanly. */
+static void join_senders(weft_runtime *rt, weft_join_handle *h)
 {
+	unsigned i;
+
+	for (i = 0; i < SENDERS; i++) {
+		CHECK_EQ(weft_block_on(rt, &h[i].base), 0);
+		CHECK_EQ(h[i].status, 0);
+		weft_join_detach(&h[i]);
+	}
+}
+
+/* Spawns the receiver (closing its side after `stop_after` values when
+ * not 0). */
+static void spawn_receiver(weft_runtime *rt, weft_mpsc_rx *rx, uint64_t stop_after,
+			   weft_join_handle *h)
+{
+	struct receiver r = { 0 };
+
+	r.base.poll = receiver_poll;
+	r.rx = rx;
+	r.stop_after = stop_after;
+	SPAWN(rt, &r, h);
+}
+
+/* Waits for the receiver to see end-of-stream; returns how many values it
+ * took. */
+static uint64_t receiver_got(weft_runtime *rt, weft_join_handle *h)
+{
+	uint64_t got;
+
 	CHECK_EQ(weft_block_on(rt, &h->base), 0);
-	CHECK_EQ(h->status, 0);
+	got = ((struct receiver *)weft_join_output(h))->got;
 	weft_join_detach(h);
+	return got;
 }
 
 /* The receiver goes away while senders wait for room. */
 static void receiver_release_wakes_senders(unsigned workers)
 {
 	weft_runtime *rt = test_runtime(workers, NULL);
-	_Atomic long started = 0, sent = 0, refused = 0;
+	struct counts n = { 0 };
 	weft_join_handle h[SENDERS];
 	weft_mpsc_tx *tx;
 	weft_mpsc_rx *rx;
-	unsigned i;
 
 	CHECK_EQ(weft_mpsc_bounded(8, 2, &tx, &rx), 0);
-	for (i = 0; i < SENDERS; i++)
-		spawn_sender(rt, tx, 1, &started, &sent, &refused, &h[i]);
-	wait_for(rt, &started, SENDERS);
-	wait_for(rt, &sent, 2); /* the channel is full */
+	spawn_senders(rt, tx, 1, &n, h);
+	wait_for(rt, &n.started, SENDERS);
+	wait_for(rt, &n.sent, 2); /* the channel is full */
 	weft_mpsc_rx_release(rx);
-	for (i = 0; i < SENDERS; i++)
-		join(rt, &h[i]);
-	CHECK_EQ(atomic_load(&sent), 2);
-	CHECK_EQ(atomic_load(&refused), SENDERS - 2);
+	join_senders(rt, h);
+	CHECK_EQ(atomic_load(&n.sent), 2);
+	CHECK_EQ(atomic_load(&n.refused), SENDERS - 2);
 	weft_mpsc_tx_release(tx);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
@@ -156,26 +147,18 @@ static void receiver_release_wakes_senders(unsigned workers)
 static void sender_release_ends_stream(unsigned workers)
 {
 	weft_runtime *rt = test_runtime(workers, NULL);
-	_Atomic long started = 0, sent = 0, refused = 0;
-	struct receiver r = { 0 };
+	struct counts n = { 0 };
 	weft_join_handle h[SENDERS], rh;
 	weft_mpsc_tx *tx;
 	weft_mpsc_rx *rx;
-	unsigned i;
 
 	CHECK_EQ(weft_mpsc_bounded(8, 3, &tx, &rx), 0);
-	r.base.poll = receiver_poll;
-	r.rx = rx;
-	SPAWN(rt, &r, &rh);
-	for (i = 0; i < SENDERS; i++)
-		spawn_sender(rt, tx, 100, &started, &sent, &refused, &h[i]);
+	spawn_receiver(rt, rx, 0, &rh);
+	spawn_senders(rt, tx, 100, &n, h);
 	weft_mpsc_tx_release(tx); /* the senders hold the remaining references */
-	for (i = 0; i < SENDERS; i++)
-		join(rt, &h[i]);
-	CHECK_EQ(weft_block_on(rt, &rh.base), 0);
-	CHECK_EQ(((struct receiver *)weft_join_output(&rh))->got, SENDERS * 100);
-	weft_join_detach(&rh);
-	CHECK_EQ(atomic_load(&sent), SENDERS * 100);
+	join_senders(rt, h);
+	CHECK_EQ(receiver_got(rt, &rh), SENDERS * 100);
+	CHECK_EQ(atomic_load(&n.sent), SENDERS * 100);
 	weft_mpsc_rx_release(rx);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
@@ -184,29 +167,21 @@ static void sender_release_ends_stream(unsigned workers)
 static void sender_close_midstream(unsigned workers)
 {
 	weft_runtime *rt = test_runtime(workers, NULL);
-	_Atomic long started = 0, sent = 0, refused = 0;
-	struct receiver r = { 0 };
+	struct counts n = { 0 };
 	weft_join_handle h[SENDERS], rh;
 	weft_mpsc_tx *tx;
 	weft_mpsc_rx *rx;
-	unsigned i;
 
 	CHECK_EQ(weft_mpsc_bounded(8, 4, &tx, &rx), 0);
-	r.base.poll = receiver_poll;
-	r.rx = rx;
-	SPAWN(rt, &r, &rh);
-	for (i = 0; i < SENDERS; i++)
-		spawn_sender(rt, tx, UINT64_MAX, &started, &sent, &refused, &h[i]);
-	wait_for(rt, &sent, 1000);
+	spawn_receiver(rt, rx, 0, &rh);
+	spawn_senders(rt, tx, UINT64_MAX, &n, h);
+	wait_for(rt, &n.sent, 1000);
 	weft_mpsc_tx_close(tx);
-	for (i = 0; i < SENDERS; i++)
-		join(rt, &h[i]);
-	CHECK_EQ(atomic_load(&refused), SENDERS); /* every sender saw the close */
+	join_senders(rt, h);
+	CHECK_EQ(atomic_load(&n.refused), SENDERS); /* every sender saw the close */
 	weft_mpsc_tx_release(tx);
-	CHECK_EQ(weft_block_on(rt, &rh.base), 0);
 	/* Everything sent before the close was received. */
-	CHECK_EQ(((struct receiver *)weft_join_output(&rh))->got, atomic_load(&sent));
-	weft_join_detach(&rh);
+	CHECK_EQ(receiver_got(rt, &rh), atomic_load(&n.sent));
 	weft_mpsc_rx_release(rx);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
@@ -215,27 +190,18 @@ static void sender_close_midstream(unsigned workers)
 static void receiver_close_midstream(unsigned workers)
 {
 	weft_runtime *rt = test_runtime(workers, NULL);
-	_Atomic long started = 0, sent = 0, refused = 0;
-	struct receiver r = { 0 };
+	struct counts n = { 0 };
 	weft_join_handle h[SENDERS], rh;
 	weft_mpsc_tx *tx;
 	weft_mpsc_rx *rx;
-	unsigned i;
 
 	CHECK_EQ(weft_mpsc_unbounded(8, &tx, &rx), 0);
-	r.base.poll = receiver_poll;
-	r.rx = rx;
-	r.stop_after = 500;
-	SPAWN(rt, &r, &rh);
-	for (i = 0; i < SENDERS; i++)
-		spawn_sender(rt, tx, UINT64_MAX, &started, &sent, &refused, &h[i]);
-	for (i = 0; i < SENDERS; i++)
-		join(rt, &h[i]);
-	CHECK_EQ(atomic_load(&refused), SENDERS);
-	CHECK_EQ(weft_block_on(rt, &rh.base), 0);
-	CHECK_EQ(((struct receiver *)weft_join_output(&rh))->got, atomic_load(&sent));
-	CHECK(atomic_load(&sent) >= 500);
-	weft_join_detach(&rh);
+	spawn_receiver(rt, rx, 500, &rh);
+	spawn_senders(rt, tx, UINT64_MAX, &n, h);
+	join_senders(rt, h);
+	CHECK_EQ(atomic_load(&n.refused), SENDERS);
+	CHECK_EQ(receiver_got(rt, &rh), atomic_load(&n.sent));
+	CHECK(atomic_load(&n.sent) >= 500);
 	weft_mpsc_tx_release(tx);
 	weft_mpsc_rx_release(rx);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);

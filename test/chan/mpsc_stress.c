@@ -6,43 +6,6 @@
 
 #define PRODUCERS 4
 
-struct producer {
-	weft_future base;
-	WEFT_ASYNC_STATE;
-	weft_mpsc_tx *tx;
-	uint64_t id, i, n, value;
-	bool sending;
-	weft_mpsc_send_future sf;
-};
-
-static weft_poll producer_poll(weft_future *f, weft_cx *cx)
-{
-	struct producer *self = (struct producer *)f;
-
-	WEFT_ASYNC_BEGIN(self);
-	for (self->i = 0; self->i < self->n; self->i++) {
-		self->value = self->id << 32 | self->i;
-		weft_mpsc_send(self->tx, &self->value, &self->sf);
-		self->sending = true;
-		WEFT_AWAIT(self, cx, &self->sf.base);
-		CHECK_EQ(self->sf.status, 0);
-		self->sending = false;
-		weft_future_drop(&self->sf.base);
-	}
-	weft_mpsc_tx_release(self->tx);
-	self->tx = NULL;
-	WEFT_ASYNC_END(self);
-}
-
-static void producer_drop(weft_future *f)
-{
-	struct producer *self = (struct producer *)f;
-
-	if (self->sending)
-		weft_future_drop(&self->sf.base);
-	weft_mpsc_tx_release(self->tx);
-}
-
 /* The receiving side, run by weft_block_on. */
 struct consumer {
 	weft_future base;
@@ -87,19 +50,13 @@ static void run(unsigned workers, size_t capacity, uint64_t per_producer)
 	weft_mpsc_rx *rx;
 	unsigned i;
 
-	if (capacity != 0)
-		CHECK_EQ(weft_mpsc_bounded(sizeof(uint64_t), capacity, &tx, &rx), 0);
-	else
-		CHECK_EQ(weft_mpsc_unbounded(sizeof(uint64_t), &tx, &rx), 0);
+	make_mpsc(capacity, &tx, &rx);
 	for (i = 0; i < PRODUCERS; i++) {
-		struct producer p = { 0 };
+		struct test_sender p = { 0 };
 
-		p.base.poll = producer_poll;
-		p.base.drop = producer_drop;
-		p.tx = weft_mpsc_tx_clone(tx);
 		p.id = i;
-		p.n = per_producer;
-		SPAWN(rt, &p, NULL);
+		p.count = per_producer;
+		spawn_test_sender(rt, tx, p, NULL);
 	}
 	weft_mpsc_tx_release(tx);
 	c.base.poll = consumer_poll;
@@ -146,10 +103,7 @@ static void run_threads(size_t capacity, uint64_t per_producer)
 	unsigned i;
 	int err;
 
-	if (capacity != 0)
-		CHECK_EQ(weft_mpsc_bounded(sizeof(uint64_t), capacity, &tx, &rx), 0);
-	else
-		CHECK_EQ(weft_mpsc_unbounded(sizeof(uint64_t), &tx, &rx), 0);
+	make_mpsc(capacity, &tx, &rx);
 	for (i = 0; i < PRODUCERS; i++) {
 		p[i].tx = weft_mpsc_tx_clone(tx);
 		p[i].id = i;

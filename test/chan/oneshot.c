@@ -230,6 +230,28 @@ static void server_drop(weft_future *f)
 	weft_mpsc_rx_release(((struct server *)f)->rx);
 }
 
+/* Makes the request channel (room for `capacity` requests) and spawns the
+ * server on its receiving side; returns the sending side in *tx. */
+static void start_server(weft_runtime *rt, size_t capacity, weft_mpsc_tx **tx,
+			 weft_join_handle *h)
+{
+	struct server s = { 0 };
+	weft_mpsc_rx *rx;
+
+	CHECK_EQ(weft_mpsc_bounded(sizeof(struct request), capacity, tx, &rx), 0);
+	s.base.poll = server_poll;
+	s.base.drop = server_drop;
+	s.rx = rx;
+	SPAWN(rt, &s, h);
+}
+
+/* Waits for the server, which ends once every sender is gone. */
+static void stop_server(weft_runtime *rt, weft_join_handle *h)
+{
+	CHECK_EQ(weft_block_on(rt, &h->base), 0);
+	weft_join_detach(h);
+}
+
 struct client {
 	weft_future base;
 	WEFT_ASYNC_STATE;
@@ -276,17 +298,11 @@ static void request_reply(unsigned workers, bool heap, uint64_t per_client)
 {
 	weft_runtime *rt = test_runtime(workers, NULL);
 	_Atomic long answered = 0;
-	struct server s = { 0 };
 	weft_join_handle sh, ch[8];
 	weft_mpsc_tx *tx;
-	weft_mpsc_rx *rx;
 	unsigned i;
 
-	CHECK_EQ(weft_mpsc_bounded(sizeof(struct request), 10, &tx, &rx), 0);
-	s.base.poll = server_poll;
-	s.base.drop = server_drop;
-	s.rx = rx;
-	SPAWN(rt, &s, &sh);
+	start_server(rt, 10, &tx, &sh);
 	for (i = 0; i < 8; i++) {
 		struct client c = { 0 };
 
@@ -303,8 +319,7 @@ static void request_reply(unsigned workers, bool heap, uint64_t per_client)
 		CHECK_EQ(ch[i].status, 0);
 		weft_join_detach(&ch[i]);
 	}
-	CHECK_EQ(weft_block_on(rt, &sh.base), 0);
-	weft_join_detach(&sh);
+	stop_server(rt, &sh);
 	CHECK_EQ(atomic_load(&answered), (long)(8 * per_client));
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
@@ -369,17 +384,11 @@ static void quitter_drop(weft_future *f)
 static void quitters(void)
 {
 	weft_runtime *rt = test_runtime(0, NULL);
-	struct server s = { 0 };
 	weft_join_handle sh, qh;
 	weft_mpsc_tx *tx;
-	weft_mpsc_rx *rx;
 	unsigned i;
 
-	CHECK_EQ(weft_mpsc_bounded(sizeof(struct request), 2, &tx, &rx), 0);
-	s.base.poll = server_poll;
-	s.base.drop = server_drop;
-	s.rx = rx;
-	SPAWN(rt, &s, &sh);
+	start_server(rt, 2, &tx, &sh);
 	for (i = 0; i < 2000; i++) {
 		struct quitter q = { 0 };
 
@@ -393,8 +402,7 @@ static void quitters(void)
 		weft_join_detach(&qh);
 	}
 	weft_mpsc_tx_release(tx);
-	CHECK_EQ(weft_block_on(rt, &sh.base), 0);
-	weft_join_detach(&sh);
+	stop_server(rt, &sh);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
 

@@ -180,13 +180,7 @@ static void generations(unsigned workers, int parties, long gens)
 		p.parties = parties;
 		CHECK_EQ(weft_spawn(rt, &p.base, sizeof(p), &h[t]), 0);
 	}
-	for (t = 0; t < parties; t++) {
-		if (workers == 0)
-			CHECK_EQ(weft_block_on(rt, &h[t].base), 0);
-		else
-			CHECK_EQ(weft_join(&h[t]), 0);
-		weft_join_detach(&h[t]);
-	}
+	join_all(rt, workers, h, parties);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	for (g = 0; g < gens; g++) {
 		CHECK_EQ(atomic_load(&sh.arrived[g]), parties);

@@ -215,21 +215,11 @@ static void on_runtime(unsigned workers, int tasks, int rounds)
 
 			CHECK_EQ(weft_spawn(rt, &w.base, sizeof(w), &h[t]), 0);
 		}
-		if (workers == 0) {
-			weft_yield y;
-
-			weft_yield_now(&y);
-			CHECK_EQ(weft_block_on(rt, &y.base), 0);
-		}
+		if (workers == 0)
+			block_on_yield(rt);
 		/* Cancel while some tasks may still be starting. */
 		CHECK_EQ(weft_cancel_token_cancel(&root), 0);
-		for (t = 0; t < tasks; t++) {
-			if (workers == 0)
-				CHECK_EQ(weft_block_on(rt, &h[t].base), 0);
-			else
-				CHECK_EQ(weft_join(&h[t]), 0);
-			weft_join_detach(&h[t]);
-		}
+		join_all(rt, workers, h, tasks);
 		CHECK_EQ(atomic_load(&done), tasks);
 		for (t = 0; t < 3; t++)
 			CHECK_EQ(weft_cancel_token_finish(&kids[t]), 0);

@@ -95,7 +95,6 @@ static void test_mutex_fifo_runtime(unsigned workers)
 	weft_runtime *rt = test_runtime(workers, NULL);
 	static struct shared sh;
 	weft_join_handle h[N];
-	weft_yield y;
 	int i;
 
 	memset(&sh, 0, sizeof(sh));
@@ -111,20 +110,12 @@ static void test_mutex_fifo_runtime(unsigned workers)
 		w.sh = &sh;
 		w.id = i;
 		CHECK_EQ(weft_spawn(rt, &w.base, sizeof(w), &h[i]), 0);
-		if (workers == 0) {
-			weft_yield_now(&y);
-			CHECK_EQ(weft_block_on(rt, &y.base), 0);
-		}
+		if (workers == 0)
+			block_on_yield(rt);
 		test_event_wait(&sh.queued[i]);
 	}
 	CHECK_EQ(weft_mutex_unlock(&sh.m), 0);
-	for (i = 0; i < N; i++) {
-		if (workers == 0)
-			CHECK_EQ(weft_block_on(rt, &h[i].base), 0);
-		else
-			CHECK_EQ(weft_join(&h[i]), 0);
-		weft_join_detach(&h[i]);
-	}
+	join_all(rt, workers, h, N);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	CHECK_EQ(sh.next, N);
 	for (i = 0; i < N; i++) {

@@ -309,22 +309,12 @@ static void producer_consumer(unsigned workers, int consumers, long items)
 	for (i = 0; i < items; i++) {
 		atomic_fetch_add(&sh.items, 1);
 		CHECK_EQ(weft_notify_one(&sh.n), 0);
-		if (workers == 0 && i % 16 == 0) {
-			weft_yield y;
-
-			weft_yield_now(&y);
-			CHECK_EQ(weft_block_on(rt, &y.base), 0);
-		}
+		if (workers == 0 && i % 16 == 0)
+			block_on_yield(rt);
 	}
 	atomic_store(&sh.done, true);
 	CHECK_EQ(weft_notify_waiters(&sh.n), 0);
-	for (t = 0; t < consumers; t++) {
-		if (workers == 0)
-			CHECK_EQ(weft_block_on(rt, &h[t].base), 0);
-		else
-			CHECK_EQ(weft_join(&h[t]), 0);
-		weft_join_detach(&h[t]);
-	}
+	join_all(rt, workers, h, consumers);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	CHECK_EQ(atomic_load(&sh.consumed), items);
 	weft_notify_finish(&sh.n);

@@ -216,6 +216,28 @@ static weft_poll slow_init_poll(weft_future *f, weft_cx *cx)
 	return WEFT_READY;
 }
 
+/*
+ * The get_or_init of a task that starts it on its first poll, with `init`
+ * storing the value in *value, and polls it from then on; `*started`
+ * records that it began (and must be dropped).
+ */
+static weft_poll poll_get_or_init(weft_once_cell *c, bool *started, weft_once_cell_future *of,
+				  weft_future *init, void **value, weft_cx *cx)
+{
+	if (!*started) {
+		*started = true;
+		CHECK_EQ(weft_once_cell_get_or_init(c, of, init, value, NULL), 0);
+	}
+	return weft_future_poll(&of->base, cx);
+}
+
+/* Drops what poll_get_or_init started, if anything. */
+static void drop_get_or_init(bool started, weft_once_cell_future *of)
+{
+	if (started)
+		weft_future_drop(&of->base);
+}
+
 struct getter {
 	weft_future base;
 	struct shared *sh;
@@ -228,12 +250,8 @@ static weft_poll getter_poll(weft_future *f, weft_cx *cx)
 {
 	struct getter *g = (struct getter *)f;
 
-	if (!g->started) {
-		g->started = true;
-		CHECK_EQ(weft_once_cell_get_or_init(&g->sh->c, &g->of, &g->init.base,
-						    &g->init.value, NULL), 0);
-	}
-	if (weft_future_poll(&g->of.base, cx) == WEFT_PENDING)
+	if (poll_get_or_init(&g->sh->c, &g->started, &g->of, &g->init.base, &g->init.value, cx) ==
+	    WEFT_PENDING)
 		return WEFT_PENDING;
 	CHECK_EQ(g->of.result, 0);
 	CHECK(g->of.value == &g->sh->value);
@@ -245,8 +263,22 @@ static void getter_drop(weft_future *f)
 {
 	struct getter *g = (struct getter *)f;
 
-	if (g->started)
-		weft_future_drop(&g->of.base);
+	drop_get_or_init(g->started, &g->of);
+}
+
+/* Spawns a getter whose initialiser yields `yields` times. */
+static void spawn_getter(weft_runtime *rt, struct shared *sh, int yields, weft_join_handle *h)
+{
+	struct getter g;
+
+	memset(&g, 0, sizeof(g));
+	g.base.poll = getter_poll;
+	g.base.drop = getter_drop;
+	g.sh = sh;
+	g.init.base.poll = slow_init_poll;
+	g.init.sh = sh;
+	g.init.yields = yields;
+	CHECK_EQ(weft_spawn(rt, &g.base, sizeof(g), h), 0);
 }
 
 static void race(unsigned workers, int tasks, bool abort_some)
@@ -260,18 +292,8 @@ static void race(unsigned workers, int tasks, bool abort_some)
 	CHECK(tasks <= 32);
 	memset(&sh, 0, sizeof(sh));
 	CHECK_EQ(weft_once_cell_init(&sh.c), 0);
-	for (t = 0; t < tasks; t++) {
-		struct getter g;
-
-		memset(&g, 0, sizeof(g));
-		g.base.poll = getter_poll;
-		g.base.drop = getter_drop;
-		g.sh = &sh;
-		g.init.base.poll = slow_init_poll;
-		g.init.sh = &sh;
-		g.init.yields = 20;
-		CHECK_EQ(weft_spawn(rt, &g.base, sizeof(g), &h[t]), 0);
-	}
+	for (t = 0; t < tasks; t++)
+		spawn_getter(rt, &sh, 20, &h[t]);
 	for (t = 0; t < tasks; t++) {
 		if (abort_some && t % 3 == 0)
 			CHECK_EQ(weft_join_abort(&h[t]), 0);
@@ -324,20 +346,14 @@ static weft_poll stuck_getter_poll(weft_future *f, weft_cx *cx)
 {
 	struct stuck_getter *g = (struct stuck_getter *)f;
 
-	if (!g->started) {
-		g->started = true;
-		CHECK_EQ(weft_once_cell_get_or_init(g->c, &g->of, &g->init.base, &g->init.value,
-						    NULL), 0);
-	}
-	return weft_future_poll(&g->of.base, cx);
+	return poll_get_or_init(g->c, &g->started, &g->of, &g->init.base, &g->init.value, cx);
 }
 
 static void stuck_getter_drop(weft_future *f)
 {
 	struct stuck_getter *g = (struct stuck_getter *)f;
 
-	if (g->started)
-		weft_future_drop(&g->of.base);
+	drop_get_or_init(g->started, &g->of);
 }
 
 static void abort_initialiser(unsigned workers)
@@ -360,33 +376,13 @@ static void abort_initialiser(unsigned workers)
 	sg.init.base.poll = stuck_poll;
 	sg.init.started = &started;
 	CHECK_EQ(weft_spawn(rt, &sg.base, sizeof(sg), &hs), 0);
-	if (workers == 0) {
-		weft_yield y;
-
-		weft_yield_now(&y);
-		CHECK_EQ(weft_block_on(rt, &y.base), 0);
-	}
+	if (workers == 0)
+		block_on_yield(rt);
 	test_event_wait(&started); /* it holds the right to initialise */
-	for (t = 0; t < 6; t++) {
-		struct getter g;
-
-		memset(&g, 0, sizeof(g));
-		g.base.poll = getter_poll;
-		g.base.drop = getter_drop;
-		g.sh = &sh;
-		g.init.base.poll = slow_init_poll;
-		g.init.sh = &sh;
-		g.init.yields = 3;
-		CHECK_EQ(weft_spawn(rt, &g.base, sizeof(g), &h[t]), 0);
-	}
+	for (t = 0; t < 6; t++)
+		spawn_getter(rt, &sh, 3, &h[t]);
 	CHECK_EQ(weft_join_abort(&hs), 0);
-	for (t = 0; t < 6; t++) {
-		if (workers == 0)
-			CHECK_EQ(weft_block_on(rt, &h[t].base), 0);
-		else
-			CHECK_EQ(weft_join(&h[t]), 0);
-		weft_join_detach(&h[t]);
-	}
+	join_all(rt, workers, h, 6);
 	if (workers == 0)
 		CHECK_EQ(weft_block_on(rt, &hs.base), 0);
 	else

@@ -213,13 +213,7 @@ static void stress(unsigned workers, int tasks, long iters)
 		task.iters = iters;
 		CHECK_EQ(weft_spawn(rt, &task.base, sizeof(task), &h[t]), 0);
 	}
-	for (t = 0; t < tasks; t++) {
-		if (workers == 0)
-			CHECK_EQ(weft_block_on(rt, &h[t].base), 0);
-		else
-			CHECK_EQ(weft_join(&h[t]), 0);
-		weft_join_detach(&h[t]);
-	}
+	join_all(rt, workers, h, tasks);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	CHECK_EQ(atomic_load(&sh.reads) + atomic_load(&sh.writes), tasks * iters);
 	CHECK_EQ(sh.a, atomic_load(&sh.writes));

@@ -1,6 +1,7 @@
 /*
  * test/sync/sync_test.h - helpers for the sync tests: a counting waker for
- * futures polled by hand, and a tiny deterministic random generator.
+ * futures polled by hand, joining spawned tasks on either runtime flavour,
+ * and a tiny deterministic random generator.
  */
 #ifndef WEFT_TEST_SYNC_H
 #define WEFT_TEST_SYNC_H
@@ -82,6 +83,35 @@ static inline long hand_wakes(struct hand *h)
 static inline long hand_refs(struct hand *h)
 {
 	return atomic_load(&h->cw.refs);
+}
+
+/*
+ * Waits for the `n` tasks behind `h`, checks that each finished with
+ * status 0, and detaches them.  With `workers` == 0 nothing runs tasks but
+ * a block_on, so the caller's block_on drives each one (and only the
+ * block_on's result is checked); otherwise weft_join waits for it.
+ */
+static inline void join_all(weft_runtime *rt, unsigned workers, weft_join_handle *h, int n)
+{
+	int t;
+
+	for (t = 0; t < n; t++) {
+		if (workers == 0)
+			CHECK_EQ(weft_block_on(rt, &h[t].base), 0);
+		else
+			CHECK_EQ(weft_join(&h[t]), 0);
+		weft_join_detach(&h[t]);
+	}
+}
+
+/* Lets the spawned tasks of a runtime with no workers run until they
+ * first wait: a block_on of one yield. */
+static inline void block_on_yield(weft_runtime *rt)
+{
+	weft_yield y;
+
+	weft_yield_now(&y);
+	CHECK_EQ(weft_block_on(rt, &y.base), 0);
 }
 
 /* xorshift64*, deterministic per seed. */
