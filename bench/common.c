@@ -7,6 +7,10 @@
 
 static _Atomic uint64_t alloc_bytes, alloc_calls;
 
+/* Set by main.c for the cases whose bytes/op are reported; off, counting
+ * costs one predictable branch per call. */
+bool bench_count_allocations;
+
 /*
  * Allocation counting for bytes/op and allocs/op: the benchmark binary
  * defines the C library's allocation functions, which the dynamic linker
@@ -31,9 +35,6 @@ extern void *__libc_realloc(void *p, size_t size);
 extern void *__libc_memalign(size_t align, size_t size);
 extern void __libc_free(void *p);
 
-/* Set by main.c for the cases whose bytes/op are reported; off, counting
- * costs one predictable branch per call. */
-bool bench_count_allocations;
 
 static void count(size_t bytes)
 {

@@ -133,6 +133,10 @@ static void mt_schedule(struct weft__sched *s, struct weft_task *t)
 		weft__task_discard(t);
 		return;
 	}
+	if (weft__ctx.defer_notify && weft__ctx.rt == mt->base.rt) {
+		weft__ctx.notify_deferred = true;
+		return;
+	}
 	notify_parked(mt);
 }
 
@@ -335,10 +339,29 @@ static void *worker_main(void *arg)
 /*
  * While the future that block_on polls is pending, the blocked thread runs
  * tasks from the injector instead of sleeping at once: a future that only
- * talks to tasks (spawn, then await the handle) then completes without a
- * cross-thread wake per step.  It runs one task at a time and checks its
- * own future between them, so it never delays it by more than one poll.
+ * talks to tasks (spawn, then await the handle; send a request, await the
+ * reply) then completes without a cross-thread wake per step.  It runs one
+ * task at a time and checks its own future between them, so it never
+ * delays it by more than one poll.
+ *
+ * Such a thread also defers the wake of a worker that its own pushes to the
+ * injector would cost: when what it queued is a single task, it will run
+ * it itself.  Whenever more than one task is waiting, and whenever it stops
+ * helping (its future is done) with anything still queued, it wakes a
+ * worker, so nothing it queued waits on it alone.
  */
+static void flush_deferred(struct mt_sched *mt, size_t keep)
+{
+	if (!weft__ctx.notify_deferred)
+		return;
+	if (injector_len(&mt->injector) > keep) {
+		weft__ctx.notify_deferred = false;
+		notify_parked(mt);
+	} else if (injector_is_empty(&mt->injector)) {
+		weft__ctx.notify_deferred = false;
+	}
+}
+
 static bool help_run_one(struct mt_sched *mt)
 {
 	struct weft_task *t;
@@ -350,11 +373,12 @@ static bool help_run_one(struct mt_sched *mt)
 	weft__ctx.in_runtime = true;
 	if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE) {
 		if (injector_push(&mt->injector, t))
-			notify_parked(mt);
+			weft__ctx.notify_deferred = true;
 		else
 			weft__task_discard(t);
 	}
 	weft__ctx.in_runtime = false;
+	flush_deferred(mt, 1);
 	return true;
 }
 
@@ -363,6 +387,7 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 	struct mt_sched *mt = mt_of(rt->sched);
 	struct weft__context saved = weft__ctx;
 	struct weft__parker *p = weft__thread_parker();
+	bool helps = mt->block_on_helps;
 	weft_waker waker;
 	weft_cx cx;
 
@@ -371,6 +396,8 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 	waker = weft__thread_parker_waker_ref(p);
 	weft__ctx.rt = rt;
 	weft__ctx.owner = NULL;
+	weft__ctx.defer_notify = helps;
+	weft__ctx.notify_deferred = false;
 	for (;;) {
 		cx.waker = &waker;
 		cx.budget = WEFT_COOP_BUDGET;
@@ -383,13 +410,17 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 		if (weft_future_poll(f, &cx) == WEFT_READY)
 			break;
 		weft__ctx.in_runtime = false;
+		flush_deferred(mt, 1);
 		/* Acquire: pairs with the release store in the parker waker. */
 		while (!atomic_load_explicit(&p->woken, memory_order_acquire)) {
-			if (mt->block_on_helps && !is_shutdown(mt) && help_run_one(mt))
+			if (helps && !is_shutdown(mt) && help_run_one(mt))
 				continue;
+			flush_deferred(mt, 0);
 			weft__parker_park(p);
 		}
 	}
+	/* Leaving: whatever we queued and did not run goes to a worker. */
+	flush_deferred(mt, 0);
 	weft__ctx = saved;
 	return 0;
 }

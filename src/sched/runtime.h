@@ -38,6 +38,12 @@ struct weft__context {
 	/* True while polling a task or a worker loop: blocking here would
 	 * stall the runtime. */
 	bool in_runtime;
+	/* Set on a thread inside block_on that runs injected tasks itself:
+	 * its pushes to the injector skip waking a worker and set
+	 * `notify_deferred` instead; block_on decides afterwards whether a
+	 * worker is needed (see multi_thread.c). */
+	bool defer_notify;
+	bool notify_deferred;
 };
 
 /* Initial-exec TLS: one instruction per access instead of a call to
