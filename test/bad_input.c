@@ -75,12 +75,9 @@ struct busy_arg {
 	int rc;
 };
 
-static weft_poll announce_poll(weft_future *f, weft_cx *cx);
-
 struct announce {
 	weft_future base;
 	struct test_event *inside, *release;
-	weft_waker waker;
 };
 
 static weft_poll announce_poll(weft_future *f, weft_cx *cx)
@@ -118,7 +115,7 @@ static void test_busy_current_thread(void)
 {
 	weft_runtime *rt = test_runtime(0, NULL);
 	struct test_event inside, release;
-	struct announce a = { { announce_poll, NULL }, &inside, &release, { 0 } };
+	struct announce a = { { announce_poll, NULL }, &inside, &release };
 	struct busy_arg arg = { rt, &inside, 0 };
 	pthread_t th, rel;
 

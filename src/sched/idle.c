@@ -154,8 +154,3 @@ int idle_worker_to_notify(struct idle *idle)
 	return claim_parked_bit(idle);
 }
 
-bool idle_is_parked(struct idle *idle, unsigned index)
-{
-	return (atomic_load_explicit(&idle->parked[index / 64], memory_order_relaxed) >>
-		(index % 64)) & 1;
-}

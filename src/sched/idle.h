@@ -47,7 +47,4 @@ bool idle_transition_to_parked(struct idle *idle, unsigned index, bool searching
  */
 int idle_worker_to_notify(struct idle *idle);
 
-/* True when `index` is marked parked (for tests and shutdown). */
-bool idle_is_parked(struct idle *idle, unsigned index);
-
 #endif /* WEFT_SRC_SCHED_IDLE_H */

@@ -198,7 +198,3 @@ const weft_waker_vtable weft__thread_parker_vtable = {
 	.drop = parker_drop,
 };
 
-weft_waker weft__thread_parker_waker(struct weft__parker *p)
-{
-	return parker_clone(p);
-}

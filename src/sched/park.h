@@ -39,19 +39,15 @@ void weft__parker_unpark(struct weft__parker *p);
  * NULL when it cannot be allocated.  Borrowed: valid until thread exit. */
 struct weft__parker *weft__thread_parker(void);
 
-/* A waker that sets `woken` and unparks `p` (a thread parker); it holds a
- * reference to `p`.  The caller drops it. */
-weft_waker weft__thread_parker_waker(struct weft__parker *p);
-
-/* Borrowed form of the same waker, for a weft_cx during one poll: its
- * clone takes a reference. */
-static inline weft_waker weft__thread_parker_waker_ref(struct weft__parker *p);
-
 /* Monotonic clock in nanoseconds. */
 uint64_t weft__now_ns(void);
 
 extern const weft_waker_vtable weft__thread_parker_vtable;
 
+/*
+ * A borrowed waker over a thread parker, for a weft_cx during one poll: waking
+ * it sets `woken` and unparks `p`; its clone takes a reference on `p`.
+ */
 static inline weft_waker weft__thread_parker_waker_ref(struct weft__parker *p)
 {
 	weft_waker w = { p, &weft__thread_parker_vtable };
