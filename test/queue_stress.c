@@ -59,10 +59,10 @@ static void *owner(void *arg)
 
 		/* Push a burst (sometimes past capacity: overflow), pop a few. */
 		while (burst-- > 0 && next < total)
-			local_queue_push_back(&owner_q, &tasks[next++], overflow_sink, NULL);
+			weft__local_queue_push_back(&owner_q, &tasks[next++], overflow_sink, NULL);
 		burst = (int)((r = r * 1103515245u + 12345u) >> 16) % 200;
 		while (burst-- > 0) {
-			struct weft_task *t = local_queue_pop(&owner_q);
+			struct weft_task *t = weft__local_queue_pop(&owner_q);
 
 			if (t == NULL)
 				break;
@@ -83,18 +83,18 @@ static void *stealer(void *arg)
 		bool done = atomic_load(&owner_done);
 
 		/* Drain our own queue first (we own it). */
-		while ((t = local_queue_pop(mine)) != NULL)
+		while ((t = weft__local_queue_pop(mine)) != NULL)
 			take(t);
-		t = local_queue_steal_half(&owner_q, mine);
+		t = weft__local_queue_steal_half(&owner_q, mine);
 		if (t == NULL)
-			t = local_queue_steal_half(&stealer_q[(me + 1) % STEALERS], mine);
+			t = weft__local_queue_steal_half(&stealer_q[(me + 1) % STEALERS], mine);
 		if (t != NULL) {
 			take(t);
 			continue;
 		}
 		if (done && atomic_load(&taken_count) == total)
 			break;
-		if (done && local_queue_is_empty(&owner_q))
+		if (done && weft__local_queue_is_empty(&owner_q))
 			sched_yield();
 	}
 	return NULL;
@@ -115,16 +115,16 @@ int main(void)
 		memset((void *)taken, 0, (size_t)total);
 		atomic_store(&taken_count, 0);
 		atomic_store(&owner_done, false);
-		local_queue_init(&owner_q);
+		weft__local_queue_init(&owner_q);
 		for (i = 0; i < STEALERS; i++)
-			local_queue_init(&stealer_q[i]);
+			weft__local_queue_init(&stealer_q[i]);
 		CHECK_EQ(pthread_create(&th[0], NULL, owner, NULL), 0);
 		for (i = 0; i < STEALERS; i++)
 			CHECK_EQ(pthread_create(&th[i + 1], NULL, stealer, (void *)i), 0);
 		pthread_join(th[0], NULL);
 		/* The owner's leftovers, popped by the owner's role (no owner
 		 * thread runs now). */
-		while ((t = local_queue_pop(&owner_q)) != NULL)
+		while ((t = weft__local_queue_pop(&owner_q)) != NULL)
 			take(t);
 		for (i = 0; i < STEALERS; i++)
 			pthread_join(th[i + 1], NULL);

@@ -14,7 +14,7 @@
  * incremented `unparked` always finds a bit to claim.
  *
  * Whoever makes work available (a remote spawn or wake, a local push that
- * others can steal) issues a SeqCst fence and calls idle_worker_to_notify:
+ * others can steal) issues a SeqCst fence and calls weft__idle_worker_to_notify:
  * if a worker searches already, it will find the work (or, being the last
  * searcher to park, will re-check every queue after its SeqCst decrement
  * and notify then).  Otherwise, if some worker is parked, the notifier
@@ -44,7 +44,7 @@ static inline uint32_t num_unparked(uint64_t s)
 	return (uint32_t)(s >> 32);
 }
 
-int idle_init(struct idle *idle, unsigned num_workers, const weft_allocator *alloc)
+int weft__idle_init(struct idle *idle, unsigned num_workers, const weft_allocator *alloc)
 {
 	size_t i;
 
@@ -61,13 +61,13 @@ int idle_init(struct idle *idle, unsigned num_workers, const weft_allocator *all
 	return 0;
 }
 
-void idle_finish(struct idle *idle, const weft_allocator *alloc)
+void weft__idle_finish(struct idle *idle, const weft_allocator *alloc)
 {
 	alloc->free(alloc->ctx, (void *)idle->parked, idle->words * sizeof(uint64_t),
 		    _Alignof(uint64_t));
 }
 
-bool idle_transition_to_searching(struct idle *idle)
+bool weft__idle_transition_to_searching(struct idle *idle)
 {
 	/* Relaxed: the limit is a heuristic; the CAS below is SeqCst. */
 	uint64_t s = atomic_load_explicit(&idle->state, memory_order_relaxed);
@@ -83,7 +83,7 @@ bool idle_transition_to_searching(struct idle *idle)
 	}
 }
 
-bool idle_transition_from_searching(struct idle *idle)
+bool weft__idle_transition_from_searching(struct idle *idle)
 {
 	/* SeqCst: pairs with the notifiers' fence (essay). */
 	uint64_t prev = atomic_fetch_sub_explicit(&idle->state, SEARCH_ONE,
@@ -92,7 +92,7 @@ bool idle_transition_from_searching(struct idle *idle)
 	return num_searching(prev) == 1;
 }
 
-bool idle_transition_to_parked(struct idle *idle, unsigned index, bool searching)
+bool weft__idle_transition_to_parked(struct idle *idle, unsigned index, bool searching)
 {
 	uint64_t dec = UNPARK_ONE + (searching ? SEARCH_ONE : 0);
 	uint64_t prev;
@@ -133,7 +133,7 @@ static int claim_parked_bit(struct idle *idle)
 	}
 }
 
-int idle_worker_to_notify(struct idle *idle)
+int weft__idle_worker_to_notify(struct idle *idle)
 {
 	uint64_t s;
 

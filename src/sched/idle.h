@@ -21,16 +21,16 @@ struct idle {
 	_Atomic uint64_t *parked;
 };
 
-int idle_init(struct idle *idle, unsigned num_workers, const weft_allocator *alloc);
-void idle_finish(struct idle *idle, const weft_allocator *alloc);
+int weft__idle_init(struct idle *idle, unsigned num_workers, const weft_allocator *alloc);
+void weft__idle_finish(struct idle *idle, const weft_allocator *alloc);
 
 /* A worker wants to search; at most half the workers search at once.
  * Returns true when it may (it is now counted as searching). */
-bool idle_transition_to_searching(struct idle *idle);
+bool weft__idle_transition_to_searching(struct idle *idle);
 
 /* A searching worker found work.  Returns true when it was the last
  * searcher: the caller must then wake another worker to go on searching. */
-bool idle_transition_from_searching(struct idle *idle);
+bool weft__idle_transition_from_searching(struct idle *idle);
 
 /*
  * A worker is about to park: marks it parked and no longer unparked (nor
@@ -38,13 +38,13 @@ bool idle_transition_from_searching(struct idle *idle);
  * searcher: the caller must then check every queue once more and wake a
  * worker if it finds work.
  */
-bool idle_transition_to_parked(struct idle *idle, unsigned index, bool searching);
+bool weft__idle_transition_to_parked(struct idle *idle, unsigned index, bool searching);
 
 /*
  * Called after work was made available.  When no worker is searching and
  * some are parked, claims a parked worker (it is counted as searching and
  * unparked from now on) and returns its index; otherwise returns -1.
  */
-int idle_worker_to_notify(struct idle *idle);
+int weft__idle_worker_to_notify(struct idle *idle);
 
 #endif /* WEFT_SRC_SCHED_IDLE_H */

@@ -7,7 +7,7 @@
 #include "task.h"
 #include "../common/lock.h"
 
-int injector_init(struct injector *inj)
+int weft__injector_init(struct injector *inj)
 {
 	int err = weft__mutex_init(&inj->lock);
 
@@ -19,12 +19,12 @@ int injector_init(struct injector *inj)
 	return 0;
 }
 
-void injector_finish(struct injector *inj)
+void weft__injector_finish(struct injector *inj)
 {
 	pthread_mutex_destroy(&inj->lock);
 }
 
-bool injector_push_batch(struct injector *inj, struct weft_task *first,
+bool weft__injector_push_batch(struct injector *inj, struct weft_task *first,
 			 struct weft_task *last, size_t n)
 {
 	pthread_mutex_lock(&inj->lock);
@@ -39,7 +39,7 @@ bool injector_push_batch(struct injector *inj, struct weft_task *first,
 		inj->head = first;
 	inj->tail = last;
 	/* Relaxed: the lock orders the list; readers of len without the lock
-	 * treat it as a hint (see injector_is_empty). */
+	 * treat it as a hint (see weft__injector_is_empty). */
 	atomic_store_explicit(&inj->len,
 			      atomic_load_explicit(&inj->len, memory_order_relaxed) + n,
 			      memory_order_relaxed);
@@ -47,13 +47,13 @@ bool injector_push_batch(struct injector *inj, struct weft_task *first,
 	return true;
 }
 
-struct weft_task *injector_pop_batch(struct injector *inj, size_t max, size_t *n)
+struct weft_task *weft__injector_pop_batch(struct injector *inj, size_t max, size_t *n)
 {
 	struct weft_task *first, *last;
 	size_t got = 0;
 
 	*n = 0;
-	if (max == 0 || injector_is_empty(inj))
+	if (max == 0 || weft__injector_is_empty(inj))
 		return NULL;
 	pthread_mutex_lock(&inj->lock);
 	first = inj->head;
@@ -76,7 +76,7 @@ struct weft_task *injector_pop_batch(struct injector *inj, size_t max, size_t *n
 	return got != 0 ? first : NULL;
 }
 
-struct weft_task *injector_close(struct injector *inj)
+struct weft_task *weft__injector_close(struct injector *inj)
 {
 	struct weft_task *list;
 

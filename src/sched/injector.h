@@ -21,41 +21,41 @@ struct injector {
 	_Alignas(64) _Atomic size_t len;
 };
 
-int injector_init(struct injector *inj);
-void injector_finish(struct injector *inj);
+int weft__injector_init(struct injector *inj);
+void weft__injector_finish(struct injector *inj);
 
 /*
  * Appends a linked batch (first..last through queue_next) of `n` tasks.
  * Returns false, taking nothing, when the injector is closed.  Any thread.
  */
-bool injector_push_batch(struct injector *inj, struct weft_task *first,
+bool weft__injector_push_batch(struct injector *inj, struct weft_task *first,
 			 struct weft_task *last, size_t n);
 
-static inline bool injector_push(struct injector *inj, struct weft_task *t)
+static inline bool weft__injector_push(struct injector *inj, struct weft_task *t)
 {
-	return injector_push_batch(inj, t, t, 1);
+	return weft__injector_push_batch(inj, t, t, 1);
 }
 
 /*
  * Takes up to `max` tasks from the front and returns them linked through
  * queue_next (NULL when empty); *n is set to how many.  Any thread.
  */
-struct weft_task *injector_pop_batch(struct injector *inj, size_t max, size_t *n);
+struct weft_task *weft__injector_pop_batch(struct injector *inj, size_t max, size_t *n);
 
 /* True when nothing is queued (a hint: may be stale by the time it returns). */
-static inline bool injector_is_empty(struct injector *inj)
+static inline bool weft__injector_is_empty(struct injector *inj)
 {
 	/* Relaxed: a hint; callers that must not miss work order it with a
 	 * fence of their own. */
 	return atomic_load_explicit(&inj->len, memory_order_relaxed) == 0;
 }
 
-static inline size_t injector_len(struct injector *inj)
+static inline size_t weft__injector_len(struct injector *inj)
 {
 	return atomic_load_explicit(&inj->len, memory_order_relaxed);
 }
 
 /* Closes the injector (later pushes fail) and returns what it held. */
-struct weft_task *injector_close(struct injector *inj);
+struct weft_task *weft__injector_close(struct injector *inj);
 
 #endif /* WEFT_SRC_SCHED_INJECTOR_H */

@@ -86,7 +86,7 @@ static struct worker *current_worker(struct mt_sched *mt)
 
 static void notify_parked(struct mt_sched *mt)
 {
-	int index = idle_worker_to_notify(&mt->idle);
+	int index = weft__idle_worker_to_notify(&mt->idle);
 
 	if (index >= 0)
 		weft__parker_unpark(&mt->workers[index]->parker);
@@ -97,7 +97,7 @@ static void overflow_to_injector(void *ctx, struct weft_task *first,
 {
 	struct mt_sched *mt = ctx;
 
-	if (!injector_push_batch(&mt->injector, first, last, n)) {
+	if (!weft__injector_push_batch(&mt->injector, first, last, n)) {
 		/* Closed: only during shutdown, where nothing will run them. */
 		while (first != NULL) {
 			struct weft_task *next = first->queue_next;
@@ -112,7 +112,7 @@ static void overflow_to_injector(void *ctx, struct weft_task *first,
  * know there is something to steal. */
 static void push_local(struct worker *w, struct weft_task *t)
 {
-	local_queue_push_back(&w->queue, t, overflow_to_injector, w->sched);
+	weft__local_queue_push_back(&w->queue, t, overflow_to_injector, w->sched);
 	notify_parked(w->sched);
 }
 
@@ -129,7 +129,7 @@ static void mt_schedule(struct weft__sched *s, struct weft_task *t)
 			push_local(w, prev);
 		return;
 	}
-	if (!injector_push(&mt->injector, t)) {
+	if (!weft__injector_push(&mt->injector, t)) {
 		weft__task_discard(t);
 		return;
 	}
@@ -150,8 +150,8 @@ static void mt_destroy(struct weft__sched *s)
 		alloc.free(alloc.ctx, mt->workers[i], sizeof(struct worker), 64);
 	alloc.free(alloc.ctx, mt->workers, mt->num_workers * sizeof(struct worker *),
 		   _Alignof(struct worker *));
-	idle_finish(&mt->idle, &alloc);
-	injector_finish(&mt->injector);
+	weft__idle_finish(&mt->idle, &alloc);
+	weft__injector_finish(&mt->injector);
 	alloc.free(alloc.ctx, mt, sizeof(*mt), 64);
 }
 
@@ -187,19 +187,19 @@ static struct weft_task *pop_injector(struct worker *w)
 	size_t max, n;
 	struct weft_task *first, *t;
 
-	if (injector_is_empty(&mt->injector))
+	if (weft__injector_is_empty(&mt->injector))
 		return NULL;
-	max = injector_len(&mt->injector) / mt->num_workers + 1;
+	max = weft__injector_len(&mt->injector) / mt->num_workers + 1;
 	if (max > LOCAL_QUEUE_CAPACITY / 2)
 		max = LOCAL_QUEUE_CAPACITY / 2;
-	first = injector_pop_batch(&mt->injector, max, &n);
+	first = weft__injector_pop_batch(&mt->injector, max, &n);
 	if (first == NULL)
 		return NULL;
 	t = first->queue_next;
 	while (t != NULL) {
 		struct weft_task *next = t->queue_next;
 
-		local_queue_push_back(&w->queue, t, overflow_to_injector, mt);
+		weft__local_queue_push_back(&w->queue, t, overflow_to_injector, mt);
 		t = next;
 	}
 	first->queue_next = NULL;
@@ -219,7 +219,7 @@ static struct weft_task *next_local_task(struct worker *w)
 		if (t != NULL)
 			return t;
 	}
-	t = local_queue_pop(&w->queue);
+	t = weft__local_queue_pop(&w->queue);
 	if (t != NULL)
 		return t;
 	return pop_injector(w);
@@ -232,7 +232,7 @@ static struct weft_task *steal_work(struct worker *w)
 	struct weft_task *t;
 
 	if (!w->searching) {
-		if (!idle_transition_to_searching(&mt->idle))
+		if (!weft__idle_transition_to_searching(&mt->idle))
 			return NULL;
 		w->searching = true;
 	}
@@ -242,7 +242,7 @@ static struct weft_task *steal_work(struct worker *w)
 
 		if (victim == w->index)
 			continue;
-		t = local_queue_steal_half(&mt->workers[victim]->queue, &w->queue);
+		t = weft__local_queue_steal_half(&mt->workers[victim]->queue, &w->queue);
 		if (t != NULL)
 			return t;
 	}
@@ -254,7 +254,7 @@ static void stop_searching(struct worker *w)
 	if (!w->searching)
 		return;
 	w->searching = false;
-	if (idle_transition_from_searching(&w->sched->idle))
+	if (weft__idle_transition_from_searching(&w->sched->idle))
 		notify_parked(w->sched);
 }
 
@@ -283,14 +283,14 @@ static bool work_available(struct mt_sched *mt)
 {
 	unsigned i;
 
-	/* SeqCst: orders our SeqCst decrement in idle_transition_to_parked
+	/* SeqCst: orders our SeqCst decrement in weft__idle_transition_to_parked
 	 * before these loads, against the fence of a notifier that pushed
 	 * work and then read the counts (see idle.c). */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (!injector_is_empty(&mt->injector))
+	if (!weft__injector_is_empty(&mt->injector))
 		return true;
 	for (i = 0; i < mt->num_workers; i++)
-		if (!local_queue_is_empty(&mt->workers[i]->queue))
+		if (!weft__local_queue_is_empty(&mt->workers[i]->queue))
 			return true;
 	return false;
 }
@@ -299,7 +299,7 @@ static void park(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
 
-	if (idle_transition_to_parked(&mt->idle, w->index, w->searching) &&
+	if (weft__idle_transition_to_parked(&mt->idle, w->index, w->searching) &&
 	    work_available(mt))
 		notify_parked(mt);
 	w->searching = false;
@@ -354,10 +354,10 @@ static void flush_deferred(struct mt_sched *mt, size_t keep)
 {
 	if (!weft__ctx.notify_deferred)
 		return;
-	if (injector_len(&mt->injector) > keep) {
+	if (weft__injector_len(&mt->injector) > keep) {
 		weft__ctx.notify_deferred = false;
 		notify_parked(mt);
-	} else if (injector_is_empty(&mt->injector)) {
+	} else if (weft__injector_is_empty(&mt->injector)) {
 		weft__ctx.notify_deferred = false;
 	}
 }
@@ -367,12 +367,12 @@ static bool help_run_one(struct mt_sched *mt)
 	struct weft_task *t;
 	size_t n;
 
-	t = injector_pop_batch(&mt->injector, 1, &n);
+	t = weft__injector_pop_batch(&mt->injector, 1, &n);
 	if (t == NULL)
 		return false;
 	weft__ctx.in_runtime = true;
 	if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE) {
-		if (injector_push(&mt->injector, t))
+		if (weft__injector_push(&mt->injector, t))
 			weft__ctx.notify_deferred = true;
 		else
 			weft__task_discard(t);
@@ -449,10 +449,10 @@ static void mt_shutdown(struct weft_runtime *rt)
 			weft__task_discard(w->lifo);
 			w->lifo = NULL;
 		}
-		while ((t = local_queue_pop(&w->queue)) != NULL)
+		while ((t = weft__local_queue_pop(&w->queue)) != NULL)
 			weft__task_discard(t);
 	}
-	list = injector_close(&mt->injector);
+	list = weft__injector_close(&mt->injector);
 	while ((t = list) != NULL) {
 		list = t->queue_next;
 		weft__task_discard(t);
@@ -495,10 +495,10 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 	atomic_init(&mt->shutdown, false);
 	mt->block_on_helps = getenv("WEFT_BLOCK_ON_HELP") == NULL ||
 			     strcmp(getenv("WEFT_BLOCK_ON_HELP"), "0") != 0;
-	err = injector_init(&mt->injector);
+	err = weft__injector_init(&mt->injector);
 	if (err < 0)
 		goto fail_mt;
-	err = idle_init(&mt->idle, n, alloc);
+	err = weft__idle_init(&mt->idle, n, alloc);
 	if (err < 0)
 		goto fail_injector;
 	mt->workers = alloc->alloc(alloc->ctx, n * sizeof(struct worker *),
@@ -514,7 +514,7 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 			goto fail_workers;
 		}
 		memset(w, 0, sizeof(*w));
-		local_queue_init(&w->queue);
+		weft__local_queue_init(&w->queue);
 		w->sched = mt;
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1);
@@ -547,9 +547,9 @@ fail_workers:
 	alloc->free(alloc->ctx, mt->workers, n * sizeof(struct worker *),
 		    _Alignof(struct worker *));
 fail_idle:
-	idle_finish(&mt->idle, alloc);
+	weft__idle_finish(&mt->idle, alloc);
 fail_injector:
-	injector_finish(&mt->injector);
+	weft__injector_finish(&mt->injector);
 fail_mt:
 	alloc->free(alloc->ctx, mt, sizeof(*mt), 64);
 	return err;

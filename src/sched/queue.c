@@ -57,7 +57,7 @@ static inline uint64_t head_pack(uint32_t steal, uint32_t real)
 	return ((uint64_t)steal << 32) | real;
 }
 
-void local_queue_init(struct local_queue *q)
+void weft__local_queue_init(struct local_queue *q)
 {
 	uint32_t i;
 
@@ -67,7 +67,7 @@ void local_queue_init(struct local_queue *q)
 		atomic_init(&q->buffer[i], NULL);
 }
 
-uint32_t local_queue_len(struct local_queue *q)
+uint32_t weft__local_queue_len(struct local_queue *q)
 {
 	/* Acquire: pairs with the CASes on head, so the count is not older
 	 * than the tail read after it. */
@@ -112,7 +112,7 @@ static bool push_overflow(struct local_queue *q, struct weft_task *t, uint32_t r
 	return true;
 }
 
-void local_queue_push_back(struct local_queue *q, struct weft_task *t,
+void weft__local_queue_push_back(struct local_queue *q, struct weft_task *t,
 			   local_queue_overflow_fn overflow, void *ctx)
 {
 	for (;;) {
@@ -143,7 +143,7 @@ void local_queue_push_back(struct local_queue *q, struct weft_task *t,
 	}
 }
 
-struct weft_task *local_queue_pop(struct local_queue *q)
+struct weft_task *weft__local_queue_pop(struct local_queue *q)
 {
 	/* Acquire: pairs with the stealers' CASes on head. */
 	uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
@@ -167,7 +167,7 @@ struct weft_task *local_queue_pop(struct local_queue *q)
 	}
 }
 
-struct weft_task *local_queue_steal_half(struct local_queue *src, struct local_queue *dst)
+struct weft_task *weft__local_queue_steal_half(struct local_queue *src, struct local_queue *dst)
 {
 	uint32_t dst_tail = atomic_load_explicit(&dst->tail, memory_order_relaxed);
 	/* Acquire: pairs with the owner's and other stealers' CASes. */

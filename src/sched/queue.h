@@ -36,30 +36,30 @@ struct local_queue {
 typedef void (*local_queue_overflow_fn)(void *ctx, struct weft_task *first,
 					struct weft_task *last, uint32_t n);
 
-void local_queue_init(struct local_queue *q);
+void weft__local_queue_init(struct local_queue *q);
 
 /* Owner: pushes at the tail; on a full queue moves half of it plus `t` to
  * `overflow` in one batch. */
-void local_queue_push_back(struct local_queue *q, struct weft_task *t,
+void weft__local_queue_push_back(struct local_queue *q, struct weft_task *t,
 			   local_queue_overflow_fn overflow, void *ctx);
 
 /* Owner: pops at the head; NULL when empty. */
-struct weft_task *local_queue_pop(struct local_queue *q);
+struct weft_task *weft__local_queue_pop(struct local_queue *q);
 
 /*
  * Stealer (any thread but src's owner, which must own `dst`): moves about
  * half of `src` into `dst` (which must be empty) and returns one of the
  * stolen tasks to run now, or NULL when nothing could be stolen.
  */
-struct weft_task *local_queue_steal_half(struct local_queue *src, struct local_queue *dst);
+struct weft_task *weft__local_queue_steal_half(struct local_queue *src, struct local_queue *dst);
 
 /* Number of tasks in the queue (approximate for non-owners). */
-uint32_t local_queue_len(struct local_queue *q);
+uint32_t weft__local_queue_len(struct local_queue *q);
 
 /* True when nothing is queued (approximate for non-owners). */
-static inline bool local_queue_is_empty(struct local_queue *q)
+static inline bool weft__local_queue_is_empty(struct local_queue *q)
 {
-	return local_queue_len(q) == 0;
+	return weft__local_queue_len(q) == 0;
 }
 
 #endif /* WEFT_SRC_SCHED_QUEUE_H */
