@@ -625,7 +625,7 @@ static inline int bench_main(int argc, char **argv, const char *impl,
     X(time_timer_churn, "time/timer_churn", 0, 50, 3, 10000)                                            \
     X(time_sleep_lateness_1ms, "time/sleep_lateness_1ms", 0, 1000, 10, 1)                               \
     X(wake_remote_idle, "wake/remote_idle", 0, 1000, 10, 1)                                             \
-    X(spawn_blocking_burst_100k, "spawn_blocking/burst_100k", 0, 20, 2, 1)                              \
+    X(spawn_blocking_burst_100k, "spawn_blocking/burst_100k", 0, 10, 1, 1)                              \
     X(combinators_join_all_10k, "combinators/join_all_10k", 1, 100, 5, 1)
 
 #endif /* WEFT_BENCH_HARNESS_H */

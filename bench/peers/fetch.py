@@ -18,7 +18,7 @@ How, for each "set" of suites:
      empty dpkg status, and APT_CONFIG pointing at it. `apt-get update`
      fills only these folders.
   2. Tokio: `apt-get install -s` (a simulation against the empty status)
-     resolves the closure of librust-tokio-dev and librust-futures-util-dev;
+     resolves the closure of TOKIO_ROOTS (below);
      the librust-* packages of that closure are fetched with
      `apt-get download NAME=VERSION` and unpacked with `dpkg-deb -x` into
      CACHE/tokio-<set>/, whose usr/share/cargo/registry is the directory
@@ -49,7 +49,9 @@ SETS = {
         "label": "bookworm",
     },
 }
-TOKIO_ROOTS = ["librust-tokio-dev", "librust-futures-util-dev"]
+# futures-util for join_all (combinators/join_all_10k), tokio-util for
+# CancellationToken (st/cancel_token_*).
+TOKIO_ROOTS = ["librust-tokio-dev", "librust-futures-util-dev", "librust-tokio-util-dev"]
 
 
 def _note(msg):
@@ -214,7 +216,8 @@ class Fetcher:
     def tokio(self, name):
         """Path of the directory registry of set `name`, fetched if needed."""
         dest = os.path.join(self.cache, "tokio-" + name)
-        if not _complete(dest):
+        done = _complete(dest)
+        if not done or done.get("roots") != TOKIO_ROOTS:
             shutil.rmtree(dest, ignore_errors=True)
             view = self.view(name)
             if view is None:
@@ -232,7 +235,7 @@ class Fetcher:
             if not version:
                 return None
             shutil.rmtree(os.path.join(dest, "debs"), ignore_errors=True)
-            _mark(dest, {"set": name, "version": version})
+            _mark(dest, {"set": name, "version": version, "roots": TOKIO_ROOTS})
         return os.path.join(dest, "root", "usr", "share", "cargo", "registry")
 
     def go(self, name):
