@@ -30,11 +30,13 @@
  *  - timed (the default): a sample runs `batch` iterations of the case back
  *    to back, timed by the harness, and is divided by `batch`, so every
  *    figure is nanoseconds per iteration as Tokio's own bench defines one
- *    iteration. `unit` is "ns".
+ *    iteration. `unit` is "ns/iter" (so a reader can tell a timed row from
+ *    a value-mode row).
  *  - value mode (`sample` set): the case measures each sample itself and
  *    returns its value: a latency in ns (a timer's lateness, a wake-up's
  *    delay), or something that is not a time at all (bytes per idle task).
- *    `batch` is ignored; `unit` names what the figures are ("ns", "bytes").
+ *    `batch` is ignored; `unit` names what the figures are ("ns" for a
+ *    latency, the default; "bytes").
  *    The *_ns columns then hold values in that unit; the names stay for the
  *    sake of the format.
  *
@@ -128,7 +130,8 @@ struct bench_case {
      * what it stores in *value, in `unit`. Returns 0, or a negative errno
      * or -1 on failure after saying why on stderr. */
     int (*sample)(void *state, double *value);
-    /* What the figures are: NULL means "ns" (always for timed cases). */
+    /* Value mode: what the figures are; NULL means "ns". Timed cases print
+     * "ns/iter" whatever this says. */
     const char *unit;
 };
 
@@ -438,7 +441,7 @@ static inline int bench_run_case(const char *impl, const struct bench_case *bc, 
         fprintf(stderr, "%s: %s: FAILED (%d)\n", impl, bc->name, err);
     } else {
         bench_summarize(samples, iters, &r);
-        r.unit = bc->unit ? bc->unit : "ns";
+        r.unit = !bc->sample ? "ns/iter" : bc->unit ? bc->unit : "ns";
         if (bench_print_result(impl, bc->name, workers, &r))
             err = -1;
     }

@@ -192,7 +192,7 @@ func runCase(c *benchCase, iters, warmup int) error {
 		}
 		samples = append(samples, float64(time.Since(start).Nanoseconds())/float64(batch))
 	}
-	return printResult(c.name, workers, samples, "ns")
+	return printResult(c.name, workers, samples, "ns/iter")
 }
 
 func main() {

@@ -74,7 +74,7 @@ pub(crate) fn case(
         warmup,
         batch,
         setup: Setup::Timed(setup),
-        unit: "ns",
+        unit: "ns/iter",
     }
 }
 

@@ -59,7 +59,8 @@ pub struct Case {
     pub batch: u64,
     /// Builds the runtime and whatever the case keeps across iterations.
     pub setup: Setup,
-    /// What the figures are: "ns", or e.g. "bytes" for a value-mode case.
+    /// What the figures are: "ns/iter" for a timed case; "ns" (a latency) or
+    /// "bytes" for a value-mode one.
     pub unit: &'static str,
 }
 
