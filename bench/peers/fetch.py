@@ -194,6 +194,7 @@ def tokio_version(registry):
 class Fetcher:
     def __init__(self, cache, logdir):
         self.cache = cache
+        os.makedirs(logdir, exist_ok=True)
         self.log = os.path.join(logdir, "fetch-peers.log")
         self.views = {}
         self.mirror = None
