@@ -40,6 +40,17 @@
  *    The *_ns columns then hold values in that unit; the names stay for the
  *    sake of the format.
  *
+ * A value-mode row, for example (bench/rt_cases.c has mem/idle_task_bytes):
+ *
+ *     static int lateness_sample(void *state, double *value)
+ *     {
+ *         ... sleep 1 ms in a task, note when it woke ...
+ *         *value = (double)woke_ns - (double)deadline_ns;
+ *         return 0;
+ *     }
+ *     { "time/sleep_lateness_1ms", 0, 1000, 10, 1, setup, NULL, teardown, NULL,
+ *       lateness_sample, "ns" },
+ *
  * `iters` is the number of timed samples. The median is the middle sample
  * (the mean of the two middle ones for an even count); p90 and p99 are
  * nearest-rank percentiles (the ceil(0.9 n)-th and ceil(0.99 n)-th smallest
