@@ -43,12 +43,13 @@ void bench_signal_post(struct bench_signal *s);
 /* Waits until `target` posts arrived since the last reset, then resets. */
 void bench_signal_wait(struct bench_signal *s, long target);
 
-/* The case tables of each file, joined by bench/main.c. */
+/* A case file's table, as bench/main.c joins them.  Each file
+ * bench/<name>_cases.c listed in bench/meson.build defines
+ * `const struct bench_case weft_<name>_cases[]` and
+ * `const size_t weft_<name>_cases_len`. */
 struct bench_case_table {
 	const struct bench_case *cases;
 	size_t len;
 };
-
-extern const struct bench_case_table weft_rt_cases;
 
 #endif /* WEFT_BENCH_COMMON_H */

@@ -19,19 +19,51 @@
  * `--case` calls the case's setup (untimed), runs `--warmup` untimed samples,
  * then `--iters` timed samples, and prints exactly one line on stdout:
  *
- *     impl,case,workers,median_ns,min_ns,p90_ns,iters,bytes_per_op,allocs_per_op
+ *     impl,case,workers,median_ns,min_ns,p90_ns,iters,bytes_per_op,allocs_per_op,
+ *     mean_ns,max_ns,p99_ns,unit
  *
- * A sample runs `batch` iterations of the case back to back and is divided by
- * `batch`, so every time is nanoseconds per iteration as Tokio's own bench
- * defines one iteration. `iters` is the number of timed samples. The median
- * is the middle sample (the mean of the two middle ones for an even count);
- * p90 is the nearest-rank 90th percentile (the ceil(0.9 n)-th smallest).
- * `bytes_per_op` and `allocs_per_op` are left empty unless an allocation
- * counter is passed to bench_main (see struct bench_alloc_counter).
+ * (one line; the first nine columns are the original format, the last four
+ * were added after them so older readers still find theirs in place).
+ *
+ * Two kinds of case:
+ *
+ *  - timed (the default): a sample runs `batch` iterations of the case back
+ *    to back, timed by the harness, and is divided by `batch`, so every
+ *    figure is nanoseconds per iteration as Tokio's own bench defines one
+ *    iteration. `unit` is "ns/iter" (so a reader can tell a timed row from
+ *    a value-mode row).
+ *  - value mode (`sample` set): the case measures each sample itself and
+ *    returns its value: a latency in ns (a timer's lateness, a wake-up's
+ *    delay), or something that is not a time at all (bytes per idle task).
+ *    `batch` is ignored; `unit` names what the figures are ("ns" for a
+ *    latency, the default; "bytes").
+ *    The *_ns columns then hold values in that unit; the names stay for the
+ *    sake of the format.
+ *
+ * A value-mode row, for example (bench/rt_cases.c has mem/idle_task_bytes):
+ *
+ *     static int lateness_sample(void *state, double *value)
+ *     {
+ *         ... sleep 1 ms in a task, note when it woke ...
+ *         *value = (double)woke_ns - (double)deadline_ns;
+ *         return 0;
+ *     }
+ *     { "time/sleep_lateness_1ms", 0, 1000, 10, 1, setup, NULL, teardown, NULL,
+ *       lateness_sample, "ns" },
+ *
+ * `iters` is the number of timed samples. The median is the middle sample
+ * (the mean of the two middle ones for an even count); p90 and p99 are
+ * nearest-rank percentiles (the ceil(0.9 n)-th and ceil(0.99 n)-th smallest
+ * sample); mean is the arithmetic mean, min and max the extremes. Figures of
+ * 100 and more are printed as integers, smaller ones with three decimals, so
+ * sub-nanosecond costs keep their fractions. `bytes_per_op` and
+ * `allocs_per_op` are left empty unless an allocation counter is passed to
+ * bench_main (see struct bench_alloc_counter).
  *
  * Without --iters / --warmup the case's defaults apply, multiplied by the
  * environment variable WEFT_BENCH_SCALE when set (bench/run --quick sets 0.2;
- * the scaled sample count never drops below 3).
+ * the scaled sample count never drops below 3, or below the default when
+ * that is smaller).
  *
  * Exit status: 0 success, 1 a case failed (setup error or a counter check),
  * 2 bad arguments or an unknown case. Progress and diagnostics go to stderr.
@@ -61,7 +93,8 @@
 
 /* The header line of results.csv; binaries print rows only. */
 #define BENCH_CSV_HEADER \
-    "impl,case,workers,median_ns,min_ns,p90_ns,iters,bytes_per_op,allocs_per_op"
+    "impl,case,workers,median_ns,min_ns,p90_ns,iters,bytes_per_op,allocs_per_op," \
+    "mean_ns,max_ns,p99_ns,unit"
 
 /* Number of elements of an array (not a pointer). */
 #define BENCH_COUNT(array) (sizeof(array) / sizeof((array)[0]))
@@ -70,8 +103,10 @@
  * One benchmark case.
  *
  * Ownership: the table and its strings are static; `state` belongs to the
- * case from setup until teardown. The harness calls setup once, run
- * (warmup + iters) times, and teardown once, all from the main thread.
+ * case from setup until teardown. The harness calls setup once, run (or
+ * sample, in value mode) warmup + iters times, and teardown once, all from
+ * the main thread. Tables may leave the last fields out of their
+ * initialisers (C zeroes them): a case is timed unless `sample` is set.
  */
 struct bench_case {
     /* "group/case", as listed in bench/README.md; unique in the table. */
@@ -101,6 +136,14 @@ struct bench_case {
     /* A constant for run functions shared by several cases (a waiter count,
      * a capacity, ...); the harness never touches it. */
     const void *param;
+    /* Value mode: when not NULL, the harness calls this once per sample
+     * instead of timing `run` (which may then be NULL), and the sample is
+     * what it stores in *value, in `unit`. Returns 0, or a negative errno
+     * or -1 on failure after saying why on stderr. */
+    int (*sample)(void *state, double *value);
+    /* Value mode: what the figures are; NULL means "ns". Timed cases print
+     * "ns/iter" whatever this says. */
+    const char *unit;
 };
 
 /*
@@ -121,6 +164,10 @@ struct bench_result {
     double median_ns;
     double min_ns;
     double p90_ns;
+    double mean_ns;
+    double max_ns;
+    double p99_ns;
+    const char *unit;
     int iters;
     int alloc_measured;
     double bytes_per_op;
@@ -173,6 +220,21 @@ static inline void bench_stall_10us(void)
     uint64_t start = bench_now_ns();
     while (bench_now_ns() - start < 10000u)
         sched_yield();
+}
+
+/* Resident memory of the process in bytes (Linux: /proc/self/statm), or 0
+ * when it cannot be read. */
+static inline uint64_t bench_rss_bytes(void)
+{
+    unsigned long long size = 0, resident = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
 }
 
 /* Sleeps for `ms` milliseconds (untimed setup work). */
@@ -243,16 +305,40 @@ static inline int bench_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sorts `samples` (ns per iteration) and fills median, min and p90. */
+/* The nearest-rank percentile `pct` (1..100) of n sorted samples: the
+ * ceil(pct n / 100)-th smallest. */
+static inline double bench_percentile(const double *sorted, int n, int pct)
+{
+    long rank = ((long)n * pct + 99) / 100;
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+/* Sorts `samples` (ns per iteration, or values in value mode) and fills
+ * median, min, max, mean, p90 and p99 (not `unit`). */
 static inline void bench_summarize(double *samples, int n, struct bench_result *r)
 {
-    int rank;
+    double sum = 0.0;
     qsort(samples, (size_t)n, sizeof(*samples), bench_cmp_double);
     r->median_ns = n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2.0;
     r->min_ns = samples[0];
-    rank = (n * 9 + 9) / 10;  /* ceil(0.9 n), the nearest rank */
-    r->p90_ns = samples[(rank < 1 ? 1 : rank) - 1];
+    r->max_ns = samples[n - 1];
+    for (int i = 0; i < n; i++)
+        sum += samples[i];
+    r->mean_ns = sum / (double)n;
+    r->p90_ns = bench_percentile(samples, n, 90);
+    r->p99_ns = bench_percentile(samples, n, 99);
     r->iters = n;
+}
+
+/* Formats one figure for the CSV: integers from 100 up, three decimals
+ * below (so sub-nanosecond costs keep their fractions). */
+static inline void bench_format_figure(char *buf, size_t len, double v)
+{
+    snprintf(buf, len, (v >= 100.0 || v <= -100.0) ? "%.0f" : "%.3f", v);
 }
 
 /* Prints the CSV row (no header) and flushes stdout. Returns 0 or -EIO. */
@@ -260,18 +346,26 @@ static inline int bench_print_result(const char *impl, const char *name, int wor
                                      const struct bench_result *r)
 {
     char bytes[32] = "", allocs[32] = "";
+    char med[32], min[32], p90[32], mean[32], max[32], p99[32];
     if (r->alloc_measured) {
         snprintf(bytes, sizeof(bytes), "%.1f", r->bytes_per_op);
         snprintf(allocs, sizeof(allocs), "%.2f", r->allocs_per_op);
     }
-    if (printf("%s,%s,%d,%.0f,%.0f,%.0f,%d,%s,%s\n", impl, name, workers, r->median_ns,
-               r->min_ns, r->p90_ns, r->iters, bytes, allocs) < 0 ||
+    bench_format_figure(med, sizeof(med), r->median_ns);
+    bench_format_figure(min, sizeof(min), r->min_ns);
+    bench_format_figure(p90, sizeof(p90), r->p90_ns);
+    bench_format_figure(mean, sizeof(mean), r->mean_ns);
+    bench_format_figure(max, sizeof(max), r->max_ns);
+    bench_format_figure(p99, sizeof(p99), r->p99_ns);
+    if (printf("%s,%s,%d,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s\n", impl, name, workers, med, min, p90,
+               r->iters, bytes, allocs, mean, max, p99, r->unit ? r->unit : "ns") < 0 ||
         fflush(stdout) != 0)
         return -EIO;
     return 0;
 }
 
-/* Default sample count scaled by WEFT_BENCH_SCALE (unset: unscaled). */
+/* Default sample count scaled by WEFT_BENCH_SCALE (unset: unscaled), never
+ * below `floor` (nor above `count` because of it). */
 static inline int bench_scaled(int count, int floor)
 {
     const char *env = getenv("WEFT_BENCH_SCALE");
@@ -289,6 +383,13 @@ static inline int bench_scaled(int count, int floor)
             count++; /* round up */
     }
     return count < floor ? floor : count;
+}
+
+/* The floor bench_main applies to scaled sample counts: 3, or the default
+ * itself when that is smaller (a case that takes one sample keeps one). */
+static inline int bench_sample_floor(int count)
+{
+    return count < 3 ? count : 3;
 }
 
 /*
@@ -315,22 +416,30 @@ static inline int bench_run_case(const char *impl, const struct bench_case *bc, 
         fprintf(stderr, "%s: %s: out of memory\n", impl, bc->name);
         return -1;
     }
-    fprintf(stderr, "%s: %s workers=%d warmup=%d iters=%d batch=%ld\n", impl, bc->name,
-            workers, warmup, iters, batch);
+    fprintf(stderr, "%s: %s workers=%d warmup=%d iters=%d batch=%ld%s\n", impl, bc->name,
+            workers, warmup, iters, bc->sample ? 1L : batch, bc->sample ? " (value mode)" : "");
     err = bc->setup ? bc->setup(bc, workers, &state) : 0;
     if (err) {
         fprintf(stderr, "%s: %s: setup failed: %s\n", impl, bc->name, strerror(-err));
         free(samples);
         return -1;
     }
-    for (i = 0; i < warmup && !err; i++)
-        err = bc->run(state, batch);
+    if (bc->sample)
+        batch = 1; /* value mode: one sample is one operation */
+    for (i = 0; i < warmup && !err; i++) {
+        double ignored;
+        err = bc->sample ? bc->sample(state, &ignored) : bc->run(state, batch);
+    }
     if (!err && alloc && alloc->read)
         alloc->read(alloc->ctx, &bytes0, &allocs0);
     for (i = 0; i < iters && !err; i++) {
-        uint64_t start = bench_now_ns();
-        err = bc->run(state, batch);
-        samples[i] = (double)(bench_now_ns() - start) / (double)batch;
+        if (bc->sample) {
+            err = bc->sample(state, &samples[i]);
+        } else {
+            uint64_t start = bench_now_ns();
+            err = bc->run(state, batch);
+            samples[i] = (double)(bench_now_ns() - start) / (double)batch;
+        }
     }
     if (!err && alloc && alloc->read) {
         double ops = (double)iters * (double)batch;
@@ -343,6 +452,7 @@ static inline int bench_run_case(const char *impl, const struct bench_case *bc, 
         fprintf(stderr, "%s: %s: FAILED (%d)\n", impl, bc->name, err);
     } else {
         bench_summarize(samples, iters, &r);
+        r.unit = !bc->sample ? "ns/iter" : bc->unit ? bc->unit : "ns";
         if (bench_print_result(impl, bc->name, workers, &r))
             err = -1;
     }
@@ -429,7 +539,7 @@ static inline int bench_main(int argc, char **argv, const char *impl,
         return 2;
     }
     if (iters < 0)
-        iters = bench_scaled(bc->default_iters, 3);
+        iters = bench_scaled(bc->default_iters, bench_sample_floor(bc->default_iters));
     if (warmup < 0)
         warmup = bench_scaled(bc->default_warmup, bc->default_warmup > 0 ? 1 : 0);
     return bench_run_case(impl, bc, iters, warmup, alloc) == 0 ? 0 : 1;
@@ -487,5 +597,49 @@ static inline int bench_main(int argc, char **argv, const char *impl,
     X(remote_spawn_threads_4, "remote_spawn/threads_4", 0, 40, 3, 1)                                                    \
     X(current_thread_spawn_join_10k, "current_thread/spawn_join_10k", 1, 100, 5, 1)                                     \
     X(current_thread_yield_1m, "current_thread/yield_1m", 1, 10, 2, 1)
+
+/*
+ * The rows that are not Tokio's benches but have the same peers: weft's
+ * single-thread primitives (st/), two contended rows, the memory row, and
+ * the timer, wake-up, blocking-pool and combinator rows. Same columns as
+ * BENCH_TOKIO_CASES; bench/run takes the sample counts of both tables.
+ * Rows in value mode (see struct bench_case) have batch 1:
+ * mem/idle_task_bytes (bytes per idle task, one sample per process, since
+ * a second one would reuse the freed memory), time/sleep_lateness_1ms and
+ * wake/remote_idle (ns per sample).
+ */
+#define BENCH_EXTRA_CASES(X)                                                                            \
+    X(st_mutex_lock_unlock, "st/mutex_lock_unlock", 1, 200, 10, 20000)                                  \
+    X(st_mutex_try_lock_unlock, "st/mutex_try_lock_unlock", 1, 200, 10, 20000)                          \
+    X(st_rwlock_read, "st/rwlock_read", 1, 200, 10, 20000)                                              \
+    X(st_rwlock_write, "st/rwlock_write", 1, 200, 10, 20000)                                            \
+    X(st_semaphore_acquire_release, "st/semaphore_acquire_release", 1, 200, 10, 20000)                  \
+    X(st_notify_one_permit, "st/notify_one_permit", 1, 200, 10, 20000)                                  \
+    X(st_notify_one_waiter, "st/notify_one_waiter", 1, 200, 10, 20000)                                  \
+    X(st_barrier_wait_1, "st/barrier_wait_1", 1, 200, 10, 20000)                                        \
+    X(st_barrier_wait_2, "st/barrier_wait_2", 1, 200, 10, 20000)                                        \
+    X(st_once_cell_get, "st/once_cell_get", 1, 200, 10, 20000)                                          \
+    X(st_once_cell_get_or_init_set, "st/once_cell_get_or_init_set", 1, 200, 10, 20000)                  \
+    X(st_once_cell_init_set, "st/once_cell_init_set", 1, 200, 10, 20000)                                \
+    X(st_once_cell_init_get_or_init, "st/once_cell_init_get_or_init", 1, 200, 10, 20000)                \
+    X(st_cancel_token_is_cancelled, "st/cancel_token_is_cancelled", 1, 200, 10, 20000)                  \
+    X(st_cancel_token_child_cancel, "st/cancel_token_child_cancel", 1, 200, 10, 20000)                  \
+    X(st_mpsc_send, "st/mpsc_send", 1, 200, 10, 5000)                                                   \
+    X(st_mpsc_recv, "st/mpsc_recv", 1, 200, 10, 5000)                                                   \
+    X(st_mpsc_roundtrip, "st/mpsc_roundtrip", 1, 200, 10, 20000)                                        \
+    X(st_mpsc_try_roundtrip, "st/mpsc_try_roundtrip", 1, 200, 10, 20000)                                \
+    X(st_oneshot, "st/oneshot", 1, 200, 10, 20000)                                                      \
+    X(st_oneshot_heap, "st/oneshot_heap", 1, 200, 10, 20000)                                            \
+    X(st_broadcast_4rx, "st/broadcast_4rx", 1, 200, 10, 20000)                                          \
+    X(st_watch, "st/watch", 1, 200, 10, 20000)                                                          \
+    X(st_select2, "st/select2", 1, 200, 10, 20000)                                                      \
+    X(chan_mpsc_4x4, "chan/mpsc_4x4", 4, 50, 3, 1)                                                      \
+    X(sync_mutex_contended_4x2500, "sync_mutex/contended_4x2500", 4, 200, 10, 1)                        \
+    X(mem_idle_task_bytes, "mem/idle_task_bytes", 0, 1, 0, 1)                                           \
+    X(time_timer_churn, "time/timer_churn", 0, 50, 3, 10000)                                            \
+    X(time_sleep_lateness_1ms, "time/sleep_lateness_1ms", 0, 1000, 10, 1)                               \
+    X(wake_remote_idle, "wake/remote_idle", 0, 1000, 10, 1)                                             \
+    X(spawn_blocking_burst_100k, "spawn_blocking/burst_100k", 0, 10, 1, 1)                              \
+    X(combinators_join_all_10k, "combinators/join_all_10k", 1, 100, 5, 1)
 
 #endif /* WEFT_BENCH_HARNESS_H */

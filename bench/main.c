@@ -6,29 +6,24 @@
 
 #include <stdlib.h>
 
-#ifdef WEFT_BENCH_HAVE_SYNC
-extern const struct bench_case weft_sync_cases[];
-extern const size_t weft_sync_cases_len;
-#endif
-#ifdef WEFT_BENCH_HAVE_CHAN
-extern const struct bench_case weft_chan_cases[];
-extern const size_t weft_chan_cases_len;
-#endif
+/* WEFT_BENCH_TABLES(X): X(name) for every case file bench/meson.build
+ * found (its `bench_case_files` list), in that order. */
+#include "bench_tables.h"
+
+#define DECLARE_TABLE(name)                                  \
+	extern const struct bench_case weft_##name##_cases[]; \
+	extern const size_t weft_##name##_cases_len;
+WEFT_BENCH_TABLES(DECLARE_TABLE)
+
+#define TABLE_ENTRY(name) { weft_##name##_cases, weft_##name##_cases_len },
 
 int main(int argc, char **argv)
 {
-	struct bench_case_table tables[3];
-	size_t ntables = 0, total = 0, i, k = 0;
+	const struct bench_case_table tables[] = { WEFT_BENCH_TABLES(TABLE_ENTRY) };
+	size_t ntables = BENCH_COUNT(tables), total = 0, i, k = 0;
 	struct bench_case *all;
 	int rc;
 
-	tables[ntables++] = weft_rt_cases;
-#ifdef WEFT_BENCH_HAVE_SYNC
-	tables[ntables++] = (struct bench_case_table){ weft_sync_cases, weft_sync_cases_len };
-#endif
-#ifdef WEFT_BENCH_HAVE_CHAN
-	tables[ntables++] = (struct bench_case_table){ weft_chan_cases, weft_chan_cases_len };
-#endif
 	for (i = 0; i < ntables; i++)
 		total += tables[i].len;
 	all = calloc(total, sizeof(*all));

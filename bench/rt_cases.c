@@ -1,7 +1,9 @@
 /*
  * bench/rt_cases.c - the runtime benchmarks: Tokio's rt_multi_threaded and
- * spawn benches at Tokio's parameters, the remote_spawn bench, and two
- * current-thread rows (spawn+join of 10k empty tasks, 10^6 yields).
+ * spawn benches at Tokio's parameters, the remote_spawn bench, two
+ * current-thread rows (spawn+join of 10k empty tasks, 10^6 yields), and the
+ * memory row mem/idle_task_bytes (value mode: bytes of resident memory per
+ * idle task, 10^6 tasks each waiting on a notify that never comes).
  *
  * Every case checks that all of its tasks ran.
  */
@@ -732,7 +734,119 @@ static int run_ct_yield(void *state, long iterations)
 	return 0;
 }
 
-static const struct bench_case cases[] = {
+/* ======================================================================== */
+/* mem/idle_task_bytes                                                       */
+/* ======================================================================== */
+
+#define IDLE_TASKS 1000000
+
+/* Shared by the idle tasks of one sample. */
+struct idle_shared {
+	weft_notify never;      /* nobody notifies it until the sample ends */
+	_Atomic long parked;    /* tasks that have polled their wait once */
+	_Atomic long finished;  /* tasks that saw the end-of-sample wake */
+};
+
+/* A task that waits on `never`: the first poll registers the wait. */
+struct idle_task {
+	weft_future base;
+	struct idle_shared *sh;
+	weft_notify_future wait;
+	bool waiting;
+};
+
+static weft_poll idle_task_poll(weft_future *f, weft_cx *cx)
+{
+	struct idle_task *t = (struct idle_task *)f;
+
+	if (!t->waiting) {
+		weft_notify_notified(&t->sh->never, &t->wait);
+		t->waiting = true;
+		if (weft_future_poll(&t->wait.base, cx) == WEFT_PENDING) {
+			atomic_fetch_add_explicit(&t->sh->parked, 1, memory_order_relaxed);
+			return WEFT_PENDING;
+		}
+		atomic_fetch_add_explicit(&t->sh->parked, 1, memory_order_relaxed);
+	} else if (weft_future_poll(&t->wait.base, cx) == WEFT_PENDING) {
+		return WEFT_PENDING;
+	}
+	weft_future_drop(&t->wait.base);
+	t->waiting = false;
+	atomic_fetch_add_explicit(&t->sh->finished, 1, memory_order_relaxed);
+	return WEFT_READY;
+}
+
+static void idle_task_drop(weft_future *f)
+{
+	struct idle_task *t = (struct idle_task *)f;
+
+	if (t->waiting)
+		weft_future_drop(&t->wait.base);
+}
+
+/* Waits (sleeping 1 ms at a time) until *counter reaches `want`; gives up
+ * after about 60 s.  Returns 0 or -1. */
+static int wait_count(_Atomic long *counter, long want, const char *what)
+{
+	int ms;
+
+	for (ms = 0; ms < 60000; ms++) {
+		if (atomic_load_explicit(counter, memory_order_relaxed) >= want)
+			return 0;
+		bench_sleep_ms(1);
+	}
+	return bench_check(0, what);
+}
+
+/* One sample: resident bytes before, 10^6 idle tasks spawned and parked,
+ * resident bytes after; the value is the difference per task.  Then every
+ * task is woken and finishes, so a further sample starts from an idle
+ * runtime (though its memory is then reused and reads lower: bench/run
+ * takes one sample per process). */
+static int sample_idle_task_bytes(void *state, double *value)
+{
+	struct rt_state *s = state;
+	struct idle_shared *sh = calloc(1, sizeof(*sh));
+	uint64_t before, after;
+	long i;
+	int err = 0;
+
+	if (sh == NULL || weft_notify_init(&sh->never) != 0) {
+		free(sh);
+		return -ENOMEM;
+	}
+	before = bench_rss_bytes();
+	for (i = 0; i < IDLE_TASKS && err == 0; i++) {
+		struct idle_task t;
+
+		memset(&t, 0, sizeof(t));
+		t.base.poll = idle_task_poll;
+		t.base.drop = idle_task_drop;
+		t.sh = sh;
+		err = weft_spawn(s->rt, &t.base, sizeof(t), NULL);
+	}
+	if (err == 0)
+		err = wait_count(&sh->parked, IDLE_TASKS, "the idle tasks did not all park");
+	after = bench_rss_bytes();
+	*value = ((double)after - (double)before) / (double)IDLE_TASKS;
+	weft_notify_waiters(&sh->never);
+	if (wait_count(&sh->finished, i, "the idle tasks did not all finish") != 0)
+		return -1; /* tasks still reference sh: leak it */
+	weft_notify_finish(&sh->never);
+	free(sh);
+	if (err == 0 && before == 0)
+		err = bench_check(0, "no resident-memory figure (/proc/self/statm)");
+	return err;
+}
+
+static int setup_idle(const struct bench_case *bc, int workers, void **state)
+{
+	(void)bc;
+	*state = state_new(workers, false, 0);
+	return *state != NULL ? 0 : -ENOMEM;
+}
+
+const struct bench_case weft_rt_cases[] = {
 	{ "rt_multi/spawn_many_local", RT_WORKERS, 100, 5, 1, setup_multi,
 	  run_spawn_many_local, teardown, NULL },
 	{ "rt_multi/spawn_many_remote_idle", RT_WORKERS, 100, 5, 1, setup_multi,
@@ -758,6 +872,8 @@ static const struct bench_case cases[] = {
 	{ "current_thread/spawn_join_10k", 1, 100, 5, 1, setup_current, run_ct_spawn_join,
 	  teardown, NULL },
 	{ "current_thread/yield_1m", 1, 10, 2, 1, setup_current, run_ct_yield, teardown, NULL },
+	{ "mem/idle_task_bytes", 0, 1, 0, 1, setup_idle, NULL, teardown, NULL,
+	  sample_idle_task_bytes, "bytes" },
 };
 
-const struct bench_case_table weft_rt_cases = { cases, BENCH_COUNT(cases) };
+const size_t weft_rt_cases_len = BENCH_COUNT(weft_rt_cases);

@@ -4,7 +4,7 @@
 //! and returns a closure that runs `n` iterations of what Tokio puts inside it,
 //! plus a check that every task ran and every message arrived.
 
-use crate::{Case, RunFn};
+use crate::{Case, RunFn, Setup, ValueFn};
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify, RwLock, Semaphore};
 
 pub fn all() -> Vec<Case> {
     #[rustfmt::skip]
-    let table = vec![
+    let mut table = vec![
         //   name                                            workers iters warmup batch setup
         case("rt_multi/spawn_many_local",                      4,   100,   5,     1, spawn_many_local),
         case("rt_multi/spawn_many_remote_idle",                4,   100,   5,     1, spawn_many_remote_idle),
@@ -55,10 +55,11 @@ pub fn all() -> Vec<Case> {
         case("current_thread/spawn_join_10k",                  1,   100,   5,     1, ct_spawn_join_10k),
         case("current_thread/yield_1m",                        1,    10,   2,     1, ct_yield_1m),
     ];
+    table.extend(crate::extra::all());
     table
 }
 
-fn case(
+pub(crate) fn case(
     name: &'static str,
     workers: usize,
     iters: u64,
@@ -72,7 +73,29 @@ fn case(
         iters,
         warmup,
         batch,
-        setup,
+        setup: Setup::Timed(setup),
+        unit: "ns/iter",
+    }
+}
+
+/// A value-mode case: `setup` returns a closure that takes one sample and
+/// returns its value in `unit`.
+pub(crate) fn vcase(
+    name: &'static str,
+    workers: usize,
+    iters: u64,
+    warmup: u64,
+    unit: &'static str,
+    setup: fn(usize) -> ValueFn,
+) -> Case {
+    Case {
+        name,
+        workers,
+        iters,
+        warmup,
+        batch: 1,
+        setup: Setup::Value(setup),
+        unit,
     }
 }
 
@@ -82,7 +105,7 @@ fn case(
 /// Keeps the optimiser from removing a value (std::hint::black_box needs
 /// Rust 1.66; Debian 12 ships 1.63).
 #[inline(never)]
-fn black_box<T>(x: T) -> T {
+pub(crate) fn black_box<T>(x: T) -> T {
     // SAFETY: reads a valid, initialised value and forgets the original, so
     // the value is moved exactly once.
     unsafe {
@@ -92,7 +115,7 @@ fn black_box<T>(x: T) -> T {
     }
 }
 
-fn check(ok: bool, what: &str) -> Result<(), String> {
+pub(crate) fn check(ok: bool, what: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
@@ -100,14 +123,14 @@ fn check(ok: bool, what: &str) -> Result<(), String> {
     }
 }
 
-fn rt_multi(workers: usize) -> Runtime {
+pub(crate) fn rt_multi(workers: usize) -> Runtime {
     runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .build()
         .expect("building the runtime")
 }
 
-fn rt_multi_all(workers: usize) -> Runtime {
+pub(crate) fn rt_multi_all(workers: usize) -> Runtime {
     runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
