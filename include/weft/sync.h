@@ -65,6 +65,8 @@ extern "C" {
 struct weft__sem {
 	/* Available permits << 2 | WAITERS | CLOSED. */
 	WEFT__ATOMIC(size_t) state;
+	/* The largest count (1 for a mutex); fixed at init. */
+	size_t max;
 	/* Protects `waiters`; taken only when somebody waits. */
 	pthread_mutex_t lock;
 	struct weft__waitlist waiters;
@@ -229,8 +231,9 @@ bool weft_mutex_is_locked(const weft_mutex *m);
  * contention cost one atomic operation each.
  */
 typedef struct weft_rwlock {
-	struct weft__sem sem; /* private */
-	size_t max_readers;   /* private */
+	struct weft__sem sem; /* private: max_readers permits */
+	/* Private: 1 while a writer holds the lock (set once it knows). */
+	WEFT__ATOMIC(unsigned) writer;
 } weft_rwlock;
 
 /* Initialises `rw`, unlocked, admitting WEFT_RWLOCK_MAX_READERS readers.
@@ -270,6 +273,7 @@ typedef struct weft_rwlock_write_future {
 	/* Once ready: 0 (the caller holds the write lock) or -EINVAL. */
 	int result;
 	struct weft__sem_wait wait;
+	struct weft_rwlock *rw; /* private */
 } weft_rwlock_write_future;
 
 /* Initialises `f` to take a read lock on `rw`.  Returns as weft_mutex_lock. */
@@ -279,18 +283,24 @@ int weft_rwlock_read(weft_rwlock *rw, weft_rwlock_read_future *f);
  * weft_mutex_lock. */
 int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f);
 
-/* Releases one read lock.  Returns 0, -EINVAL for NULL, -EPERM when no read
- * lock is visibly held.  Any thread. */
+/*
+ * Releases one read lock.  Returns 0, -EINVAL for NULL, -EPERM (and changes
+ * nothing) when no read lock is visibly held: the lock is write-locked, or
+ * every read permit is already back.  Any thread.
+ */
 int weft_rwlock_unlock_read(weft_rwlock *rw);
 
-/* Releases the write lock.  Returns 0, -EINVAL for NULL, -EPERM when the
- * lock is visibly not write-locked.  Any thread. */
+/*
+ * Releases the write lock.  Returns 0, -EINVAL for NULL, -EPERM (and
+ * changes nothing) when no writer holds the lock (it is free or only
+ * read-locked, even by max_readers readers).  Any thread.
+ */
 int weft_rwlock_unlock_write(weft_rwlock *rw);
 
 /*
  * Turns the caller's write lock into a read lock without letting a writer in
  * between; queued readers may enter alongside.  Returns 0, -EINVAL for NULL,
- * -EPERM when the lock is visibly not write-locked.  Any thread.
+ * -EPERM (and changes nothing) when no writer holds the lock.  Any thread.
  */
 int weft_rwlock_downgrade(weft_rwlock *rw);
 

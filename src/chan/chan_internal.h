@@ -16,8 +16,8 @@
  * the futures that embed it, and a guard macro keeps the two from both
  * defining it.
  */
-#include "../sync/wakebatch.h"
-#include "../sync/waitlist.h"
+#include "../common/wakebatch.h"
+#include "../common/waitlist.h"
 #include "weft/chan.h"
 
 #define CHAN_CONTAINER_OF(ptr, type, member) \

@@ -511,19 +511,14 @@ static void chan_close(struct mpsc *ch)
 		while ((w = weft__waitlist_pop_front(&ch->send_waiters)) != NULL) {
 			send_future_of(w)->wait = WAIT_CLOSED;
 			weft__wake_batch_push(&batch, &w->waker);
-			if (weft__wake_batch_full(&batch)) {
-				pthread_mutex_unlock(&ch->lock);
-				weft__wake_batch_wake_all(&batch);
-				pthread_mutex_lock(&ch->lock);
-			}
+			weft__wake_batch_flush_if_full(&batch, &ch->lock);
 		}
 		atomic_fetch_and_explicit(&ch->sem, ~SEM_WAITERS, memory_order_relaxed);
 	}
 	/* AcqRel: as in wake_rx. */
 	if (atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
 		batch.wakers[batch.count++] = weft_waker_clone(&ch->rx_waker);
-	pthread_mutex_unlock(&ch->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &ch->lock);
 }
 
 static void chan_free(struct mpsc *ch)

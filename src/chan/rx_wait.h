@@ -119,11 +119,7 @@ static inline void rx_chan_wake_locked(struct rx_chan *q, uint64_t gen, bool all
 			break;
 		weft__waitlist_remove(&q->waiters, w);
 		weft__wake_batch_push(batch, &w->waker);
-		if (weft__wake_batch_full(batch)) {
-			pthread_mutex_unlock(&q->lock);
-			weft__wake_batch_wake_all(batch);
-			pthread_mutex_lock(&q->lock);
-		}
+		weft__wake_batch_flush_if_full(batch, &q->lock);
 	}
 }
 
@@ -138,8 +134,7 @@ static inline void rx_chan_sent_unlock(struct rx_chan *q, rx_wait_gen_fn *gen_of
 
 	weft__wake_batch_init(&batch);
 	rx_chan_wake_locked(q, gen, false, gen_of, &batch);
-	pthread_mutex_unlock(&q->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &q->lock);
 }
 
 /*
@@ -162,8 +157,7 @@ static inline void rx_chan_release_sender(struct rx_chan *q)
 	 * bc_try_recv (broadcast.c) and has_changed (watch.c). */
 	atomic_store_explicit(&q->closed, true, memory_order_release);
 	rx_chan_wake_locked(q, 0, true, NULL, &batch);
-	pthread_mutex_unlock(&q->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &q->lock);
 }
 
 /* Under lock: takes the future off the waiter list if it is still there;

@@ -15,9 +15,12 @@
  * of headroom so that a sum of two valid counts cannot overflow). */
 #define SEM_MAX_PERMITS WEFT_SEMAPHORE_MAX_PERMITS
 
-/* Initialises `s` with `permits` (at most SEM_MAX_PERMITS).  Returns 0 or the
- * negative errno of pthread_mutex_init. */
-int weft__sem_init(struct weft__sem *s, size_t permits);
+/*
+ * Initialises `s` with `permits` available permits and a maximum of `max`
+ * (permits <= max <= SEM_MAX_PERMITS): the count never exceeds `max`.
+ * Returns 0 or the negative errno of pthread_mutex_init.
+ */
+int weft__sem_init(struct weft__sem *s, size_t permits, size_t max);
 void weft__sem_finish(struct weft__sem *s);
 
 /* Takes `n` permits without waiting.  Returns 0, -EAGAIN or -EPIPE. */
@@ -25,10 +28,10 @@ int weft__sem_try_acquire(struct weft__sem *s, size_t n);
 
 /*
  * Returns `n` permits.  Fails with -EOVERFLOW, releasing nothing, when the
- * count would exceed `max` (the caller's notion of "all permits": 1 for a
- * mutex, max_readers for a rwlock).
+ * count would exceed the maximum given to weft__sem_init (1 for a mutex,
+ * max_readers for a rwlock).
  */
-int weft__sem_release(struct weft__sem *s, size_t n, size_t max);
+int weft__sem_release(struct weft__sem *s, size_t n);
 
 /* Closes `s` (idempotent). */
 void weft__sem_close(struct weft__sem *s);
