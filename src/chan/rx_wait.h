@@ -62,12 +62,14 @@ typedef uint64_t rx_wait_gen_fn(const struct weft__waiter *w);
  */
 typedef int rx_look_fn(void *arg);
 
-/* Starts the channel open, with one sender reference.  Returns 0 or
- * -ENOMEM. */
+/* Starts the channel open, with one sender reference.  Returns 0 or the
+ * negative errno of weft__mutex_init. */
 static inline int rx_chan_init(struct rx_chan *q)
 {
-	if (weft__mutex_init(&q->lock) != 0)
-		return -ENOMEM;
+	int err = weft__mutex_init(&q->lock);
+
+	if (err != 0)
+		return err;
 	atomic_init(&q->closed, false);
 	atomic_init(&q->senders, 1);
 	atomic_init(&q->refs, 1);
