@@ -56,7 +56,6 @@
 #include <stdint.h>
 
 #include "weft/future.h"
-#include "weft/sync.h"
 #include "weft/waiter.h"
 
 #ifdef __cplusplus
@@ -205,7 +204,7 @@ typedef struct weft_mpsc_send_future {
 	void *inline_value;
 	int state;
 	/* A bounded send waiting for room waits here for its permit. */
-	weft_semaphore_acquire_future acquire;
+	struct weft__sem_wait wait;
 } weft_mpsc_send_future;
 
 /*

@@ -58,30 +58,6 @@
 extern "C" {
 #endif
 
-/*
- * Private: the FIFO counting semaphore at the core of weft_semaphore,
- * weft_mutex, weft_rwlock and weft_once_cell (src/sync/sem.c).
- */
-struct weft__sem {
-	/* Available permits << 2 | WAITERS | CLOSED. */
-	WEFT__ATOMIC(size_t) state;
-	/* The largest count (1 for a mutex); fixed at init. */
-	size_t max;
-	/* Protects `waiters`; taken only when somebody waits. */
-	pthread_mutex_t lock;
-	struct weft__waitlist waiters;
-};
-
-/* Private: one acquire of `needed` permits, inside the acquiring future. */
-struct weft__sem_wait {
-	struct weft__waiter node;
-	struct weft__sem *sem;
-	size_t needed;
-	/* Permits still owed while queued; under sem->lock. */
-	size_t remaining;
-	WEFT__ATOMIC(unsigned) state;
-};
-
 /* ======================================================================== */
 /* Semaphore                                                                 */
 /* ======================================================================== */

@@ -1,14 +1,17 @@
 /*
  * weft/waiter.h - private layouts that public futures embed by value: the
- * intrusive waiter node and FIFO list of the waiting primitives, and the
- * WEFT__ATOMIC field helper.  Nothing here is API: the fields are touched
- * only by the library (src/sync/waitlist.h has the operations).  It is a
- * public header only because weft/sync.h and weft/chan.h need the sizes.
+ * intrusive waiter node and FIFO list of the waiting primitives, the FIFO
+ * semaphore core, and the WEFT__ATOMIC field helper.  Nothing here is API:
+ * the fields are touched only by the library (src/common/waitlist.h and
+ * src/common/sem.h have the operations).  It is a public header only
+ * because weft/sync.h and weft/chan.h need the sizes.
  */
 #ifndef WEFT_WAITER_H
 #define WEFT_WAITER_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "weft/future.h"
 
@@ -37,6 +40,31 @@ struct weft__waiter {
 /* Private: a FIFO of waiter nodes, under the owning primitive's lock. */
 struct weft__waitlist {
 	struct weft__waiter *head, *tail;
+};
+
+/*
+ * Private: the FIFO counting semaphore at the core of weft_semaphore,
+ * weft_mutex, weft_rwlock and weft_once_cell (src/common/sem.c),
+ * and of the bounded mpsc channel.
+ */
+struct weft__sem {
+	/* Available permits << 2 | WAITERS | CLOSED. */
+	WEFT__ATOMIC(size_t) state;
+	/* The largest count (1 for a mutex); fixed at init. */
+	size_t max;
+	/* Protects `waiters`; taken only when somebody waits. */
+	pthread_mutex_t lock;
+	struct weft__waitlist waiters;
+};
+
+/* Private: one acquire of `needed` permits, inside the acquiring future. */
+struct weft__sem_wait {
+	struct weft__waiter node;
+	struct weft__sem *sem;
+	size_t needed;
+	/* Permits still owed while queued; under sem->lock. */
+	size_t remaining;
+	WEFT__ATOMIC(unsigned) state;
 };
 
 #ifdef __cplusplus

@@ -54,17 +54,18 @@
  * Capacity (bounded channels)
  * ---------------------------
  *
- * A weft_semaphore of `capacity` permits (weft/sync.h: the FIFO semaphore
- * of src/sync, through its public interface).  A send takes a permit (one
- * CAS, weft_semaphore_try_acquire) before it claims a slot; the receiver
- * gives one back (one CAS, weft_semaphore_release) after reading a slot, so
- * tail - head never exceeds the capacity.  When no permit is free the send
- * future waits in an acquire future embedded in it; the semaphore queues it
+ * The FIFO semaphore core that weft_semaphore and weft_mutex are made of
+ * (src/common/sem.h), with `capacity` permits and `capacity` as its
+ * maximum.  A send takes a permit (one CAS, inline) before it claims a
+ * slot; the receiver gives one back (one CAS, inline) after reading a slot,
+ * so tail - head never exceeds the capacity.  When no permit is free the
+ * send future waits in the acquire node embedded in it; the semaphore
+ * queues it
  * FIFO and, while anybody waits, hands released permits to the oldest
  * waiter directly (no barging), so the fast paths of senders and the
  * receiver never take a lock.  A send future dropped while queued leaves
  * the queue; one dropped after it was handed a permit passes the permit on
- * (both are the acquire future's drop).  Closing the channel closes the
+ * (both are weft__sem_wait_drop).  Closing the channel closes the
  * semaphore: queued senders complete with -EPIPE.  A send that got its
  * permit but then finds the tail closed (or cannot grow the buffer) gives
  * the permit back.
@@ -87,6 +88,7 @@
 
 #include "chan_internal.h"
 #include "../common/lock.h"
+#include "../common/sem.h"
 
 #define BLOCK_SLOTS 32u
 #define BLOCK_MASK ((uint64_t)BLOCK_SLOTS - 1)
@@ -118,7 +120,7 @@ struct mpsc {
 	char pad0[64 - sizeof(uint64_t)];
 	/* Senders and receiver: the permits of a bounded channel (its state
 	 * word leads, on a line of its own). */
-	weft_semaphore sem;
+	struct weft__sem sem;
 	char pad1[64];
 	/* Mostly read. */
 	_Atomic uint64_t limit;
@@ -379,7 +381,7 @@ static int pop(struct mpsc *ch, void *out)
 	value_copy(out, slot_ptr(ch, b, index), ch->elem_size);
 	ch->head = index + 1;
 	if (ch->bounded)
-		weft_semaphore_release(&ch->sem, 1);
+		weft__sem_release(&ch->sem, 1);
 	return 0;
 }
 
@@ -398,7 +400,7 @@ static void chan_close(struct mpsc *ch)
 	/* Queued senders complete with -EPIPE; one that had its permit
 	 * already fails at the closed tail and gives it back. */
 	if (ch->bounded)
-		weft_semaphore_close(&ch->sem);
+		weft__sem_close(&ch->sem);
 	/* AcqRel: as in wake_rx. */
 	if (!atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
 		return;
@@ -420,7 +422,7 @@ static void chan_free(struct mpsc *ch)
 	}
 	weft_waker_drop(&ch->rx_waker);
 	if (ch->bounded)
-		weft_semaphore_finish(&ch->sem);
+		weft__sem_finish(&ch->sem);
 	pthread_mutex_destroy(&ch->lock);
 	weft__chan_free(ch);
 }
@@ -457,7 +459,7 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	if (err != 0)
 		goto err_free_first;
 	if (bounded) {
-		err = weft_semaphore_init(&ch->sem, capacity);
+		err = weft__sem_init(&ch->sem, capacity, capacity);
 		if (err != 0)
 			goto err_lock;
 	}
@@ -588,7 +590,7 @@ static int push_with_permit(struct mpsc *ch, const void *value)
 	int err = push(ch, value);
 
 	if (err < 0 && ch->bounded)
-		weft_semaphore_release(&ch->sem, 1);
+		weft__sem_release(&ch->sem, 1);
 	return err;
 }
 
@@ -601,7 +603,7 @@ int weft_mpsc_try_send(weft_mpsc_tx *tx, const void *value)
 		return -EINVAL;
 	if (!ch->bounded)
 		return push(ch, value);
-	err = weft_semaphore_try_acquire(&ch->sem, 1);
+	err = weft__sem_try_acquire(&ch->sem, 1);
 	if (err < 0)
 		return err;
 	return push_with_permit(ch, value);
@@ -642,21 +644,6 @@ size_t weft_mpsc_len(const weft_mpsc_rx *rx)
 
 /* ---- the send future ---------------------------------------------------------------- */
 
-/*
- * A bounded send that found no permit waits in its embedded acquire future,
- * which spends the budget and refunds it itself.  Returns WEFT_PENDING, or
- * WEFT_READY with *err 0 (the permit is ours) or -EPIPE (closed).
- */
-static weft_poll send_wait_permit(weft_mpsc_send_future *f, weft_cx *cx, int *err)
-{
-	if (weft_future_poll(&f->acquire.base, cx) == WEFT_PENDING)
-		return WEFT_PENDING;
-	*err = f->acquire.result;
-	/* Ready: nothing to release (a permit it got is ours now). */
-	weft_future_drop(&f->acquire.base);
-	return WEFT_READY;
-}
-
 static weft_poll send_poll(weft_future *base, weft_cx *cx)
 {
 	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
@@ -672,15 +659,16 @@ static weft_poll send_poll(weft_future *base, weft_cx *cx)
 			err = push(ch, f->value);
 			goto done;
 		}
-		err = weft_semaphore_try_acquire(&ch->sem, 1);
+		err = weft__sem_try_acquire(&ch->sem, 1);
 		if (err == -EAGAIN) {
-			/* The acquire future spends its own unit. */
+			/* The acquire spends (and refunds) its own unit. */
 			weft_coop_refund(cx);
-			weft_semaphore_acquire(&ch->sem, 1, &f->acquire);
+			weft__sem_wait_init(&f->wait, &ch->sem, 1);
 			f->state = SEND_WAITING;
 		}
 	}
-	if (f->state == SEND_WAITING && send_wait_permit(f, cx, &err) == WEFT_PENDING)
+	/* Waiting: on ready, err is 0 (the permit is ours) or -EPIPE. */
+	if (f->state == SEND_WAITING && weft__sem_wait_poll(&f->wait, cx, &err) == WEFT_PENDING)
 		return WEFT_PENDING;
 	if (err == 0)
 		err = push_with_permit(ch, f->value);
@@ -696,7 +684,7 @@ static void send_drop(weft_future *base)
 
 	/* Queued: leaves the queue; handed a permit: passes it on. */
 	if (f->state == SEND_WAITING)
-		weft_future_drop(&f->acquire.base);
+		weft__sem_wait_drop(&f->wait);
 	f->state = SEND_DONE;
 }
 

@@ -8,7 +8,7 @@
  */
 #include <errno.h>
 
-#include "sem.h"
+#include "../common/sem.h"
 
 int weft_mutex_init(weft_mutex *m)
 {

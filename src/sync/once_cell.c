@@ -30,7 +30,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-#include "sem.h"
+#include "../common/sem.h"
 
 enum { ONCE_EMPTY, ONCE_SET };
 

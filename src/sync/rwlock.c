@@ -24,7 +24,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-#include "sem.h"
+#include "../common/sem.h"
 
 /* Relaxed (both): ordered by the permits, see the essay. */
 static void set_writer(weft_rwlock *rw)

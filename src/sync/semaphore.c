@@ -4,7 +4,7 @@
  */
 #include <errno.h>
 
-#include "sem.h"
+#include "../common/sem.h"
 
 int weft_semaphore_init(weft_semaphore *s, size_t permits)
 {

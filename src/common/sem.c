@@ -82,11 +82,6 @@
 #include "../common/waitlist.h"
 #include "../common/lock.h"
 
-#define SEM_CLOSED  ((size_t)1)
-#define SEM_WAITERS ((size_t)2)
-#define SEM_SHIFT   2
-#define PERMITS(s)  ((s) >> SEM_SHIFT)
-
 enum {
 	WAIT_IDLE,    /* not polled yet (or polled but never queued) */
 	WAIT_QUEUED,  /* linked in the queue */
@@ -113,26 +108,6 @@ int weft__sem_init(struct weft__sem *s, size_t permits, size_t max)
 void weft__sem_finish(struct weft__sem *s)
 {
 	pthread_mutex_destroy(&s->lock);
-}
-
-int weft__sem_try_acquire(struct weft__sem *s, size_t n)
-{
-	size_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
-
-	for (;;) {
-		if (cur & SEM_CLOSED)
-			return -EPIPE;
-		if ((cur & SEM_WAITERS) || PERMITS(cur) < n)
-			return -EAGAIN;
-		/* Acquire: the permits carry the critical section of whoever
-		 * released them; pairs with the release CAS in
-		 * weft__sem_release and in deposit_locked. */
-		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
-							  cur - (n << SEM_SHIFT),
-							  memory_order_acquire,
-							  memory_order_relaxed))
-			return 0;
-	}
 }
 
 /*
@@ -213,27 +188,8 @@ static void add_permits_locked(struct weft__sem *s, size_t rem)
 	weft__wake_batch_unlock_wake(&batch, &s->lock);
 }
 
-int weft__sem_release(struct weft__sem *s, size_t n)
+int weft__sem_release_slow(struct weft__sem *s, size_t n)
 {
-	size_t max = s->max;
-	size_t cur;
-
-	if (n == 0)
-		return 0;
-	if (n > max)
-		return -EOVERFLOW;
-	cur = atomic_load_explicit(&s->state, memory_order_relaxed);
-	while (!(cur & SEM_WAITERS)) {
-		if (PERMITS(cur) > max - n)
-			return -EOVERFLOW;
-		/* Release: publishes the holder's critical section to the next
-		 * acquirer; pairs with the acquire CAS in try_acquire. */
-		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
-							  cur + (n << SEM_SHIFT),
-							  memory_order_release,
-							  memory_order_relaxed))
-			return 0;
-	}
 	/* Somebody waits: the permits go to the queue.  (While WAITERS is set
 	 * the counter is 0, so n <= max is the whole overflow check.) */
 	pthread_mutex_lock(&s->lock);
