@@ -16,14 +16,21 @@
 #include "weft/future.h"
 
 /*
- * Private fields that are atomics in C.  C++ sees the plain type of the same
- * size so that it can include the headers and hold the structs; it must not
- * touch the fields.
+ * Private fields that are atomics in C.  C++ sees the plain type so that it
+ * can include the headers and hold the structs; it must not touch the
+ * fields.  Both languages must lay the structs out alike, and a plain type
+ * is not always aligned like its atomic: on i386, uint64_t is 4-aligned in
+ * a struct while _Atomic uint64_t is 8-aligned, so weft_barrier would be 4
+ * bytes shorter in C++.  Hence the explicit alignment in both languages:
+ * every type used here (size_t, unsigned, uint32_t, uint64_t, uintptr_t)
+ * has a power-of-two size and is lock-free, so its atomic has that size
+ * and is aligned to it, in C as in C++.  test/sync/layout.cpp checks every
+ * public struct's size and alignment against the C compiler's.
  */
 #ifdef __cplusplus
-#define WEFT__ATOMIC(T) T
+#define WEFT__ATOMIC(T) alignas(sizeof(T)) T
 #else
-#define WEFT__ATOMIC(T) _Atomic T
+#define WEFT__ATOMIC(T) _Alignas(sizeof(T)) _Atomic T
 #endif
 
 #ifdef __cplusplus
