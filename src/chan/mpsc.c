@@ -121,9 +121,8 @@ struct mpsc {
 	/* Senders and receiver: the permits of a bounded channel (its state
 	 * word leads, on a line of its own). */
 	struct weft__sem sem;
-	char pad1[64];
-	/* Mostly read. */
-	_Atomic uint64_t limit;
+	/* Mostly read, on a line of its own. */
+	_Alignas(64) _Atomic uint64_t limit;
 	_Atomic(struct block *) block_tail;
 	_Atomic bool rx_parked;
 	bool bounded;
@@ -381,7 +380,7 @@ static int pop(struct mpsc *ch, void *out)
 	value_copy(out, slot_ptr(ch, b, index), ch->elem_size);
 	ch->head = index + 1;
 	if (ch->bounded)
-		weft__sem_release(&ch->sem, 1);
+		weft__sem_release_one(&ch->sem);
 	return 0;
 }
 
@@ -590,7 +589,7 @@ static int push_with_permit(struct mpsc *ch, const void *value)
 	int err = push(ch, value);
 
 	if (err < 0 && ch->bounded)
-		weft__sem_release(&ch->sem, 1);
+		weft__sem_release_one(&ch->sem);
 	return err;
 }
 
@@ -682,9 +681,10 @@ static void send_drop(weft_future *base)
 {
 	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
 
+	if (f->state != SEND_WAITING)
+		return;
 	/* Queued: leaves the queue; handed a permit: passes it on. */
-	if (f->state == SEND_WAITING)
-		weft__sem_wait_drop(&f->wait);
+	weft__sem_wait_drop(&f->wait);
 	f->state = SEND_DONE;
 }
 
@@ -772,7 +772,9 @@ int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
 	f->status = 0;
 	f->rx = rx;
 	f->out = out;
-	if (rx != NULL && bad_value(rx_chan(rx), out))
+	if (rx == NULL || bad_value(rx_chan(rx), out)) {
 		f->rx = NULL;
-	return f->rx != NULL ? 0 : -EINVAL;
+		return -EINVAL;
+	}
+	return 0;
 }

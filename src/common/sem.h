@@ -89,6 +89,25 @@ static inline int weft__sem_release(struct weft__sem *s, size_t n)
 	return weft__sem_release_slow(s, n);
 }
 
+/* weft__sem_release(s, 1), with the checks that only a constant 1 makes
+ * unnecessary left out (the maximum check stays). */
+static inline int weft__sem_release_one(struct weft__sem *s)
+{
+	size_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
+
+	while (!(cur & SEM_WAITERS)) {
+		if (PERMITS(cur) >= s->max)
+			return -EOVERFLOW;
+		/* Release: as in weft__sem_release. */
+		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
+							  cur + ((size_t)1 << SEM_SHIFT),
+							  memory_order_release,
+							  memory_order_relaxed))
+			return 0;
+	}
+	return weft__sem_release_slow(s, 1);
+}
+
 /* Closes `s` (idempotent). */
 void weft__sem_close(struct weft__sem *s);
 bool weft__sem_is_closed(const struct weft__sem *s);
