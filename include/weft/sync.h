@@ -249,7 +249,6 @@ typedef struct weft_rwlock_write_future {
 	/* Once ready: 0 (the caller holds the write lock) or -EINVAL. */
 	int result;
 	struct weft__sem_wait wait;
-	struct weft_rwlock *rw; /* private */
 } weft_rwlock_write_future;
 
 /* Initialises `f` to take a read lock on `rw`.  Returns as weft_mutex_lock. */

@@ -26,6 +26,8 @@
 
 #include "../common/sem.h"
 
+#define RWLOCK_OF(s) ((weft_rwlock *)(void *)((char *)(s)-offsetof(weft_rwlock, sem)))
+
 /* Relaxed (both): ordered by the permits, see the essay. */
 static void set_writer(weft_rwlock *rw)
 {
@@ -113,7 +115,7 @@ static weft_poll write_poll(weft_future *f, weft_cx *cx)
 	if (weft__sem_wait_poll(&self->wait, cx, &self->result) == WEFT_PENDING)
 		return WEFT_PENDING;
 	if (self->result == 0)
-		set_writer(self->rw);
+		set_writer(RWLOCK_OF(self->wait.sem));
 	return WEFT_READY;
 }
 
@@ -143,7 +145,6 @@ int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f)
 	f->base.poll = write_poll;
 	f->base.drop = write_drop;
 	f->result = -EINVAL;
-	f->rw = rw;
 	weft__sem_wait_init(&f->wait, rw != NULL ? &rw->sem : NULL,
 			    rw != NULL ? rw->sem.max : 0);
 	return rw != NULL ? 0 : -EINVAL;
