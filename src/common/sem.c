@@ -1,6 +1,8 @@
 /*
- * src/sync/sem.c - the FIFO counting semaphore behind weft_semaphore,
- * weft_mutex, weft_rwlock and weft_once_cell.
+ * src/common/sem.c - the FIFO counting semaphore behind weft_semaphore,
+ * weft_mutex, weft_rwlock and weft_once_cell (src/sync) and the capacity
+ * of the bounded mpsc channel (src/chan).  It lives in src/common because
+ * both subsystems are built on it; the fast paths are inline in sem.h.
  *
  * The state word
  * ==============
@@ -14,7 +16,7 @@
  *            released permits go to the queue, never to the counter.
  *   CLOSED   the semaphore was closed; set once, never cleared.
  *
- * The fast paths touch only this word:
+ * The fast paths touch only this word (both inline, in sem.h):
  *
  *   acquire  CAS permits -= n, allowed when WAITERS is clear and enough
  *            permits are there.  Uncontended, that is one load and one CAS.
