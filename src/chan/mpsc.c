@@ -643,35 +643,48 @@ size_t weft_mpsc_len(const weft_mpsc_rx *rx)
 
 /* ---- the send future ---------------------------------------------------------------- */
 
+/*
+ * The bounded part of a send: take a permit (one CAS), or wait for one in
+ * the acquire node inside the future, then push.  Returns WEFT_PENDING or
+ * WEFT_READY with the send's status in *err.
+ */
+static weft_poll send_bounded(struct mpsc *ch, weft_mpsc_send_future *f, weft_cx *cx, int *err)
+{
+	if (f->state == SEND_INIT) {
+		*err = weft__sem_try_acquire(&ch->sem, 1);
+		if (*err != -EAGAIN)
+			goto got;
+		/* The acquire spends (and refunds) its own unit. */
+		weft_coop_refund(cx);
+		weft__sem_wait_init(&f->wait, &ch->sem, 1);
+		f->state = SEND_WAITING;
+	}
+	/* On ready, *err is 0 (the permit is ours) or -EPIPE (closed). */
+	if (weft__sem_wait_poll(&f->wait, cx, err) == WEFT_PENDING)
+		return WEFT_PENDING;
+got:
+	if (*err == 0) {
+		*err = push(ch, f->value);
+		if (*err < 0)
+			weft__sem_release_one(&ch->sem);
+	}
+	return WEFT_READY;
+}
+
 static weft_poll send_poll(weft_future *base, weft_cx *cx)
 {
 	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
 	struct mpsc *ch = tx_chan(f->tx);
-	int err = -EINVAL;
+	int err;
 
 	if (f->state == SEND_DONE)
 		return WEFT_READY;
-	if (f->state == SEND_INIT) {
-		if (!weft_coop_proceed(cx))
-			return WEFT_PENDING;
-		if (!ch->bounded) {
-			err = push(ch, f->value);
-			goto done;
-		}
-		err = weft__sem_try_acquire(&ch->sem, 1);
-		if (err == -EAGAIN) {
-			/* The acquire spends (and refunds) its own unit. */
-			weft_coop_refund(cx);
-			weft__sem_wait_init(&f->wait, &ch->sem, 1);
-			f->state = SEND_WAITING;
-		}
-	}
-	/* Waiting: on ready, err is 0 (the permit is ours) or -EPIPE. */
-	if (f->state == SEND_WAITING && weft__sem_wait_poll(&f->wait, cx, &err) == WEFT_PENDING)
+	if (f->state == SEND_INIT && !weft_coop_proceed(cx))
 		return WEFT_PENDING;
-	if (err == 0)
-		err = push_with_permit(ch, f->value);
-done:
+	if (!ch->bounded)
+		err = push(ch, f->value);
+	else if (send_bounded(ch, f, cx, &err) == WEFT_PENDING)
+		return WEFT_PENDING;
 	f->status = err;
 	f->state = SEND_DONE;
 	return WEFT_READY;
@@ -729,10 +742,6 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 	const weft_waker *waker;
 	int err;
 
-	if (f->rx == NULL) {
-		f->status = -EINVAL;
-		return WEFT_READY;
-	}
 	if (!weft_coop_proceed(cx))
 		return WEFT_PENDING;
 	err = pop(ch, f->out);
@@ -763,6 +772,13 @@ done:
 	return WEFT_READY;
 }
 
+/* The poll of a receive made from bad arguments: ready at once. */
+static weft_poll bad_recv_poll(weft_future *base, weft_cx *cx)
+{
+	((weft_mpsc_recv_future *)base)->status = -EINVAL;
+	return WEFT_READY;
+}
+
 int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
 {
 	if (f == NULL)
@@ -773,7 +789,7 @@ int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
 	f->rx = rx;
 	f->out = out;
 	if (rx == NULL || bad_value(rx_chan(rx), out)) {
-		f->rx = NULL;
+		f->base.poll = bad_recv_poll;
 		return -EINVAL;
 	}
 	return 0;
