@@ -27,6 +27,15 @@
  * arrive), -EOVERFLOW (broadcast: the receiver lagged and skipped ahead),
  * -ENOMEM, -EINVAL.  No call sets errno or aborts.
  *
+ * Bad input gets the same answer as in weft/sync.h: a NULL handle or
+ * buffer (or another invalid argument) makes a call that returns int
+ * return -EINVAL having done nothing; release and finish calls ignore
+ * NULL; queries return false, 0 or NULL.  Future initialisers all return
+ * int: 0, or -EINVAL for a NULL future (nothing written) or bad arguments,
+ * in which case the future is still initialised and completes at its first
+ * poll with status -EINVAL (and drops safely).  A value or out pointer may
+ * be NULL only for a channel of zero-byte values.
+ *
  * Memory: channels allocate with the C library's malloc/free (there is no
  * allocator hook for channels yet).  Every constructor returns -ENOMEM with
  * nothing leaked when an allocation fails.  An mpsc channel allocates its
@@ -98,8 +107,8 @@ int weft_mpsc_unbounded(size_t elem_size, weft_mpsc_tx **tx, weft_mpsc_rx **rx);
 
 /*
  * Adds a sender reference and returns `tx` (the same pointer); each
- * reference is released with weft_mpsc_tx_release.  Never fails.  Any
- * thread, as long as the caller holds a reference.
+ * reference is released with weft_mpsc_tx_release.  Never fails (NULL for
+ * a NULL `tx`).  Any thread, as long as the caller holds a reference.
  */
 weft_mpsc_tx *weft_mpsc_tx_clone(weft_mpsc_tx *tx);
 
@@ -114,13 +123,15 @@ void weft_mpsc_tx_release(weft_mpsc_tx *tx);
  * Closes the channel from the sending side, for every sender: later sends
  * return -EPIPE, senders waiting for room get -EPIPE, and the receiver
  * drains what is buffered, then sees end-of-stream.  Idempotent.  Does not
- * release the caller's reference.  Any thread.
+ * release the caller's reference.  Returns 0, or -EINVAL for NULL.  Any
+ * thread.
  */
-void weft_mpsc_tx_close(weft_mpsc_tx *tx);
+int weft_mpsc_tx_close(weft_mpsc_tx *tx);
 
 /*
  * Returns true when the channel is closed (by either side, or because the
- * receiver is gone): a send would fail with -EPIPE.  Any thread.
+ * receiver is gone): a send would fail with -EPIPE.  False for NULL.  Any
+ * thread.
  */
 bool weft_mpsc_tx_is_closed(const weft_mpsc_tx *tx);
 
@@ -129,8 +140,8 @@ bool weft_mpsc_tx_is_closed(const weft_mpsc_tx *tx);
  * channel.  Returns 0 on success; -EAGAIN when a bounded channel is full
  * (or other senders are already waiting for room: no barging); -EPIPE when
  * the channel is closed; -ENOMEM when a block of the buffer cannot be
- * allocated.  On failure nothing was sent and `value` is still the
- * caller's.  Any thread.
+ * allocated; -EINVAL for a NULL `tx` or `value`.  On failure nothing was
+ * sent and `value` is still the caller's.  Any thread.
  */
 int weft_mpsc_try_send(weft_mpsc_tx *tx, const void *value);
 
@@ -141,9 +152,10 @@ int weft_mpsc_try_send_ptr(weft_mpsc_tx *tx, void *p);
 /*
  * Closes the channel from the receiving side: later sends return -EPIPE and
  * waiting senders are woken with -EPIPE, while the receiver can still
- * receive what was sent before.  Idempotent.  The receiver's thread.
+ * receive what was sent before.  Idempotent.  Returns 0, or -EINVAL for
+ * NULL.  The receiver's thread.
  */
-void weft_mpsc_rx_close(weft_mpsc_rx *rx);
+int weft_mpsc_rx_close(weft_mpsc_rx *rx);
 
 /*
  * Releases the receiver: closes the channel, discards what is buffered and
@@ -156,7 +168,8 @@ void weft_mpsc_rx_release(weft_mpsc_rx *rx);
  * Receives without waiting: copies the oldest value into `out` (elem_size
  * bytes).  Returns 0 on success; -EAGAIN when nothing is available yet;
  * -EPIPE at end-of-stream (the channel is closed and everything sent before
- * has been received).  The receiver's thread.
+ * has been received); -EINVAL for a NULL `rx` or `out`.  The receiver's
+ * thread.
  */
 int weft_mpsc_try_recv(weft_mpsc_rx *rx, void *out);
 
@@ -167,19 +180,20 @@ int weft_mpsc_try_recv_ptr(weft_mpsc_rx *rx, void **out);
 /*
  * Returns the number of values sent but not yet received (including sends
  * that are completing at this moment).  For a bounded channel it is never
- * above the capacity.  The receiver's thread.
+ * above the capacity.  0 for NULL.  The receiver's thread.
  */
 size_t weft_mpsc_len(const weft_mpsc_rx *rx);
 
-/* The element size the channel was created with.  Any thread. */
+/* The element size the channel was created with (0 for NULL).  Any
+ * thread. */
 size_t weft_mpsc_elem_size(const weft_mpsc_tx *tx);
 
 /*
  * A send that waits for room.  Initialised by weft_mpsc_send; `status` is
- * valid once polled to ready: 0 (sent), -EPIPE (closed; nothing sent) or
- * -ENOMEM.  Dropped while waiting, it sends nothing and leaves its place in
- * the queue (and passes on any room it had been given).  The other fields
- * are private.
+ * valid once polled to ready: 0 (sent), -EPIPE (closed; nothing sent),
+ * -ENOMEM, or -EINVAL (bad arguments).  Dropped while waiting, it sends
+ * nothing and leaves its place in the queue (and passes on any room it had
+ * been given).  The other fields are private.
  */
 typedef struct weft_mpsc_send_future {
 	weft_future base;
@@ -189,27 +203,29 @@ typedef struct weft_mpsc_send_future {
 	const void *value;
 	void *inline_value;
 	int state;
-	int wait;
-	struct weft__waiter waiter;
+	/* A bounded send waiting for room waits here for its permit. */
+	struct weft__sem_wait wait;
 } weft_mpsc_send_future;
 
 /*
  * Initialises `f` to send the elem_size bytes at `value`, which must stay
  * valid and unchanged until `f` is ready or dropped.  The copy is made in
  * the poll that returns ready.  An unbounded send is ready at its first
- * poll.  Never fails; the caller polls and finally drops `f`.  The future is
- * polled by one task at a time.
+ * poll.  Returns 0; -EINVAL for a NULL `f`, or for a NULL `tx` or `value`
+ * (then `f` completes at its first poll with status -EINVAL).  The caller
+ * polls and finally drops `f`.  The future is polled by one task at a time.
  */
-void weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f);
+int weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f);
 
 /* As weft_mpsc_send, sending the pointer `p` itself (kept inside `f`), for
- * pointer-sized channels; a wrong element size makes status -EINVAL. */
-void weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f);
+ * pointer-sized channels; a NULL `tx` or a wrong element size returns
+ * -EINVAL and makes status -EINVAL. */
+int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f);
 
 /*
  * A receive that waits for a value.  Initialised by weft_mpsc_recv;
- * `status` is valid once polled to ready: 0 (a value was copied to `out`)
- * or -EPIPE (end-of-stream).  Dropping it at any point loses nothing (the
+ * `status` is valid once polled to ready: 0 (a value was copied to `out`),
+ * -EPIPE (end-of-stream) or -EINVAL (bad arguments).  Dropping it at any point loses nothing (the
  * value is taken only in the poll that returns ready).  The receiver's
  * waker stays registered in the channel after such a drop, until the next
  * receive replaces it or the receiver is released: at worst one spurious
@@ -225,10 +241,11 @@ typedef struct weft_mpsc_recv_future {
 
 /*
  * Initialises `f` to receive one value into `out` (elem_size bytes, owned
- * by the caller, valid until `f` is ready or dropped).  Never fails.  Only
- * the receiver's task polls it.
+ * by the caller, valid until `f` is ready or dropped).  Returns 0, or
+ * -EINVAL as weft_mpsc_send does (NULL `f`, or NULL `rx` / `out`: then `f`
+ * completes with -EINVAL).  Only the receiver's task polls it.
  */
-void weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f);
+int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f);
 
 /* ======================================================================== */
 /* oneshot: one value, one sender, one receiver                              */
@@ -296,8 +313,9 @@ int weft_oneshot_create(size_t size, weft_oneshot **out);
  * Sends the value: copies `size` bytes from `value` and wakes the receiver.
  * The sender is done with the oneshot when this returns, whatever it
  * returns.  Returns 0; -EPIPE when the receiver has closed (nothing sent,
- * `value` is still the caller's); -EINVAL when the sender was already done.
- * The sender's thread.
+ * `value` is still the caller's); -EINVAL when the sender was already done,
+ * or for a NULL `os` or `value` (then the sender is not done).  The
+ * sender's thread.
  */
 int weft_oneshot_send(weft_oneshot *os, const void *value);
 
@@ -307,28 +325,30 @@ int weft_oneshot_send_ptr(weft_oneshot *os, void *p);
 
 /*
  * The sender gives up without sending: the receiver gets -EPIPE.  The
- * sender is done.  Calling it after a send does nothing.  The sender's
- * thread.
+ * sender is done.  Calling it after a send does nothing.  Returns 0, or
+ * -EINVAL for NULL.  The sender's thread.
  */
-void weft_oneshot_tx_close(weft_oneshot *os);
+int weft_oneshot_tx_close(weft_oneshot *os);
 
-/* Returns true when the receiver has closed (a send would fail).  Any
- * thread that may still touch the oneshot. */
+/* Returns true when the receiver has closed (a send would fail); false for
+ * NULL.  Any thread that may still touch the oneshot. */
 bool weft_oneshot_is_closed(const weft_oneshot *os);
 
 /*
  * Receives without waiting.  Returns 0 with the value copied to `out` (the
  * receiver is then done); -EPIPE when the sender closed without sending
  * (the receiver is done); -EAGAIN when nothing has arrived yet; -EINVAL
- * when the receiver was already done.  The receiver's thread.
+ * when the receiver was already done, or for a NULL `os` or `out`.  The
+ * receiver's thread.
  */
 int weft_oneshot_try_recv(weft_oneshot *os, void *out);
 
 /*
  * The receiver gives up: a later send returns -EPIPE; a value already sent
- * is discarded.  The receiver is done.  The receiver's thread.
+ * is discarded.  The receiver is done.  Returns 0, or -EINVAL for NULL.
+ * The receiver's thread.
  */
-void weft_oneshot_rx_close(weft_oneshot *os);
+int weft_oneshot_rx_close(weft_oneshot *os);
 
 /*
  * A receive that waits for the value.  `status` once ready: 0 (value copied
@@ -347,9 +367,10 @@ typedef struct weft_oneshot_recv_future {
 	bool done;
 } weft_oneshot_recv_future;
 
-/* Initialises `f` to receive into `out` (`size` bytes).  Never fails.  Only
- * the receiver's task polls it. */
-void weft_oneshot_recv(weft_oneshot *os, void *out, weft_oneshot_recv_future *f);
+/* Initialises `f` to receive into `out` (`size` bytes).  Returns 0, or
+ * -EINVAL for a NULL `f`, `os` or `out` (then `f` completes with -EINVAL).
+ * Only the receiver's task polls it. */
+int weft_oneshot_recv(weft_oneshot *os, void *out, weft_oneshot_recv_future *f);
 
 /* ======================================================================== */
 /* broadcast: every receiver sees every value                                */
@@ -367,7 +388,10 @@ void weft_oneshot_recv(weft_oneshot *os, void *out, weft_oneshot_recv_future *f)
  * Receivers are caller-owned structs made by weft_broadcast_subscribe and
  * released by weft_broadcast_rx_finish; each is used by one thread at a
  * time.  The channel is freed when every sender reference and receiver is
- * gone.
+ * gone.  A receiver holds one reference to the channel: it may be moved
+ * (copied to another address, the original never used or finished again)
+ * while no future uses it, but not copied; a second receiver comes from
+ * weft_broadcast_rx_clone or weft_broadcast_subscribe.
  */
 typedef struct weft_broadcast_tx weft_broadcast_tx;
 
@@ -385,8 +409,8 @@ typedef struct weft_broadcast_rx {
  */
 int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx **tx);
 
-/* Adds a sender reference and returns `tx`.  Never fails.  Any thread, as
- * long as the caller holds a reference. */
+/* Adds a sender reference and returns `tx`.  Never fails (NULL for NULL).
+ * Any thread, as long as the caller holds a reference. */
 weft_broadcast_tx *weft_broadcast_tx_clone(weft_broadcast_tx *tx);
 
 /* Drops a sender reference; the last one closes the channel (receivers
@@ -397,12 +421,13 @@ void weft_broadcast_tx_release(weft_broadcast_tx *tx);
 /*
  * Sends `value` (elem_size bytes, copied) to every current receiver; never
  * waits.  When the ring is full the oldest value is overwritten (slow
- * receivers lag).  Returns 0, or -EPIPE when there is no receiver (nothing
- * stored).  Any thread; concurrent sends are serialised.
+ * receivers lag).  Returns 0; -EPIPE when there is no receiver (nothing
+ * stored); -EINVAL for a NULL `tx` or `value`.  Any thread; concurrent
+ * sends are serialised.
  */
 int weft_broadcast_send(weft_broadcast_tx *tx, const void *value);
 
-/* Returns the number of receivers.  Any thread. */
+/* Returns the number of receivers (0 for NULL).  Any thread. */
 size_t weft_broadcast_receiver_count(const weft_broadcast_tx *tx);
 
 /*
@@ -413,8 +438,9 @@ size_t weft_broadcast_receiver_count(const weft_broadcast_tx *tx);
 int weft_broadcast_subscribe(weft_broadcast_tx *tx, weft_broadcast_rx *rx);
 
 /* Initialises `dst` as a new receiver at the same position as `src` (it
- * will see the same values).  Returns 0 or -EINVAL.  The thread that uses
- * `src`. */
+ * will see the same values), with its own reference to the channel.
+ * Returns 0, or -EINVAL for NULL arguments or a finished `src`.  The
+ * thread that uses `src`. */
 int weft_broadcast_rx_clone(const weft_broadcast_rx *src, weft_broadcast_rx *dst);
 
 /* Releases the receiver (and frees the channel when it was the last user).
@@ -427,13 +453,15 @@ void weft_broadcast_rx_finish(weft_broadcast_rx *rx);
  * -EAGAIN when there is nothing new; -EPIPE when the channel is closed and
  * everything was read; -EOVERFLOW when the receiver lagged: *lagged (when
  * `lagged` is not NULL) holds how many values it missed, and the next
- * receive returns the oldest value still held.  The receiver's thread.
+ * receive returns the oldest value still held; -EINVAL for a NULL or
+ * finished `rx` or a NULL `out`.  The receiver's thread.
  */
 int weft_broadcast_try_recv(weft_broadcast_rx *rx, void *out, uint64_t *lagged);
 
 /*
  * A receive that waits.  `status` once ready: 0 (value in `out`), -EPIPE,
- * or -EOVERFLOW with `lagged` set (as weft_broadcast_try_recv).  Dropping
+ * -EOVERFLOW with `lagged` set (as weft_broadcast_try_recv), or -EINVAL
+ * (bad arguments).  Dropping
  * it loses nothing: the receiver's position only moves when a value is
  * copied out.
  */
@@ -449,8 +477,10 @@ typedef struct weft_broadcast_recv_future {
 	struct weft__waiter waiter;
 } weft_broadcast_recv_future;
 
-/* Initialises `f`.  Never fails.  Only the receiver's task polls it. */
-void weft_broadcast_recv(weft_broadcast_rx *rx, void *out, weft_broadcast_recv_future *f);
+/* Initialises `f`.  Returns 0, or -EINVAL for a NULL `f`, a NULL or
+ * finished `rx` or a NULL `out` (then `f` completes with -EINVAL).  Only
+ * the receiver's task polls it. */
+int weft_broadcast_recv(weft_broadcast_rx *rx, void *out, weft_broadcast_recv_future *f);
 
 /* ======================================================================== */
 /* watch: the latest value, with a version                                   */
@@ -463,7 +493,11 @@ void weft_broadcast_recv(weft_broadcast_rx *rx, void *out, weft_broadcast_recv_f
  *
  * weft_watch_tx is shared by the senders (clone / release); the channel
  * closes when the last sender reference goes.  Receivers are caller-owned
- * structs (subscribe / finish), each used by one thread at a time.
+ * structs (subscribe / finish), each used by one thread at a time.  A
+ * receiver holds one reference to the channel: it may be moved (copied to
+ * another address, the original never used or finished again) while no
+ * future uses it, but not copied; a second receiver comes from
+ * weft_watch_rx_clone or weft_watch_subscribe.
  */
 typedef struct weft_watch_tx weft_watch_tx;
 
@@ -480,8 +514,8 @@ typedef struct weft_watch_rx {
  */
 int weft_watch_create(size_t elem_size, const void *initial, weft_watch_tx **tx);
 
-/* Adds a sender reference and returns `tx`.  Never fails.  Any thread, as
- * long as the caller holds a reference. */
+/* Adds a sender reference and returns `tx`.  Never fails (NULL for NULL).
+ * Any thread, as long as the caller holds a reference. */
 weft_watch_tx *weft_watch_tx_clone(weft_watch_tx *tx);
 
 /* Drops a sender reference; the last one closes the channel (receivers see
@@ -493,20 +527,29 @@ void weft_watch_tx_release(weft_watch_tx *tx);
  * Replaces the value with a copy of `value`, bumps the version and wakes
  * every receiver waiting for a change.  Never waits on receivers.  Returns
  * 0 (also when there is no receiver: the value is kept for later
- * subscribers).  Any thread; concurrent sends are serialised.
+ * subscribers), or -EINVAL for a NULL `tx` or `value`.  Any thread;
+ * concurrent sends are serialised.
  */
 int weft_watch_send(weft_watch_tx *tx, const void *value);
 
-/* Returns the current version (the number of sends so far).  Any thread
- * holding a sender reference. */
+/* Returns the current version (the number of sends so far; 0 for NULL).
+ * Any thread holding a sender reference. */
 uint64_t weft_watch_version(const weft_watch_tx *tx);
 
 /*
  * Subscribes the caller-owned receiver `rx`; the current value counts as
  * seen.  Returns 0 or -EINVAL.  Allocates nothing.  Any thread holding a
- * sender reference.  A receiver may be copied while no future uses it.
+ * sender reference.  A receiver may be moved, not copied (see above).
  */
 int weft_watch_subscribe(weft_watch_tx *tx, weft_watch_rx *rx);
+
+/*
+ * Initialises `dst` as a new receiver of the channel of `src`, with its own
+ * reference and the same last-seen version.  Returns 0, or -EINVAL for NULL
+ * arguments or a finished `src`.  Allocates nothing.  The thread that uses
+ * `src`.
+ */
+int weft_watch_rx_clone(const weft_watch_rx *src, weft_watch_rx *dst);
 
 /* Releases the receiver (and frees the channel when it was the last user).
  * No future may still use it.  NULL or an already finished receiver is
@@ -518,21 +561,23 @@ void weft_watch_rx_finish(weft_watch_rx *rx);
  * in *version when not NULL.  Never waits for a sender for long: readers
  * copy optimistically and take the channel's lock only after a few
  * collisions with writers.  Returns 0 (the value is readable even after
- * close).  The receiver's thread.
+ * close), or -EINVAL for a NULL or finished `rx` or a NULL `out`.  The
+ * receiver's thread.
  */
 int weft_watch_read(weft_watch_rx *rx, void *out, uint64_t *version);
 
 /*
  * Returns 1 when a value newer than the last one seen is available, 0 when
- * not, -EPIPE when not and the channel is closed.  The receiver's thread.
+ * not, -EPIPE when not and the channel is closed, -EINVAL for a NULL or
+ * finished `rx`.  The receiver's thread.
  */
 int weft_watch_has_changed(const weft_watch_rx *rx);
 
 /*
  * Waits until the value changes (a version newer than the last seen),
  * then marks it seen; read it with weft_watch_read.  `status` once ready:
- * 0, or -EPIPE when the channel closed with nothing new.  Dropping it loses
- * nothing.
+ * 0, -EPIPE when the channel closed with nothing new, or -EINVAL (bad
+ * arguments).  Dropping it loses nothing.
  */
 typedef struct weft_watch_changed_future {
 	weft_future base;
@@ -544,8 +589,10 @@ typedef struct weft_watch_changed_future {
 	struct weft__waiter waiter;
 } weft_watch_changed_future;
 
-/* Initialises `f`.  Never fails.  Only the receiver's task polls it. */
-void weft_watch_changed(weft_watch_rx *rx, weft_watch_changed_future *f);
+/* Initialises `f`.  Returns 0, or -EINVAL for a NULL `f` or a NULL or
+ * finished `rx` (then `f` completes with -EINVAL).  Only the receiver's
+ * task polls it. */
+int weft_watch_changed(weft_watch_rx *rx, weft_watch_changed_future *f);
 
 /* ======================================================================== */
 /* select                                                                    */

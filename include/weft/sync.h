@@ -58,28 +58,6 @@
 extern "C" {
 #endif
 
-/*
- * Private: the FIFO counting semaphore at the core of weft_semaphore,
- * weft_mutex, weft_rwlock and weft_once_cell (src/sync/sem.c).
- */
-struct weft__sem {
-	/* Available permits << 2 | WAITERS | CLOSED. */
-	WEFT__ATOMIC(size_t) state;
-	/* Protects `waiters`; taken only when somebody waits. */
-	pthread_mutex_t lock;
-	struct weft__waitlist waiters;
-};
-
-/* Private: one acquire of `needed` permits, inside the acquiring future. */
-struct weft__sem_wait {
-	struct weft__waiter node;
-	struct weft__sem *sem;
-	size_t needed;
-	/* Permits still owed while queued; under sem->lock. */
-	size_t remaining;
-	WEFT__ATOMIC(unsigned) state;
-};
-
 /* ======================================================================== */
 /* Semaphore                                                                 */
 /* ======================================================================== */
@@ -229,8 +207,9 @@ bool weft_mutex_is_locked(const weft_mutex *m);
  * contention cost one atomic operation each.
  */
 typedef struct weft_rwlock {
-	struct weft__sem sem; /* private */
-	size_t max_readers;   /* private */
+	struct weft__sem sem; /* private: max_readers permits */
+	/* Private: 1 while a writer holds the lock (set once it knows). */
+	WEFT__ATOMIC(unsigned) writer;
 } weft_rwlock;
 
 /* Initialises `rw`, unlocked, admitting WEFT_RWLOCK_MAX_READERS readers.
@@ -279,18 +258,24 @@ int weft_rwlock_read(weft_rwlock *rw, weft_rwlock_read_future *f);
  * weft_mutex_lock. */
 int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f);
 
-/* Releases one read lock.  Returns 0, -EINVAL for NULL, -EPERM when no read
- * lock is visibly held.  Any thread. */
+/*
+ * Releases one read lock.  Returns 0, -EINVAL for NULL, -EPERM (and changes
+ * nothing) when no read lock is visibly held: the lock is write-locked, or
+ * every read permit is already back.  Any thread.
+ */
 int weft_rwlock_unlock_read(weft_rwlock *rw);
 
-/* Releases the write lock.  Returns 0, -EINVAL for NULL, -EPERM when the
- * lock is visibly not write-locked.  Any thread. */
+/*
+ * Releases the write lock.  Returns 0, -EINVAL for NULL, -EPERM (and
+ * changes nothing) when no writer holds the lock (it is free or only
+ * read-locked, even by max_readers readers).  Any thread.
+ */
 int weft_rwlock_unlock_write(weft_rwlock *rw);
 
 /*
  * Turns the caller's write lock into a read lock without letting a writer in
  * between; queued readers may enter alongside.  Returns 0, -EINVAL for NULL,
- * -EPERM when the lock is visibly not write-locked.  Any thread.
+ * -EPERM (and changes nothing) when no writer holds the lock.  Any thread.
  */
 int weft_rwlock_downgrade(weft_rwlock *rw);
 

@@ -1,26 +1,36 @@
 /*
  * weft/waiter.h - private layouts that public futures embed by value: the
- * intrusive waiter node and FIFO list of the waiting primitives, and the
- * WEFT__ATOMIC field helper.  Nothing here is API: the fields are touched
- * only by the library (src/sync/waitlist.h has the operations).  It is a
- * public header only because weft/sync.h and weft/chan.h need the sizes.
+ * intrusive waiter node and FIFO list of the waiting primitives, the FIFO
+ * semaphore core, and the WEFT__ATOMIC field helper.  Nothing here is API:
+ * the fields are touched only by the library (src/common/waitlist.h and
+ * src/common/sem.h have the operations).  It is a public header only
+ * because weft/sync.h and weft/chan.h need the sizes.
  */
 #ifndef WEFT_WAITER_H
 #define WEFT_WAITER_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "weft/future.h"
 
 /*
- * Private fields that are atomics in C.  C++ sees the plain type of the same
- * size so that it can include the headers and hold the structs; it must not
- * touch the fields.
+ * Private fields that are atomics in C.  C++ sees the plain type so that it
+ * can include the headers and hold the structs; it must not touch the
+ * fields.  Both languages must lay the structs out alike, and a plain type
+ * is not always aligned like its atomic: on i386, uint64_t is 4-aligned in
+ * a struct while _Atomic uint64_t is 8-aligned, so weft_barrier would be 4
+ * bytes shorter in C++.  Hence the explicit alignment in both languages:
+ * every type used here (size_t, unsigned, uint32_t, uint64_t, uintptr_t)
+ * has a power-of-two size and is lock-free, so its atomic has that size
+ * and is aligned to it, in C as in C++.  test/sync/layout.cpp checks every
+ * public struct's size and alignment against the C compiler's.
  */
 #ifdef __cplusplus
-#define WEFT__ATOMIC(T) T
+#define WEFT__ATOMIC(T) alignas(sizeof(T)) T
 #else
-#define WEFT__ATOMIC(T) _Atomic T
+#define WEFT__ATOMIC(T) _Alignas(sizeof(T)) _Atomic T
 #endif
 
 #ifdef __cplusplus
@@ -37,6 +47,31 @@ struct weft__waiter {
 /* Private: a FIFO of waiter nodes, under the owning primitive's lock. */
 struct weft__waitlist {
 	struct weft__waiter *head, *tail;
+};
+
+/*
+ * Private: the FIFO counting semaphore at the core of weft_semaphore,
+ * weft_mutex, weft_rwlock and weft_once_cell (src/common/sem.c),
+ * and of the bounded mpsc channel.
+ */
+struct weft__sem {
+	/* Available permits << 2 | WAITERS | CLOSED. */
+	WEFT__ATOMIC(size_t) state;
+	/* The largest count (1 for a mutex); fixed at init. */
+	size_t max;
+	/* Protects `waiters`; taken only when somebody waits. */
+	pthread_mutex_t lock;
+	struct weft__waitlist waiters;
+};
+
+/* Private: one acquire of `needed` permits, inside the acquiring future. */
+struct weft__sem_wait {
+	struct weft__waiter node;
+	struct weft__sem *sem;
+	size_t needed;
+	/* Permits still owed while queued; under sem->lock. */
+	size_t remaining;
+	WEFT__ATOMIC(unsigned) state;
 };
 
 #ifdef __cplusplus

@@ -82,6 +82,7 @@ static void chan_unref(struct broadcast *ch)
 int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx **tx)
 {
 	struct broadcast *ch;
+	int err;
 	uint64_t cap = 1;
 	size_t words = value_words(elem_size);
 
@@ -93,9 +94,10 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx *
 	ch = weft__chan_calloc(sizeof(*ch) + (size_t)cap * (1 + words) * sizeof(uint64_t));
 	if (ch == NULL)
 		return -ENOMEM;
-	if (rx_chan_init(&ch->core) != 0) {
+	err = rx_chan_init(&ch->core);
+	if (err != 0) {
 		weft__chan_free(ch);
-		return -ENOMEM;
+		return err;
 	}
 	atomic_init(&ch->tail, 0);
 	ch->elem_size = elem_size;
@@ -108,9 +110,9 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx *
 
 weft_broadcast_tx *weft_broadcast_tx_clone(weft_broadcast_tx *tx)
 {
-	struct broadcast *ch = chan_of(tx);
-
-	rx_chan_add_sender(&ch->core);
+	if (tx == NULL)
+		return NULL;
+	rx_chan_add_sender(&chan_of(tx)->core);
 	return tx;
 }
 
@@ -131,6 +133,8 @@ int weft_broadcast_send(weft_broadcast_tx *tx, const void *value)
 	_Atomic uint64_t *slot;
 	uint64_t t;
 
+	if (tx == NULL || (value == NULL && ch->elem_size != 0))
+		return -EINVAL;
 	/* Relaxed: a receiver subscribing concurrently may or may not count,
 	 * as with any send racing a subscribe. */
 	if (atomic_load_explicit(&ch->receivers, memory_order_relaxed) == 0)
@@ -155,6 +159,8 @@ int weft_broadcast_send(weft_broadcast_tx *tx, const void *value)
 
 size_t weft_broadcast_receiver_count(const weft_broadcast_tx *tx)
 {
+	if (tx == NULL)
+		return 0;
 	/* Relaxed: a snapshot. */
 	return (size_t)atomic_load_explicit(&chan_of(tx)->receivers, memory_order_relaxed);
 }
@@ -250,8 +256,18 @@ static int bc_try_recv(struct broadcast *ch, weft_broadcast_rx *rx, void *out, u
 	return lag_to(rx, t >= ch->cap && t - ch->cap > p ? t - ch->cap : p + 1, lagged);
 }
 
+/* A receiver that is NULL or finished, or a NULL buffer for a value that
+ * has bytes. */
+static bool bad_recv(const weft_broadcast_rx *rx, const void *out)
+{
+	return rx == NULL || rx->chan == NULL ||
+	       (out == NULL && chan_of(rx->chan)->elem_size != 0);
+}
+
 int weft_broadcast_try_recv(weft_broadcast_rx *rx, void *out, uint64_t *lagged)
 {
+	if (bad_recv(rx, out))
+		return -EINVAL;
 	return bc_try_recv(chan_of(rx->chan), rx, out, lagged);
 }
 
@@ -266,6 +282,10 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 {
 	weft_broadcast_recv_future *f = (weft_broadcast_recv_future *)base;
 
+	if (f->rx == NULL) {
+		f->status = -EINVAL;
+		return WEFT_READY;
+	}
 	return rx_wait_poll(&chan_of(f->rx->chan)->core, recv_wait_of(f), cx, recv_look, f,
 			    &f->status);
 }
@@ -278,15 +298,18 @@ static void recv_drop(weft_future *base)
 		rx_wait_drop_queued(&chan_of(f->rx->chan)->core, recv_wait_of(f));
 }
 
-void weft_broadcast_recv(weft_broadcast_rx *rx, void *out, weft_broadcast_recv_future *f)
+int weft_broadcast_recv(weft_broadcast_rx *rx, void *out, weft_broadcast_recv_future *f)
 {
+	if (f == NULL)
+		return -EINVAL;
 	f->base.poll = recv_poll;
 	f->base.drop = recv_drop;
 	f->status = 0;
 	f->lagged = 0;
-	f->rx = rx;
+	f->rx = bad_recv(rx, out) ? NULL : rx;
 	f->out = out;
 	f->queued = false;
 	f->wait_gen = 0;
 	weft__waiter_init(&f->waiter);
+	return f->rx != NULL ? 0 : -EINVAL;
 }

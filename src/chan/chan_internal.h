@@ -1,6 +1,6 @@
 /*
  * src/chan/chan_internal.h - what the channel files share: the waiter list
- * and wake batches of src/sync, allocation (with a fault-injection hook for
+ * and wake batches of src/common, allocation (with a fault-injection hook for
  * the tests), and copying values through atomic words.  Private.
  */
 #ifndef WEFT_SRC_CHAN_INTERNAL_H
@@ -11,13 +11,10 @@
 #include <stdint.h>
 #include <string.h>
 
-/*
- * The waiter list of src/sync; weft/chan.h spells out the same node for
- * the futures that embed it, and a guard macro keeps the two from both
- * defining it.
- */
-#include "../sync/wakebatch.h"
-#include "../sync/waitlist.h"
+/* The list layer of src/common (waiter lists and wake batches), shared
+ * with src/sync; the nodes themselves are laid out in weft/waiter.h. */
+#include "../common/wakebatch.h"
+#include "../common/waitlist.h"
 #include "weft/chan.h"
 
 #define CHAN_CONTAINER_OF(ptr, type, member) \

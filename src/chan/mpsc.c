@@ -54,18 +54,21 @@
  * Capacity (bounded channels)
  * ---------------------------
  *
- * A semaphore of `capacity` permits, one word: permits << 2, CLOSED, and
- * WAITERS (the send-waiter list is not empty).  A send takes a permit (one
- * CAS) before it claims a slot; the receiver gives one back (one CAS) after
- * reading a slot, so tail - head never exceeds the capacity.  When no
- * permit is free, the sender queues its waiter node (inside its future)
- * under the lock and sets WAITERS; while WAITERS is set no permit is ever
- * added to the word: a release takes the lock and hands the permit to the
- * first waiter directly (FIFO, no barging).  WAITERS implies zero free
- * permits, and every change to the word is a CAS, so the fast paths of
- * senders and the receiver never take the lock.  A send future dropped
- * while queued unlinks itself; one dropped after it was handed a permit
- * passes the permit on.
+ * The FIFO semaphore core that weft_semaphore and weft_mutex are made of
+ * (src/common/sem.h), with `capacity` permits and `capacity` as its
+ * maximum.  A send takes a permit (one CAS, inline) before it claims a
+ * slot; the receiver gives one back (one CAS, inline) after reading a slot,
+ * so tail - head never exceeds the capacity.  When no permit is free the
+ * send future waits in the acquire node embedded in it; the semaphore
+ * queues it
+ * FIFO and, while anybody waits, hands released permits to the oldest
+ * waiter directly (no barging), so the fast paths of senders and the
+ * receiver never take a lock.  A send future dropped while queued leaves
+ * the queue; one dropped after it was handed a permit passes the permit on
+ * (both are weft__sem_wait_drop).  Closing the channel closes the
+ * semaphore: queued senders complete with -EPIPE.  A send that got its
+ * permit but then finds the tail closed (or cannot grow the buffer) gives
+ * the permit back.
  *
  * Waking the receiver
  * -------------------
@@ -85,6 +88,7 @@
 
 #include "chan_internal.h"
 #include "../common/lock.h"
+#include "../common/sem.h"
 
 #define BLOCK_SLOTS 32u
 #define BLOCK_MASK ((uint64_t)BLOCK_SLOTS - 1)
@@ -93,10 +97,6 @@
 #define SPARE_SLOTS ((uint64_t)2 * BLOCK_SLOTS)
 
 #define TAIL_CLOSED ((uint64_t)1 << 63)
-
-#define SEM_WAITERS ((uint64_t)1)
-#define SEM_CLOSED ((uint64_t)2)
-#define SEM_ONE ((uint64_t)4)
 
 #define MAX_CAPACITY ((size_t)1 << 40)
 
@@ -118,11 +118,11 @@ struct mpsc {
 	/* Senders: the claim word, on its own line. */
 	_Atomic uint64_t tail;
 	char pad0[64 - sizeof(uint64_t)];
-	/* Senders and receiver: the permits of a bounded channel. */
-	_Atomic uint64_t sem;
-	char pad1[64 - sizeof(uint64_t)];
-	/* Mostly read. */
-	_Atomic uint64_t limit;
+	/* Senders and receiver: the permits of a bounded channel (its state
+	 * word leads, on a line of its own). */
+	struct weft__sem sem;
+	/* Mostly read, on a line of its own. */
+	_Alignas(64) _Atomic uint64_t limit;
 	_Atomic(struct block *) block_tail;
 	_Atomic bool rx_parked;
 	bool bounded;
@@ -132,7 +132,6 @@ struct mpsc {
 	_Atomic uint64_t refs;
 	/* Under lock. */
 	pthread_mutex_t lock;
-	struct weft__waitlist send_waiters;
 	struct block *last;
 	/* Written by the receiver under lock; read under lock by wakers. */
 	weft_waker rx_waker;
@@ -144,7 +143,6 @@ struct mpsc {
 };
 
 enum { SEND_INIT, SEND_WAITING, SEND_DONE };
-enum { WAIT_NONE, WAIT_QUEUED, WAIT_GRANTED, WAIT_CLOSED };
 
 static struct mpsc *tx_chan(const weft_mpsc_tx *tx)
 {
@@ -159,11 +157,6 @@ static struct mpsc *rx_chan(const weft_mpsc_rx *rx)
 static unsigned char *slot_ptr(const struct mpsc *ch, struct block *b, uint64_t index)
 {
 	return (unsigned char *)b->slots + (size_t)(index & BLOCK_MASK) * ch->elem_size;
-}
-
-static weft_mpsc_send_future *send_future_of(struct weft__waiter *w)
-{
-	return CHAN_CONTAINER_OF(w, weft_mpsc_send_future, waiter);
 }
 
 /* ---- blocks ------------------------------------------------------------- */
@@ -298,104 +291,6 @@ static void reclaim(struct mpsc *ch)
 	}
 }
 
-/* ---- the permits of a bounded channel ------------------------------------ */
-
-/*
- * Takes a permit without waiting.  Returns 0, -EAGAIN (none free, or
- * senders are queued) or -EPIPE.  The permit word orders no data (slots
- * are published by their ready bits), so its operations are relaxed.
- */
-static int sem_try_acquire(struct mpsc *ch)
-{
-	uint64_t s = atomic_load_explicit(&ch->sem, memory_order_relaxed);
-
-	for (;;) {
-		if (s & SEM_CLOSED)
-			return -EPIPE;
-		if ((s & SEM_WAITERS) || s < SEM_ONE)
-			return -EAGAIN;
-		if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s - SEM_ONE,
-							  memory_order_relaxed,
-							  memory_order_relaxed))
-			return 0;
-	}
-}
-
-/*
- * Under lock: takes a permit, or queues `f` (returns -EAGAIN), or reports
- * -EPIPE.
- */
-static int sem_acquire_or_queue_locked(struct mpsc *ch, weft_mpsc_send_future *f,
-				       const weft_waker *waker)
-{
-	uint64_t s = atomic_load_explicit(&ch->sem, memory_order_relaxed);
-
-	for (;;) {
-		if (s & SEM_CLOSED)
-			return -EPIPE;
-		if (!(s & SEM_WAITERS) && s >= SEM_ONE) {
-			if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s - SEM_ONE,
-								  memory_order_relaxed,
-								  memory_order_relaxed))
-				return 0;
-			continue;
-		}
-		if (s & SEM_WAITERS)
-			break;
-		if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s | SEM_WAITERS,
-							  memory_order_relaxed,
-							  memory_order_relaxed))
-			break;
-	}
-	weft__waiter_init(&f->waiter);
-	weft__waitlist_push_back(&ch->send_waiters, &f->waiter);
-	/* The node is fresh: this only clones, no waker is dropped under
-	 * the lock. */
-	f->waiter.waker = weft_waker_clone(waker);
-	f->wait = WAIT_QUEUED;
-	return -EAGAIN;
-}
-
-/*
- * Under lock: hands one permit to the first queued sender, or adds it to
- * the word.  Returns the waker to wake after unlocking (maybe empty).
- */
-static weft_waker sem_release_locked(struct mpsc *ch)
-{
-	struct weft__waiter *w = weft__waitlist_pop_front(&ch->send_waiters);
-	weft_waker wk = { NULL, NULL };
-
-	if (w == NULL) {
-		atomic_fetch_add_explicit(&ch->sem, SEM_ONE, memory_order_relaxed);
-		return wk;
-	}
-	if (weft__waitlist_is_empty(&ch->send_waiters))
-		atomic_fetch_and_explicit(&ch->sem, ~SEM_WAITERS, memory_order_relaxed);
-	send_future_of(w)->wait = WAIT_GRANTED;
-	wk = w->waker;
-	w->waker.data = NULL;
-	w->waker.vtable = NULL;
-	return wk;
-}
-
-/* Gives one permit back. */
-static void sem_release(struct mpsc *ch)
-{
-	uint64_t s = atomic_load_explicit(&ch->sem, memory_order_relaxed);
-	weft_waker wk;
-
-	while (!(s & SEM_WAITERS)) {
-		if (atomic_compare_exchange_weak_explicit(&ch->sem, &s, s + SEM_ONE,
-							  memory_order_relaxed,
-							  memory_order_relaxed))
-			return;
-	}
-	pthread_mutex_lock(&ch->lock);
-	wk = sem_release_locked(ch);
-	pthread_mutex_unlock(&ch->lock);
-	weft_waker_wake(&wk);
-}
-
 /* ---- sending and receiving ------------------------------------------------ */
 
 static void wake_rx(struct mpsc *ch)
@@ -485,7 +380,7 @@ static int pop(struct mpsc *ch, void *out)
 	value_copy(out, slot_ptr(ch, b, index), ch->elem_size);
 	ch->head = index + 1;
 	if (ch->bounded)
-		sem_release(ch);
+		weft__sem_release_one(&ch->sem);
 	return 0;
 }
 
@@ -493,8 +388,7 @@ static int pop(struct mpsc *ch, void *out)
 
 static void chan_close(struct mpsc *ch)
 {
-	struct weft__wake_batch batch;
-	struct weft__waiter *w;
+	weft_waker w;
 	uint64_t prev;
 
 	/* SeqCst: a sender's claim either precedes this (and is received) or
@@ -502,28 +396,17 @@ static void chan_close(struct mpsc *ch)
 	prev = atomic_fetch_or_explicit(&ch->tail, TAIL_CLOSED, memory_order_seq_cst);
 	if (prev & TAIL_CLOSED)
 		return;
-	weft__wake_batch_init(&batch);
-	pthread_mutex_lock(&ch->lock);
-	if (ch->bounded) {
-		/* Relaxed: waiters read it under the lock; a fast-path sender
-		 * that misses it fails at the closed tail instead. */
-		atomic_fetch_or_explicit(&ch->sem, SEM_CLOSED, memory_order_relaxed);
-		while ((w = weft__waitlist_pop_front(&ch->send_waiters)) != NULL) {
-			send_future_of(w)->wait = WAIT_CLOSED;
-			weft__wake_batch_push(&batch, &w->waker);
-			if (weft__wake_batch_full(&batch)) {
-				pthread_mutex_unlock(&ch->lock);
-				weft__wake_batch_wake_all(&batch);
-				pthread_mutex_lock(&ch->lock);
-			}
-		}
-		atomic_fetch_and_explicit(&ch->sem, ~SEM_WAITERS, memory_order_relaxed);
-	}
+	/* Queued senders complete with -EPIPE; one that had its permit
+	 * already fails at the closed tail and gives it back. */
+	if (ch->bounded)
+		weft__sem_close(&ch->sem);
 	/* AcqRel: as in wake_rx. */
-	if (atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
-		batch.wakers[batch.count++] = weft_waker_clone(&ch->rx_waker);
+	if (!atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
+		return;
+	pthread_mutex_lock(&ch->lock);
+	w = weft_waker_clone(&ch->rx_waker);
 	pthread_mutex_unlock(&ch->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft_waker_wake(&w);
 }
 
 static void chan_free(struct mpsc *ch)
@@ -537,6 +420,8 @@ static void chan_free(struct mpsc *ch)
 		b = next;
 	}
 	weft_waker_drop(&ch->rx_waker);
+	if (ch->bounded)
+		weft__sem_finish(&ch->sem);
 	pthread_mutex_destroy(&ch->lock);
 	weft__chan_free(ch);
 }
@@ -556,6 +441,7 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 {
 	struct mpsc *ch;
 	struct block *first;
+	int err = -ENOMEM;
 
 	if (tx == NULL || rx == NULL || elem_size > CHAN_MAX_ELEM_SIZE)
 		return -EINVAL;
@@ -568,11 +454,16 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	first = block_alloc(ch);
 	if (first == NULL)
 		goto err_free_ch;
-	if (weft__mutex_init(&ch->lock) != 0)
+	err = weft__mutex_init(&ch->lock);
+	if (err != 0)
 		goto err_free_first;
+	if (bounded) {
+		err = weft__sem_init(&ch->sem, capacity, capacity);
+		if (err != 0)
+			goto err_lock;
+	}
 	block_reset(first, 0);
 	atomic_init(&ch->tail, 0);
-	atomic_init(&ch->sem, bounded ? (uint64_t)capacity * SEM_ONE : 0);
 	atomic_init(&ch->limit, BLOCK_SLOTS);
 	atomic_init(&ch->block_tail, first);
 	atomic_init(&ch->rx_parked, false);
@@ -580,7 +471,6 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	ch->capacity = bounded ? capacity : 0;
 	atomic_init(&ch->senders, 1);
 	atomic_init(&ch->refs, 2);
-	weft__waitlist_init(&ch->send_waiters);
 	ch->last = first;
 	ch->rx_waker.data = NULL;
 	ch->rx_waker.vtable = NULL;
@@ -591,11 +481,13 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	*rx = (weft_mpsc_rx *)(void *)ch;
 	return 0;
 
+err_lock:
+	pthread_mutex_destroy(&ch->lock);
 err_free_first:
 	weft__chan_free(first);
 err_free_ch:
 	weft__chan_free(ch);
-	return -ENOMEM;
+	return err;
 }
 
 int weft_mpsc_bounded(size_t elem_size, size_t capacity, weft_mpsc_tx **tx, weft_mpsc_rx **rx)
@@ -614,6 +506,8 @@ weft_mpsc_tx *weft_mpsc_tx_clone(weft_mpsc_tx *tx)
 {
 	struct mpsc *ch = tx_chan(tx);
 
+	if (tx == NULL)
+		return NULL;
 	/* Relaxed: a new reference is made from one the caller holds. */
 	atomic_fetch_add_explicit(&ch->senders, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
@@ -634,25 +528,33 @@ void weft_mpsc_tx_release(weft_mpsc_tx *tx)
 	chan_unref(ch);
 }
 
-void weft_mpsc_tx_close(weft_mpsc_tx *tx)
+int weft_mpsc_tx_close(weft_mpsc_tx *tx)
 {
+	if (tx == NULL)
+		return -EINVAL;
 	chan_close(tx_chan(tx));
+	return 0;
 }
 
 bool weft_mpsc_tx_is_closed(const weft_mpsc_tx *tx)
 {
+	if (tx == NULL)
+		return false;
 	/* Acquire: pairs with the fetch_or in chan_close. */
 	return (atomic_load_explicit(&tx_chan(tx)->tail, memory_order_acquire) & TAIL_CLOSED) != 0;
 }
 
 size_t weft_mpsc_elem_size(const weft_mpsc_tx *tx)
 {
-	return tx_chan(tx)->elem_size;
+	return tx != NULL ? tx_chan(tx)->elem_size : 0;
 }
 
-void weft_mpsc_rx_close(weft_mpsc_rx *rx)
+int weft_mpsc_rx_close(weft_mpsc_rx *rx)
 {
+	if (rx == NULL)
+		return -EINVAL;
 	chan_close(rx_chan(rx));
+	return 0;
 }
 
 void weft_mpsc_rx_release(weft_mpsc_rx *rx)
@@ -667,9 +569,7 @@ void weft_mpsc_rx_release(weft_mpsc_rx *rx)
 	/* The values still buffered are discarded with the blocks when the
 	 * last reference goes; the receiver's waker goes now. */
 	pthread_mutex_lock(&ch->lock);
-	stale = ch->rx_waker;
-	ch->rx_waker.data = NULL;
-	ch->rx_waker.vtable = NULL;
+	stale = weft__waker_take(&ch->rx_waker);
 	pthread_mutex_unlock(&ch->lock);
 	weft_waker_drop(&stale);
 	chan_unref(ch);
@@ -677,37 +577,54 @@ void weft_mpsc_rx_release(weft_mpsc_rx *rx)
 
 /* ---- the try tier ----------------------------------------------------------------- */
 
+/* A value pointer may be NULL only for a channel of empty values. */
+static bool bad_value(const struct mpsc *ch, const void *value)
+{
+	return value == NULL && ch->elem_size != 0;
+}
+
+/* Sends through a permit already taken (bounded) or none needed. */
+static int push_with_permit(struct mpsc *ch, const void *value)
+{
+	int err = push(ch, value);
+
+	if (err < 0 && ch->bounded)
+		weft__sem_release_one(&ch->sem);
+	return err;
+}
+
 int weft_mpsc_try_send(weft_mpsc_tx *tx, const void *value)
 {
 	struct mpsc *ch = tx_chan(tx);
 	int err;
 
+	if (tx == NULL || bad_value(ch, value))
+		return -EINVAL;
 	if (!ch->bounded)
 		return push(ch, value);
-	err = sem_try_acquire(ch);
+	err = weft__sem_try_acquire(&ch->sem, 1);
 	if (err < 0)
 		return err;
-	err = push(ch, value);
-	if (err < 0)
-		sem_release(ch);
-	return err;
+	return push_with_permit(ch, value);
 }
 
 int weft_mpsc_try_send_ptr(weft_mpsc_tx *tx, void *p)
 {
-	if (tx_chan(tx)->elem_size != sizeof(void *))
+	if (tx == NULL || tx_chan(tx)->elem_size != sizeof(void *))
 		return -EINVAL;
 	return weft_mpsc_try_send(tx, &p);
 }
 
 int weft_mpsc_try_recv(weft_mpsc_rx *rx, void *out)
 {
+	if (rx == NULL || bad_value(rx_chan(rx), out))
+		return -EINVAL;
 	return pop(rx_chan(rx), out);
 }
 
 int weft_mpsc_try_recv_ptr(weft_mpsc_rx *rx, void **out)
 {
-	if (rx_chan(rx)->elem_size != sizeof(void *))
+	if (rx == NULL || out == NULL || rx_chan(rx)->elem_size != sizeof(void *))
 		return -EINVAL;
 	return pop(rx_chan(rx), out);
 }
@@ -715,13 +632,44 @@ int weft_mpsc_try_recv_ptr(weft_mpsc_rx *rx, void **out)
 size_t weft_mpsc_len(const weft_mpsc_rx *rx)
 {
 	const struct mpsc *ch = rx_chan(rx);
-	/* Relaxed: a snapshot for the receiver's own use. */
-	uint64_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed) & ~TAIL_CLOSED;
+	uint64_t t;
 
+	if (rx == NULL)
+		return 0;
+	/* Relaxed: a snapshot for the receiver's own use. */
+	t = atomic_load_explicit(&ch->tail, memory_order_relaxed) & ~TAIL_CLOSED;
 	return (size_t)(t - ch->head);
 }
 
 /* ---- the send future ---------------------------------------------------------------- */
+
+/*
+ * The bounded part of a send: take a permit (one CAS), or wait for one in
+ * the acquire node inside the future, then push.  Returns WEFT_PENDING or
+ * WEFT_READY with the send's status in *err.
+ */
+static weft_poll send_bounded(struct mpsc *ch, weft_mpsc_send_future *f, weft_cx *cx, int *err)
+{
+	if (f->state == SEND_INIT) {
+		*err = weft__sem_try_acquire(&ch->sem, 1);
+		if (*err != -EAGAIN)
+			goto got;
+		/* The acquire spends (and refunds) its own unit. */
+		weft_coop_refund(cx);
+		weft__sem_wait_init(&f->wait, &ch->sem, 1);
+		f->state = SEND_WAITING;
+	}
+	/* On ready, *err is 0 (the permit is ours) or -EPIPE (closed). */
+	if (weft__sem_wait_poll(&f->wait, cx, err) == WEFT_PENDING)
+		return WEFT_PENDING;
+got:
+	if (*err == 0) {
+		*err = push(ch, f->value);
+		if (*err < 0)
+			weft__sem_release_one(&ch->sem);
+	}
+	return WEFT_READY;
+}
 
 static weft_poll send_poll(weft_future *base, weft_cx *cx)
 {
@@ -731,45 +679,12 @@ static weft_poll send_poll(weft_future *base, weft_cx *cx)
 
 	if (f->state == SEND_DONE)
 		return WEFT_READY;
-	if (!weft_coop_proceed(cx))
+	if (f->state == SEND_INIT && !weft_coop_proceed(cx))
 		return WEFT_PENDING;
-	if (!ch->bounded) {
+	if (!ch->bounded)
 		err = push(ch, f->value);
-		goto done;
-	}
-	if (f->state == SEND_INIT) {
-		err = sem_try_acquire(ch);
-		if (err == -EAGAIN) {
-			pthread_mutex_lock(&ch->lock);
-			err = sem_acquire_or_queue_locked(ch, f, weft_cx_waker(cx));
-			pthread_mutex_unlock(&ch->lock);
-			if (err == -EAGAIN) {
-				f->state = SEND_WAITING;
-				weft_coop_refund(cx);
-				return WEFT_PENDING;
-			}
-		}
-	} else {
-		pthread_mutex_lock(&ch->lock);
-		if (f->wait == WAIT_QUEUED) {
-			weft_waker stale = weft__waker_replace(&f->waiter.waker,
-							       weft_cx_waker(cx));
-
-			pthread_mutex_unlock(&ch->lock);
-			weft_waker_drop(&stale);
-			weft_coop_refund(cx);
-			return WEFT_PENDING;
-		}
-		err = f->wait == WAIT_GRANTED ? 0 : -EPIPE;
-		f->wait = WAIT_NONE;
-		pthread_mutex_unlock(&ch->lock);
-	}
-	if (err == 0) {
-		err = push(ch, f->value);
-		if (err < 0)
-			sem_release(ch);
-	}
-done:
+	else if (send_bounded(ch, f, cx, &err) == WEFT_PENDING)
+		return WEFT_PENDING;
 	f->status = err;
 	f->state = SEND_DONE;
 	return WEFT_READY;
@@ -778,33 +693,18 @@ done:
 static void send_drop(weft_future *base)
 {
 	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
-	weft_waker stale = { NULL, NULL }, grant = { NULL, NULL };
-	struct mpsc *ch;
 
 	if (f->state != SEND_WAITING)
 		return;
-	ch = tx_chan(f->tx);
-	pthread_mutex_lock(&ch->lock);
-	if (f->wait == WAIT_QUEUED) {
-		weft__waitlist_remove(&ch->send_waiters, &f->waiter);
-		if (weft__waitlist_is_empty(&ch->send_waiters))
-			atomic_fetch_and_explicit(&ch->sem, ~SEM_WAITERS, memory_order_relaxed);
-		stale = f->waiter.waker;
-		f->waiter.waker.data = NULL;
-		f->waiter.waker.vtable = NULL;
-	} else if (f->wait == WAIT_GRANTED) {
-		/* We were handed a permit but never used it: pass it on. */
-		grant = sem_release_locked(ch);
-	}
-	f->wait = WAIT_NONE;
-	pthread_mutex_unlock(&ch->lock);
-	weft_waker_drop(&stale);
-	weft_waker_wake(&grant);
+	/* Queued: leaves the queue; handed a permit: passes it on. */
+	weft__sem_wait_drop(&f->wait);
 	f->state = SEND_DONE;
 }
 
-void weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f)
+int weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f)
 {
+	if (f == NULL)
+		return -EINVAL;
 	f->base.poll = send_poll;
 	f->base.drop = send_drop;
 	f->status = 0;
@@ -812,19 +712,25 @@ void weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *
 	f->value = value;
 	f->inline_value = NULL;
 	f->state = SEND_INIT;
-	f->wait = WAIT_NONE;
-	weft__waiter_init(&f->waiter);
-}
-
-void weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
-{
-	weft_mpsc_send(tx, NULL, f);
-	f->inline_value = p;
-	f->value = &f->inline_value;
-	if (tx_chan(tx)->elem_size != sizeof(void *)) {
+	if (tx == NULL || bad_value(tx_chan(tx), value)) {
 		f->status = -EINVAL;
 		f->state = SEND_DONE;
+		return -EINVAL;
 	}
+	return 0;
+}
+
+int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
+{
+	if (f == NULL)
+		return -EINVAL;
+	if (tx == NULL || tx_chan(tx)->elem_size != sizeof(void *)) {
+		weft_mpsc_send(NULL, NULL, f);
+		return -EINVAL;
+	}
+	weft_mpsc_send(tx, &f->inline_value, f);
+	f->inline_value = p;
+	return 0;
 }
 
 /* ---- the receive future -------------------------------------------------------------- */
@@ -866,11 +772,25 @@ done:
 	return WEFT_READY;
 }
 
-void weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
+/* The poll of a receive made from bad arguments: ready at once. */
+static weft_poll bad_recv_poll(weft_future *base, weft_cx *cx)
 {
+	((weft_mpsc_recv_future *)base)->status = -EINVAL;
+	return WEFT_READY;
+}
+
+int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
+{
+	if (f == NULL)
+		return -EINVAL;
 	f->base.poll = recv_poll;
 	f->base.drop = NULL;
 	f->status = 0;
 	f->rx = rx;
 	f->out = out;
+	if (rx == NULL || bad_value(rx_chan(rx), out)) {
+		f->base.poll = bad_recv_poll;
+		return -EINVAL;
+	}
+	return 0;
 }

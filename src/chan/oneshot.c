@@ -158,11 +158,20 @@ static int tx_finish(weft_oneshot *os, bool sent)
 	return 0;
 }
 
+/* A value pointer may be NULL only for a oneshot of empty values. */
+static bool bad_value(const weft_oneshot *os, const void *value)
+{
+	return value == NULL && os->size != 0;
+}
+
 int weft_oneshot_send(weft_oneshot *os, const void *value)
 {
-	/* Acquire: pairs with the receiver's release transitions. */
-	uint32_t s = atomic_load_explicit(&os->state, memory_order_acquire);
+	uint32_t s;
 
+	if (os == NULL || bad_value(os, value))
+		return -EINVAL;
+	/* Acquire: pairs with the receiver's release transitions. */
+	s = atomic_load_explicit(&os->state, memory_order_acquire);
 	if (s & OS_TX_DONE)
 		return -EINVAL;
 	/* The receiver reads storage only after it sees VALUE. */
@@ -173,21 +182,26 @@ int weft_oneshot_send(weft_oneshot *os, const void *value)
 
 int weft_oneshot_send_ptr(weft_oneshot *os, void *p)
 {
-	if (os->size != sizeof(void *))
+	if (os == NULL || os->size != sizeof(void *))
 		return -EINVAL;
 	return weft_oneshot_send(os, &p);
 }
 
-void weft_oneshot_tx_close(weft_oneshot *os)
+int weft_oneshot_tx_close(weft_oneshot *os)
 {
+	if (os == NULL)
+		return -EINVAL;
 	/* Acquire: pairs with the receiver's release transitions. */
 	if (atomic_load_explicit(&os->state, memory_order_acquire) & OS_TX_DONE)
-		return;
+		return 0;
 	(void)tx_finish(os, false);
+	return 0;
 }
 
 bool weft_oneshot_is_closed(const weft_oneshot *os)
 {
+	if (os == NULL)
+		return false;
 	/* Acquire: pairs with the receiver's release in rx_close. */
 	return (atomic_load_explicit(&os->state, memory_order_acquire) & OS_RX_DONE) != 0;
 }
@@ -215,8 +229,12 @@ static int rx_complete(weft_oneshot *os, void *out, uint32_t s)
 
 int weft_oneshot_try_recv(weft_oneshot *os, void *out)
 {
+	uint32_t s;
+
+	if (os == NULL || bad_value(os, out))
+		return -EINVAL;
 	/* Acquire: pairs with the sender's release, making the value visible. */
-	uint32_t s = atomic_load_explicit(&os->state, memory_order_acquire);
+	s = atomic_load_explicit(&os->state, memory_order_acquire);
 
 	if (s & OS_RX_DONE)
 		return -EINVAL;
@@ -225,15 +243,18 @@ int weft_oneshot_try_recv(weft_oneshot *os, void *out)
 	return -EAGAIN;
 }
 
-void weft_oneshot_rx_close(weft_oneshot *os)
+int weft_oneshot_rx_close(weft_oneshot *os)
 {
-	/* Acquire: pairs with the sender's release transitions. */
-	uint32_t s = atomic_load_explicit(&os->state, memory_order_acquire);
 	weft_waker w = { NULL, NULL };
+	uint32_t s;
 
+	if (os == NULL)
+		return -EINVAL;
+	/* Acquire: pairs with the sender's release transitions. */
+	s = atomic_load_explicit(&os->state, memory_order_acquire);
 	for (;;) {
 		if (s & OS_RX_DONE)
-			return;
+			return 0;
 		if (s & OS_RX_WAKER)
 			w = load_waker(os);
 		/* AcqRel: release hands the oneshot to the sender (who may
@@ -248,6 +269,7 @@ void weft_oneshot_rx_close(weft_oneshot *os)
 		weft_waker_drop(&w);
 	if ((s & OS_TX_DONE) && (s & OS_HEAP))
 		weft__chan_free(os);
+	return 0;
 }
 
 /*
@@ -299,6 +321,11 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 
 	if (f->done)
 		return WEFT_READY;
+	if (f->os == NULL) {
+		f->status = -EINVAL;
+		f->done = true;
+		return WEFT_READY;
+	}
 	if (!weft_coop_proceed(cx))
 		return WEFT_PENDING;
 	if (!rx_register(f->os, weft_cx_waker(cx), &s)) {
@@ -336,13 +363,16 @@ static void recv_drop(weft_future *base)
 	}
 }
 
-void weft_oneshot_recv(weft_oneshot *os, void *out, weft_oneshot_recv_future *f)
+int weft_oneshot_recv(weft_oneshot *os, void *out, weft_oneshot_recv_future *f)
 {
+	if (f == NULL)
+		return -EINVAL;
 	f->base.poll = recv_poll;
 	f->base.drop = recv_drop;
 	f->status = 0;
-	f->os = os;
+	f->os = os != NULL && !bad_value(os, out) ? os : NULL;
 	f->out = out;
 	f->registered = false;
 	f->done = false;
+	return f->os != NULL ? 0 : -EINVAL;
 }

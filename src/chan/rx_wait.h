@@ -62,12 +62,14 @@ typedef uint64_t rx_wait_gen_fn(const struct weft__waiter *w);
  */
 typedef int rx_look_fn(void *arg);
 
-/* Starts the channel open, with one sender reference.  Returns 0 or
- * -ENOMEM. */
+/* Starts the channel open, with one sender reference.  Returns 0 or the
+ * negative errno of weft__mutex_init. */
 static inline int rx_chan_init(struct rx_chan *q)
 {
-	if (weft__mutex_init(&q->lock) != 0)
-		return -ENOMEM;
+	int err = weft__mutex_init(&q->lock);
+
+	if (err != 0)
+		return err;
 	atomic_init(&q->closed, false);
 	atomic_init(&q->senders, 1);
 	atomic_init(&q->refs, 1);
@@ -119,11 +121,7 @@ static inline void rx_chan_wake_locked(struct rx_chan *q, uint64_t gen, bool all
 			break;
 		weft__waitlist_remove(&q->waiters, w);
 		weft__wake_batch_push(batch, &w->waker);
-		if (weft__wake_batch_full(batch)) {
-			pthread_mutex_unlock(&q->lock);
-			weft__wake_batch_wake_all(batch);
-			pthread_mutex_lock(&q->lock);
-		}
+		weft__wake_batch_flush_if_full(batch, &q->lock);
 	}
 }
 
@@ -138,8 +136,7 @@ static inline void rx_chan_sent_unlock(struct rx_chan *q, rx_wait_gen_fn *gen_of
 
 	weft__wake_batch_init(&batch);
 	rx_chan_wake_locked(q, gen, false, gen_of, &batch);
-	pthread_mutex_unlock(&q->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &q->lock);
 }
 
 /*
@@ -162,8 +159,7 @@ static inline void rx_chan_release_sender(struct rx_chan *q)
 	 * bc_try_recv (broadcast.c) and has_changed (watch.c). */
 	atomic_store_explicit(&q->closed, true, memory_order_release);
 	rx_chan_wake_locked(q, 0, true, NULL, &batch);
-	pthread_mutex_unlock(&q->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &q->lock);
 }
 
 /* Under lock: takes the future off the waiter list if it is still there;

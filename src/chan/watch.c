@@ -71,15 +71,17 @@ int weft_watch_create(size_t elem_size, const void *initial, weft_watch_tx **tx)
 {
 	struct watch *ch;
 	size_t words = value_words(elem_size);
+	int err;
 
 	if (tx == NULL || elem_size == 0 || elem_size > CHAN_MAX_ELEM_SIZE)
 		return -EINVAL;
 	ch = weft__chan_calloc(sizeof(*ch) + words * sizeof(uint64_t));
 	if (ch == NULL)
 		return -ENOMEM;
-	if (rx_chan_init(&ch->core) != 0) {
+	err = rx_chan_init(&ch->core);
+	if (err != 0) {
 		weft__chan_free(ch);
-		return -ENOMEM;
+		return err;
 	}
 	atomic_init(&ch->seq, 0);
 	ch->elem_size = elem_size;
@@ -92,9 +94,9 @@ int weft_watch_create(size_t elem_size, const void *initial, weft_watch_tx **tx)
 
 weft_watch_tx *weft_watch_tx_clone(weft_watch_tx *tx)
 {
-	struct watch *ch = chan_of(tx);
-
-	rx_chan_add_sender(&ch->core);
+	if (tx == NULL)
+		return NULL;
+	rx_chan_add_sender(&chan_of(tx)->core);
 	return tx;
 }
 
@@ -114,6 +116,8 @@ int weft_watch_send(weft_watch_tx *tx, const void *value)
 	struct watch *ch = chan_of(tx);
 	uint64_t s;
 
+	if (tx == NULL || value == NULL)
+		return -EINVAL;
 	pthread_mutex_lock(&ch->core.lock);
 	/* Relaxed: seq only changes under the lock we hold. */
 	s = atomic_load_explicit(&ch->seq, memory_order_relaxed);
@@ -130,6 +134,8 @@ int weft_watch_send(weft_watch_tx *tx, const void *value)
 
 uint64_t weft_watch_version(const weft_watch_tx *tx)
 {
+	if (tx == NULL)
+		return 0;
 	/* Acquire: pairs with the release in send. */
 	return atomic_load_explicit(&chan_of(tx)->seq, memory_order_acquire) >> 1;
 }
@@ -148,6 +154,16 @@ int weft_watch_subscribe(weft_watch_tx *tx, weft_watch_rx *rx)
 	return 0;
 }
 
+int weft_watch_rx_clone(const weft_watch_rx *src, weft_watch_rx *dst)
+{
+	if (src == NULL || dst == NULL || src->chan == NULL)
+		return -EINVAL;
+	rx_chan_ref(&chan_of(src->chan)->core);
+	dst->chan = src->chan;
+	dst->seen = src->seen;
+	return 0;
+}
+
 void weft_watch_rx_finish(weft_watch_rx *rx)
 {
 	struct watch *ch;
@@ -161,10 +177,13 @@ void weft_watch_rx_finish(weft_watch_rx *rx)
 
 int weft_watch_read(weft_watch_rx *rx, void *out, uint64_t *version)
 {
-	struct watch *ch = chan_of(rx->chan);
+	struct watch *ch;
 	uint64_t s1, s2;
 	int i;
 
+	if (rx == NULL || rx->chan == NULL || out == NULL)
+		return -EINVAL;
+	ch = chan_of(rx->chan);
 	for (i = 0; i < READ_TRIES; i++) {
 		/* Acquire: pairs with the release that completed a send. */
 		s1 = atomic_load_explicit(&ch->seq, memory_order_acquire);
@@ -202,6 +221,8 @@ static int has_changed(struct watch *ch, const weft_watch_rx *rx)
 
 int weft_watch_has_changed(const weft_watch_rx *rx)
 {
+	if (rx == NULL || rx->chan == NULL)
+		return -EINVAL;
 	return has_changed(chan_of(rx->chan), rx);
 }
 
@@ -217,9 +238,14 @@ static int changed_look(void *arg)
 static weft_poll changed_poll(weft_future *base, weft_cx *cx)
 {
 	weft_watch_changed_future *f = (weft_watch_changed_future *)base;
-	struct watch *ch = chan_of(f->rx->chan);
+	struct watch *ch;
 	int r;
 
+	if (f->rx == NULL) {
+		f->status = -EINVAL;
+		return WEFT_READY;
+	}
+	ch = chan_of(f->rx->chan);
 	if (rx_wait_poll(&ch->core, changed_wait_of(f), cx, changed_look, f, &r) ==
 	    WEFT_PENDING)
 		return WEFT_PENDING;
@@ -241,13 +267,16 @@ static void changed_drop(weft_future *base)
 		rx_wait_drop_queued(&chan_of(f->rx->chan)->core, changed_wait_of(f));
 }
 
-void weft_watch_changed(weft_watch_rx *rx, weft_watch_changed_future *f)
+int weft_watch_changed(weft_watch_rx *rx, weft_watch_changed_future *f)
 {
+	if (f == NULL)
+		return -EINVAL;
 	f->base.poll = changed_poll;
 	f->base.drop = changed_drop;
 	f->status = 0;
-	f->rx = rx;
+	f->rx = rx != NULL && rx->chan != NULL ? rx : NULL;
 	f->queued = false;
 	f->wait_gen = 0;
 	weft__waiter_init(&f->waiter);
+	return f->rx != NULL ? 0 : -EINVAL;
 }

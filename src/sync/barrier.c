@@ -35,8 +35,8 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-#include "wakebatch.h"
-#include "waitlist.h"
+#include "../common/wakebatch.h"
+#include "../common/waitlist.h"
 #include "weft/sync.h"
 #include "../common/lock.h"
 
@@ -59,9 +59,9 @@ int weft_barrier_init(weft_barrier *b, size_t parties)
 
 	if (b == NULL || parties >= UINT32_MAX)
 		return -EINVAL;
-	err = -weft__mutex_init(&b->lock);
+	err = weft__mutex_init(&b->lock);
 	if (err != 0)
-		return -err;
+		return err;
 	atomic_init(&b->state, 0);
 	b->parties = parties == 0 ? 1 : (uint32_t)parties;
 	weft__waitlist_init(&b->waiters);
@@ -122,14 +122,9 @@ static void release_followers(weft_barrier *b)
 		 * the acquire loads in wait_poll / wait_drop.  The node may be
 		 * freed once this is seen. */
 		atomic_store_explicit(&w->state, BW_RELEASED, memory_order_release);
-		if (weft__wake_batch_full(&batch)) {
-			pthread_mutex_unlock(&b->lock);
-			weft__wake_batch_wake_all(&batch);
-			pthread_mutex_lock(&b->lock);
-		}
+		weft__wake_batch_flush_if_full(&batch, &b->lock);
 	}
-	pthread_mutex_unlock(&b->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &b->lock);
 }
 
 int weft_barrier_try_wait(weft_barrier *b)

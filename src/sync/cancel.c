@@ -30,8 +30,8 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-#include "wakebatch.h"
-#include "waitlist.h"
+#include "../common/wakebatch.h"
+#include "../common/waitlist.h"
 #include "weft/sync.h"
 #include "../common/lock.h"
 
@@ -61,9 +61,9 @@ int weft_cancel_token_init(weft_cancel_token *t)
 
 	if (t == NULL)
 		return -EINVAL;
-	err = -weft__mutex_init(&t->lock);
+	err = weft__mutex_init(&t->lock);
 	if (err != 0)
-		return -err;
+		return err;
 	token_fields_init(t);
 	t->root = t;
 	t->members = 1;
@@ -207,14 +207,9 @@ int weft_cancel_token_cancel(weft_cancel_token *t)
 		/* Release: pairs with the acquire loads in cancelled_poll and
 		 * cancelled_drop; the node may be freed once this is seen. */
 		atomic_store_explicit(&w->state, CW_WOKEN, memory_order_release);
-		if (weft__wake_batch_full(&batch)) {
-			pthread_mutex_unlock(&root->lock);
-			weft__wake_batch_wake_all(&batch);
-			pthread_mutex_lock(&root->lock);
-		}
+		weft__wake_batch_flush_if_full(&batch, &root->lock);
 	}
-	pthread_mutex_unlock(&root->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &root->lock);
 	return 0;
 }
 

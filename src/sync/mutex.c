@@ -8,13 +8,13 @@
  */
 #include <errno.h>
 
-#include "sem.h"
+#include "../common/sem.h"
 
 int weft_mutex_init(weft_mutex *m)
 {
 	if (m == NULL)
 		return -EINVAL;
-	return weft__sem_init(&m->sem, 1);
+	return weft__sem_init(&m->sem, 1, 1);
 }
 
 void weft_mutex_finish(weft_mutex *m)
@@ -64,7 +64,7 @@ int weft_mutex_unlock(weft_mutex *m)
 {
 	if (m == NULL)
 		return -EINVAL;
-	return weft__sem_release(&m->sem, 1, 1) == 0 ? 0 : -EPERM;
+	return weft__sem_release(&m->sem, 1) == 0 ? 0 : -EPERM;
 }
 
 bool weft_mutex_is_locked(const weft_mutex *m)

@@ -42,8 +42,8 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-#include "wakebatch.h"
-#include "waitlist.h"
+#include "../common/wakebatch.h"
+#include "../common/waitlist.h"
 #include "../common/lock.h"
 #include "weft/sync.h"
 
@@ -151,14 +151,9 @@ static void notify_one_locked(weft_notify *n)
 				      memory_order_release);
 		if (!broadcast)
 			break;
-		if (weft__wake_batch_full(&batch)) {
-			pthread_mutex_unlock(&n->lock);
-			weft__wake_batch_wake_all(&batch);
-			pthread_mutex_lock(&n->lock);
-		}
+		weft__wake_batch_flush_if_full(&batch, &n->lock);
 	}
-	pthread_mutex_unlock(&n->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &n->lock);
 }
 
 int weft_notify_one(weft_notify *n)
@@ -200,14 +195,9 @@ int weft_notify_waiters(weft_notify *n)
 		pop_locked(n, node, &batch);
 		/* Release: as in notify_one_locked. */
 		atomic_store_explicit(&w->state, NW_NOTIFIED_ALL, memory_order_release);
-		if (weft__wake_batch_full(&batch)) {
-			pthread_mutex_unlock(&n->lock);
-			weft__wake_batch_wake_all(&batch);
-			pthread_mutex_lock(&n->lock);
-		}
+		weft__wake_batch_flush_if_full(&batch, &n->lock);
 	}
-	pthread_mutex_unlock(&n->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &n->lock);
 	return 0;
 }
 

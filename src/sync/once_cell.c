@@ -30,7 +30,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-#include "sem.h"
+#include "../common/sem.h"
 
 enum { ONCE_EMPTY, ONCE_SET };
 
@@ -47,7 +47,7 @@ int weft_once_cell_init(weft_once_cell *c)
 
 	if (c == NULL)
 		return -EINVAL;
-	err = weft__sem_init(&c->sem, 1);
+	err = weft__sem_init(&c->sem, 1, 1);
 	if (err != 0)
 		return err;
 	atomic_init(&c->state, ONCE_EMPTY);
@@ -138,7 +138,7 @@ static weft_poll get_or_init_poll(weft_future *f, weft_cx *cx)
 			/* Failed: the next waiter takes over. */
 			self->result = *w->init_status;
 			w->step = STEP_DONE;
-			weft__sem_release(&c->sem, 1, 1);
+			weft__sem_release(&c->sem, 1);
 			return WEFT_READY;
 		}
 		self->value = *w->init_value;
@@ -163,7 +163,7 @@ static void get_or_init_drop(weft_future *f)
 	if (w->step == STEP_ACQUIRING)
 		weft__sem_wait_drop(&w->acquire);
 	else if (w->step == STEP_INITIALISING)
-		weft__sem_release(&w->cell->sem, 1, 1); /* cancelled: hand over */
+		weft__sem_release(&w->cell->sem, 1); /* cancelled: hand over */
 	w->step = STEP_DONE;
 }
 

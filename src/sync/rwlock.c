@@ -10,10 +10,38 @@
  * the queue in order, so every reader queued up to the next writer enters
  * at once: readers are not starved either.  This is the policy of Tokio's
  * RwLock.  Downgrading returns all permits but one.
+ *
+ * Misuse.  The permit count alone cannot tell a write lock from
+ * max_readers read locks (both leave it at 0), so a `writer` flag records
+ * that a writer holds the lock: the writer sets it once it has its permits
+ * (try_write, or its future's ready poll) and clears it when it gives them
+ * back (unlock_write, downgrade), before releasing them.  unlock_read while
+ * the flag is set, and unlock_write or downgrade while it is clear, are
+ * refused with -EPERM and change nothing.  The flag needs no ordering of
+ * its own: between one writer's clear and the next writer's set there is
+ * always the release and acquire of the permits themselves.
  */
 #include <errno.h>
+#include <stdatomic.h>
 
-#include "sem.h"
+#include "../common/sem.h"
+
+#define RWLOCK_OF(s) ((weft_rwlock *)(void *)((char *)(s)-offsetof(weft_rwlock, sem)))
+
+/* Relaxed (both): ordered by the permits, see the essay. */
+static void set_writer(weft_rwlock *rw)
+{
+	atomic_store_explicit(&rw->writer, 1, memory_order_relaxed);
+}
+
+static bool clear_writer(weft_rwlock *rw)
+{
+	unsigned one = 1;
+
+	return atomic_compare_exchange_strong_explicit(&rw->writer, &one, 0,
+						       memory_order_relaxed,
+						       memory_order_relaxed);
+}
 
 int weft_rwlock_init_max_readers(weft_rwlock *rw, size_t max_readers)
 {
@@ -21,9 +49,9 @@ int weft_rwlock_init_max_readers(weft_rwlock *rw, size_t max_readers)
 
 	if (rw == NULL || max_readers == 0 || max_readers > WEFT_RWLOCK_MAX_READERS)
 		return -EINVAL;
-	err = weft__sem_init(&rw->sem, max_readers);
+	err = weft__sem_init(&rw->sem, max_readers, max_readers);
 	if (err == 0)
-		rw->max_readers = max_readers;
+		atomic_init(&rw->writer, 0);
 	return err;
 }
 
@@ -47,9 +75,14 @@ int weft_rwlock_try_read(weft_rwlock *rw)
 
 int weft_rwlock_try_write(weft_rwlock *rw)
 {
+	int err;
+
 	if (rw == NULL)
 		return -EINVAL;
-	return weft__sem_try_acquire(&rw->sem, rw->max_readers);
+	err = weft__sem_try_acquire(&rw->sem, rw->sem.max);
+	if (err == 0)
+		set_writer(rw);
+	return err;
 }
 
 static weft_poll read_poll(weft_future *f, weft_cx *cx)
@@ -79,7 +112,11 @@ static weft_poll write_poll(weft_future *f, weft_cx *cx)
 		self->result = -EINVAL;
 		return WEFT_READY;
 	}
-	return weft__sem_wait_poll(&self->wait, cx, &self->result);
+	if (weft__sem_wait_poll(&self->wait, cx, &self->result) == WEFT_PENDING)
+		return WEFT_PENDING;
+	if (self->result == 0)
+		set_writer(RWLOCK_OF(self->wait.sem));
+	return WEFT_READY;
 }
 
 static void write_drop(weft_future *f)
@@ -109,7 +146,7 @@ int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f)
 	f->base.drop = write_drop;
 	f->result = -EINVAL;
 	weft__sem_wait_init(&f->wait, rw != NULL ? &rw->sem : NULL,
-			    rw != NULL ? rw->max_readers : 0);
+			    rw != NULL ? rw->sem.max : 0);
 	return rw != NULL ? 0 : -EINVAL;
 }
 
@@ -117,27 +154,34 @@ int weft_rwlock_unlock_read(weft_rwlock *rw)
 {
 	if (rw == NULL)
 		return -EINVAL;
-	return weft__sem_release(&rw->sem, 1, rw->max_readers) == 0 ? 0 : -EPERM;
+	/* Relaxed: a hint, see the essay. */
+	if (atomic_load_explicit(&rw->writer, memory_order_relaxed))
+		return -EPERM; /* write-locked: no read lock is held */
+	return weft__sem_release(&rw->sem, 1) == 0 ? 0 : -EPERM;
+}
+
+/* Gives back the writer's permits but `keep`; -EPERM when no writer holds. */
+static int release_write(weft_rwlock *rw, size_t keep)
+{
+	if (rw == NULL)
+		return -EINVAL;
+	if (!clear_writer(rw))
+		return -EPERM;
+	if (keep == rw->sem.max)
+		return 0;
+	if (weft__sem_release(&rw->sem, rw->sem.max - keep) != 0) {
+		set_writer(rw); /* the count disagrees: change nothing */
+		return -EPERM;
+	}
+	return 0;
 }
 
 int weft_rwlock_unlock_write(weft_rwlock *rw)
 {
-	if (rw == NULL)
-		return -EINVAL;
-	return weft__sem_release(&rw->sem, rw->max_readers, rw->max_readers) == 0 ? 0 : -EPERM;
+	return release_write(rw, 0);
 }
 
 int weft_rwlock_downgrade(weft_rwlock *rw)
 {
-	if (rw == NULL)
-		return -EINVAL;
-	/* A write lock leaves no permit in the counter; anything else is not
-	 * a write lock (a hint: readers could be mistaken for it only by a
-	 * caller that does not hold the write lock). */
-	if (weft__sem_available(&rw->sem) != 0)
-		return -EPERM;
-	if (rw->max_readers == 1)
-		return 0;
-	return weft__sem_release(&rw->sem, rw->max_readers - 1, rw->max_readers) == 0 ? 0
-										    : -EPERM;
+	return release_write(rw, 1);
 }

@@ -4,13 +4,13 @@
  */
 #include <errno.h>
 
-#include "sem.h"
+#include "../common/sem.h"
 
 int weft_semaphore_init(weft_semaphore *s, size_t permits)
 {
 	if (s == NULL || permits > WEFT_SEMAPHORE_MAX_PERMITS)
 		return -EINVAL;
-	return weft__sem_init(&s->sem, permits);
+	return weft__sem_init(&s->sem, permits, WEFT_SEMAPHORE_MAX_PERMITS);
 }
 
 void weft_semaphore_finish(weft_semaphore *s)
@@ -64,7 +64,7 @@ int weft_semaphore_release(weft_semaphore *s, size_t n)
 {
 	if (s == NULL)
 		return -EINVAL;
-	return weft__sem_release(&s->sem, n, WEFT_SEMAPHORE_MAX_PERMITS);
+	return weft__sem_release(&s->sem, n);
 }
 
 int weft_semaphore_close(weft_semaphore *s)

@@ -1,6 +1,7 @@
 /*
- * src/sync/wakebatch.h - a bounded batch of wakers collected under a lock
- * and woken after it is released.  Private.
+ * src/common/wakebatch.h - a bounded batch of wakers collected under a lock
+ * and woken after it is released.  Private; part of the one list layer in
+ * src/common, used by sync and chan.
  *
  * Waking runs foreign code (a waker's vtable may do anything, including
  * calling back into the primitive that woke it), so the primitives never
@@ -9,11 +10,19 @@
  * batch once the lock is released.  A batch holds WAKE_BATCH wakers; a
  * primitive that must wake more (notify_waiters, close, a barrier release)
  * drops the lock, wakes a full batch and takes the lock again, so the lock
- * is never held for a number of steps that grows with the queue.
+ * is never held for a number of steps that grows with the queue.  That
+ * step is weft__wake_batch_flush_if_full, written once here; every loop
+ * that pops waiters calls it after each push, and ends with
+ * weft__wake_batch_unlock_wake.
+ *
+ * Because the lock is dropped between batches, a loop that pops waiters
+ * must re-read whatever the lock protects after each flush (the list head,
+ * a generation): the helpers return whether they dropped it.
  */
-#ifndef WEFT_SRC_SYNC_WAKEBATCH_H
-#define WEFT_SRC_SYNC_WAKEBATCH_H
+#ifndef WEFT_SRC_COMMON_WAKEBATCH_H
+#define WEFT_SRC_COMMON_WAKEBATCH_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "weft/future.h"
@@ -57,6 +66,31 @@ static inline void weft__wake_batch_wake_all(struct weft__wake_batch *b)
 }
 
 /*
+ * The "batch full: unlock, wake, relock" step.  Called with `lock` held
+ * after a push: when the batch is full, releases `lock`, wakes the batch
+ * and takes `lock` again.  Returns true when it did (so the caller knows
+ * the protected state may have changed), false when the batch had room.
+ */
+static inline bool weft__wake_batch_flush_if_full(struct weft__wake_batch *b,
+						  pthread_mutex_t *lock)
+{
+	if (!weft__wake_batch_full(b))
+		return false;
+	pthread_mutex_unlock(lock);
+	weft__wake_batch_wake_all(b);
+	pthread_mutex_lock(lock);
+	return true;
+}
+
+/* Ends a waking section: releases `lock`, then wakes the batch. */
+static inline void weft__wake_batch_unlock_wake(struct weft__wake_batch *b,
+						pthread_mutex_t *lock)
+{
+	pthread_mutex_unlock(lock);
+	weft__wake_batch_wake_all(b);
+}
+
+/*
  * Stores a clone of `w` in `*slot` (the caller holds the lock that guards
  * the slot) unless the slot already wakes the same thing.  Returns the
  * waker it replaced, or an empty one; the caller drops it after unlocking,
@@ -73,4 +107,15 @@ static inline weft_waker weft__waker_replace(weft_waker *slot, const weft_waker 
 	return old;
 }
 
-#endif /* WEFT_SRC_SYNC_WAKEBATCH_H */
+/* Takes the waker out of `*slot`, leaving it empty; the caller drops or
+ * wakes it after unlocking. */
+static inline weft_waker weft__waker_take(weft_waker *slot)
+{
+	weft_waker w = *slot;
+
+	slot->data = NULL;
+	slot->vtable = NULL;
+	return w;
+}
+
+#endif /* WEFT_SRC_COMMON_WAKEBATCH_H */

@@ -1,6 +1,8 @@
 /*
- * src/sync/waitlist.h - an intrusive FIFO of waiters, for every primitive
- * that makes futures wait (sync and chan).  Private.
+ * src/common/waitlist.h - an intrusive, doubly linked FIFO of waiters, for
+ * every primitive that makes futures wait (sync and chan).  Private; part
+ * of the one list layer in src/common (fifo.h for singly linked queues,
+ * wakebatch.h for waking what a list hands out).
  *
  * A waiter node lives inside the waiting future, so waiting allocates
  * nothing.  The list itself is not synchronised: the primitive protects it
@@ -8,8 +10,8 @@
  * knows whether it is linked, so a future dropped while waiting can unlink
  * itself in O(1).
  */
-#ifndef WEFT_SRC_SYNC_WAITLIST_H
-#define WEFT_SRC_SYNC_WAITLIST_H
+#ifndef WEFT_SRC_COMMON_WAITLIST_H
+#define WEFT_SRC_COMMON_WAITLIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,4 +79,4 @@ static inline struct weft__waiter *weft__waitlist_front(const struct weft__waitl
 	return l->head;
 }
 
-#endif /* WEFT_SRC_SYNC_WAITLIST_H */
+#endif /* WEFT_SRC_COMMON_WAITLIST_H */

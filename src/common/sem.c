@@ -1,6 +1,8 @@
 /*
- * src/sync/sem.c - the FIFO counting semaphore behind weft_semaphore,
- * weft_mutex, weft_rwlock and weft_once_cell.
+ * src/common/sem.c - the FIFO counting semaphore behind weft_semaphore,
+ * weft_mutex, weft_rwlock and weft_once_cell (src/sync) and the capacity
+ * of the bounded mpsc channel (src/chan).  It lives in src/common because
+ * both subsystems are built on it; the fast paths are inline in sem.h.
  *
  * The state word
  * ==============
@@ -14,7 +16,7 @@
  *            released permits go to the queue, never to the counter.
  *   CLOSED   the semaphore was closed; set once, never cleared.
  *
- * The fast paths touch only this word:
+ * The fast paths touch only this word (both inline, in sem.h):
  *
  *   acquire  CAS permits -= n, allowed when WAITERS is clear and enough
  *            permits are there.  Uncontended, that is one load and one CAS.
@@ -51,6 +53,22 @@
  * back (the caller releases them).  So no interleaving loses or duplicates a
  * permit.
  *
+ * Hand-backs beyond the maximum
+ * -----------------------------
+ *
+ * A release is refused (-EOVERFLOW, or -EPERM for the locks) when the
+ * count would exceed the semaphore's maximum (`max`: 1 for a mutex and a
+ * once cell, max_readers for a rwlock, WEFT_SEMAPHORE_MAX_PERMITS for a
+ * semaphore).  But permits granted to a waiter that has not been polled
+ * yet are invisible to that check: a release may legally refill the
+ * counter while they are in flight, and a cancelled waiter's hand-back
+ * could then push the count past the maximum (two MAX waiters and three
+ * releases of MAX would even wrap the state word).  A hand-back cannot
+ * fail, so every path that adds permits goes through deposit_locked (or
+ * the checked release CAS), and deposit_locked saturates at max: the
+ * permits beyond it are discarded.  For a lock that is also what keeps it
+ * exclusive after a stray unlock nobody could see.
+ *
  * Wakers are collected in a bounded batch (wakebatch.h) and woken after the
  * lock is dropped; a release that completes more waiters than fit drops the
  * lock between batches, keeping the permits it still has to hand out in a
@@ -62,14 +80,9 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-#include "wakebatch.h"
-#include "waitlist.h"
+#include "../common/wakebatch.h"
+#include "../common/waitlist.h"
 #include "../common/lock.h"
-
-#define SEM_CLOSED  ((size_t)1)
-#define SEM_WAITERS ((size_t)2)
-#define SEM_SHIFT   2
-#define PERMITS(s)  ((s) >> SEM_SHIFT)
 
 enum {
 	WAIT_IDLE,    /* not polled yet (or polled but never queued) */
@@ -82,13 +95,14 @@ enum {
 
 #define WAIT_OF(n) ((struct weft__sem_wait *)((char *)(n) - offsetof(struct weft__sem_wait, node)))
 
-int weft__sem_init(struct weft__sem *s, size_t permits)
+int weft__sem_init(struct weft__sem *s, size_t permits, size_t max)
 {
-	int err = -weft__mutex_init(&s->lock);
+	int err = weft__mutex_init(&s->lock);
 
 	if (err != 0)
-		return -err;
+		return err;
 	atomic_init(&s->state, permits << SEM_SHIFT);
+	s->max = max;
 	weft__waitlist_init(&s->waiters);
 	return 0;
 }
@@ -98,37 +112,23 @@ void weft__sem_finish(struct weft__sem *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
-int weft__sem_try_acquire(struct weft__sem *s, size_t n)
-{
-	size_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
-
-	for (;;) {
-		if (cur & SEM_CLOSED)
-			return -EPIPE;
-		if ((cur & SEM_WAITERS) || PERMITS(cur) < n)
-			return -EAGAIN;
-		/* Acquire: the permits carry the critical section of whoever
-		 * released them; pairs with the release CAS in
-		 * weft__sem_release and in deposit_locked. */
-		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
-							  cur - (n << SEM_SHIFT),
-							  memory_order_acquire,
-							  memory_order_relaxed))
-			return 0;
-	}
-}
-
 /*
  * With the lock held and the queue empty: adds `n` permits to the counter
- * and clears WAITERS in one CAS.
+ * and clears WAITERS in one CAS.  The count saturates at s->max: permits
+ * beyond it are discarded (see "Hand-backs beyond the maximum" above).
+ * No overflow on the way: the count is at most max and n at most
+ * SEM_MAX_PERMITS, so the sum fits with the two flag bits.
  */
 static void deposit_locked(struct weft__sem *s, size_t n)
 {
 	size_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
-	size_t next;
+	size_t next, permits;
 
 	do {
-		next = (cur + (n << SEM_SHIFT)) & ~SEM_WAITERS;
+		permits = PERMITS(cur) + n;
+		if (permits > s->max)
+			permits = s->max;
+		next = (permits << SEM_SHIFT) | (cur & SEM_CLOSED);
 		/* Release: publishes the releasers' critical sections with the
 		 * permits; pairs with the acquire CAS in try_acquire. */
 	} while (!atomic_compare_exchange_weak_explicit(&s->state, &cur, next,
@@ -185,34 +185,13 @@ static void add_permits_locked(struct weft__sem *s, size_t rem)
 		if (rem == 0)
 			break;
 		/* The batch is full and permits are left for the queue. */
-		pthread_mutex_unlock(&s->lock);
-		weft__wake_batch_wake_all(&batch);
-		pthread_mutex_lock(&s->lock);
+		weft__wake_batch_flush_if_full(&batch, &s->lock);
 	}
-	pthread_mutex_unlock(&s->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &s->lock);
 }
 
-int weft__sem_release(struct weft__sem *s, size_t n, size_t max)
+int weft__sem_release_slow(struct weft__sem *s, size_t n)
 {
-	size_t cur;
-
-	if (n == 0)
-		return 0;
-	if (n > max)
-		return -EOVERFLOW;
-	cur = atomic_load_explicit(&s->state, memory_order_relaxed);
-	while (!(cur & SEM_WAITERS)) {
-		if (PERMITS(cur) > max - n)
-			return -EOVERFLOW;
-		/* Release: publishes the holder's critical section to the next
-		 * acquirer; pairs with the acquire CAS in try_acquire. */
-		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
-							  cur + (n << SEM_SHIFT),
-							  memory_order_release,
-							  memory_order_relaxed))
-			return 0;
-	}
 	/* Somebody waits: the permits go to the queue.  (While WAITERS is set
 	 * the counter is 0, so n <= max is the whole overflow check.) */
 	pthread_mutex_lock(&s->lock);
@@ -247,20 +226,18 @@ void weft__sem_close(struct weft__sem *s)
 	while ((node = weft__waitlist_pop_front(&s->waiters)) != NULL) {
 		struct weft__sem_wait *w = WAIT_OF(node);
 
+		/* Saturates: deposit_locked caps the count at max anyway. */
 		returned += w->needed - w->remaining;
+		if (returned > SEM_MAX_PERMITS)
+			returned = SEM_MAX_PERMITS;
 		weft__wake_batch_push(&batch, &node->waker);
 		/* Release: pairs with the acquire loads in poll and drop, which
 		 * then never touch the queue again. */
 		atomic_store_explicit(&w->state, WAIT_CLOSED, memory_order_release);
-		if (weft__wake_batch_full(&batch)) {
-			pthread_mutex_unlock(&s->lock);
-			weft__wake_batch_wake_all(&batch);
-			pthread_mutex_lock(&s->lock);
-		}
+		weft__wake_batch_flush_if_full(&batch, &s->lock);
 	}
 	deposit_locked(s, returned);
-	pthread_mutex_unlock(&s->lock);
-	weft__wake_batch_wake_all(&batch);
+	weft__wake_batch_unlock_wake(&batch, &s->lock);
 }
 
 bool weft__sem_is_closed(const struct weft__sem *s)
