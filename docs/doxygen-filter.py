@@ -80,6 +80,13 @@ def filter_lines(lines):
             documented = False
             if first_comment and not seen_code:
                 out[i] = indent + '/** @file' + stripped[2:]
+                # "weft/task.h - spawning tasks": doxygen names the file
+                # itself, so the brief starts after the dash.
+                for k in range(i, end + 1):
+                    m = re.match(r'^(\s*(?:/\*\*\s*@file)?\s*\*?\s*)[\w./]+\.h - (.*)$', out[k])
+                    if m:
+                        out[k] = m.group(1) + m.group(2)[:1].upper() + m.group(2)[1:]
+                        break
             elif not in_body and not NOT_A_DECL.match(nxt) and \
                     lines[end].rstrip().endswith('*/'):
                 out[i] = indent + '/**' + stripped[2:]
