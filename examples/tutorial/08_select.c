@@ -61,6 +61,10 @@ static weft_poll main_poll(weft_future *f, weft_cx *cx)
 		if (self->sel.winner == 1 || self->recv.status != 0)
 			break;
 	}
+	/* The channel may have ended first: then the stop is not awaited, and
+	 * the receiver gives the oneshot up (so that it can free itself). */
+	if (self->sel.winner != 1)
+		weft_oneshot_rx_close(self->stop);
 	/* Stopped: what is still buffered was sent before the stop. */
 	while (weft_mpsc_try_recv(self->rx, &self->value) == 0) {
 		self->sum += self->value;
