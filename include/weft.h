@@ -4,6 +4,7 @@
 #ifndef WEFT_H
 #define WEFT_H
 
+#include "weft/version.h"
 #include "weft/future.h"
 #include "weft/runtime.h"
 #include "weft/task.h"

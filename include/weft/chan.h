@@ -10,7 +10,7 @@
  * without being looked at, so a value that owns memory should be drained
  * with try_recv first (docs/chan.md).
  *
- * Two tiers everywhere (DESIGN.md section 6): `weft_x_try_*` never waits,
+ * Two tiers everywhere (docs/chan.md): `weft_x_try_*` never waits,
  * and a caller-allocated future waits.  A future is initialised by a call
  * such as weft_mpsc_send(tx, &value, &f), awaited (WEFT_AWAIT(self, cx,
  * &self->f.base)) and then dropped with weft_future_drop(&f.base); dropping

@@ -244,18 +244,34 @@ static inline void weft_future_drop(weft_future *f)
  *		struct my_future *self = (struct my_future *)f;
  *
  *		WEFT_ASYNC_BEGIN(self);
- *		weft_sleep_init(&self->sleep, 10);
- *		WEFT_AWAIT(self, cx, &self->sleep.base);
- *		self->result = 42;
+ *		weft_oneshot_recv(self->reply, &self->value, &self->recv);
+ *		WEFT_AWAIT(self, cx, &self->recv.base);
+ *		weft_future_drop(&self->recv.base);
+ *		self->result = self->value * 2;
  *		WEFT_ASYNC_END(self);
  *	}
  *
  * Locals do not survive an await: keep state in the struct.  WEFT_AWAIT and
- * WEFT_YIELD must not be used inside a nested switch.  After WEFT_ASYNC_END
- * the future has returned WEFT_READY; polling it again returns WEFT_READY.
+ * WEFT_YIELD must not be used inside a nested switch, and at most one of
+ * them may stand on one source line.  A label may stand right before
+ * WEFT_ASYNC_END (a `goto out` for an early exit).  After WEFT_ASYNC_END the
+ * future has returned WEFT_READY; polling it again returns WEFT_READY.
+ *
+ * The macros are plain C11 and C++: a resume point is a `case` label that
+ * the straight-line path reaches by an explicit `goto`, so nothing falls
+ * through into a case (no -Wimplicit-fallthrough warning), and
+ * WEFT_ASYNC_END starts with an empty statement so that a label before it
+ * labels a statement.  See docs/protocol.md.
  */
+/* Declares the resume point in a future's struct (zero: not started). */
 #define WEFT_ASYNC_STATE int weft_resume_
 
+#define WEFT__CAT2(a, b) a##b
+#define WEFT__CAT(a, b) WEFT__CAT2(a, b)
+#define WEFT__RESUME_LABEL WEFT__CAT(weft_resume_at_, __LINE__)
+
+/* Opens the body of a poll function written with the macros; `self` is the
+ * future's struct.  Resumes at the await the last poll stopped at. */
 #define WEFT_ASYNC_BEGIN(self)                                               \
 	switch ((self)->weft_resume_) {                                      \
 	case -1:                                                             \
@@ -266,8 +282,9 @@ static inline void weft_future_drop(weft_future *f)
 #define WEFT_AWAIT(self, cx, child)                                          \
 	do {                                                                 \
 		(self)->weft_resume_ = __LINE__;                             \
-		/* fall through */                                           \
+		goto WEFT__RESUME_LABEL;                                     \
 	case __LINE__:                                                       \
+	WEFT__RESUME_LABEL:                                                  \
 		if (weft_future_poll((child), (cx)) == WEFT_PENDING)         \
 			return WEFT_PENDING;                                 \
 	} while (0)
@@ -281,7 +298,10 @@ static inline void weft_future_drop(weft_future *f)
 	case __LINE__:;                                                      \
 	} while (0)
 
+/* Closes the body opened by WEFT_ASYNC_BEGIN: marks the future finished and
+ * returns WEFT_READY. */
 #define WEFT_ASYNC_END(self)                                                 \
+	;                                                                    \
 	}                                                                    \
 	(self)->weft_resume_ = -1;                                           \
 	return WEFT_READY

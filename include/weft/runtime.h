@@ -36,9 +36,10 @@ typedef struct weft_allocator {
 	void *ctx;
 } weft_allocator;
 
+/* The scheduler a runtime uses (weft_runtime_config.flavor). */
 typedef enum weft_runtime_flavor {
-	WEFT_RUNTIME_MULTI_THREAD = 0,
-	WEFT_RUNTIME_CURRENT_THREAD = 1,
+	WEFT_RUNTIME_MULTI_THREAD = 0,   /* Worker threads with work stealing. */
+	WEFT_RUNTIME_CURRENT_THREAD = 1, /* Everything on the block_on thread. */
 } weft_runtime_flavor;
 
 /*
