@@ -346,9 +346,12 @@ static void *worker_main(void *arg)
  *
  * Such a thread also defers the wake of a worker that its own pushes to the
  * injector would cost: when what it queued is a single task, it will run
- * it itself.  Whenever more than one task is waiting, and whenever it stops
+ * it itself.  While such a deferral stands it runs one queued task between
+ * two polls of its future, also when the future woke itself and the thread
+ * would not otherwise wait (a future that yields until the task it spawned
+ * has run); whenever more than one task is waiting, and whenever it stops
  * helping (its future is done) with anything still queued, it wakes a
- * worker, so nothing it queued waits on it alone.
+ * worker, so nothing it queued waits on it alone for longer than one poll.
  */
 static void flush_deferred(struct mt_sched *mt, size_t keep)
 {
@@ -411,6 +414,13 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 			break;
 		weft__ctx.in_runtime = false;
 		flush_deferred(mt, 1);
+		/* A task this thread queued still waits for it alone (no worker
+		 * was woken for it): run one queued task before the next poll,
+		 * even when the future woke itself and the loop below is
+		 * skipped, so that a future which yields until that task has
+		 * run (or an abort it issued is carried out) makes progress. */
+		if (weft__ctx.notify_deferred && !is_shutdown(mt))
+			help_run_one(mt);
 		/* Acquire: pairs with the release store in the parker waker. */
 		while (!atomic_load_explicit(&p->woken, memory_order_acquire)) {
 			if (helps && !is_shutdown(mt) && help_run_one(mt))
@@ -493,8 +503,7 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 	memset(mt, 0, sizeof(*mt));
 	mt->num_workers = n;
 	atomic_init(&mt->shutdown, false);
-	mt->block_on_helps = getenv("WEFT_BLOCK_ON_HELP") == NULL ||
-			     strcmp(getenv("WEFT_BLOCK_ON_HELP"), "0") != 0;
+	mt->block_on_helps = rt->block_on_help;
 	err = weft__injector_init(&mt->injector);
 	if (err < 0)
 		goto fail_mt;
