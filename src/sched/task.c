@@ -558,7 +558,7 @@ static int join_blocking(weft_join_handle *h, bool timed, uint64_t timeout_ns)
 	if (p == NULL)
 		return -ENOMEM;
 	if (timed)
-		deadline = weft__now_ns() + timeout_ns;
+		deadline = weft__deadline_after(timeout_ns);
 	w = weft__thread_parker_waker_ref(p);
 	weft_cx_init(&cx, &w);
 	for (;;) {
