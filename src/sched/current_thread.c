@@ -149,8 +149,10 @@ static void main_wake_by_ref(void *data)
 {
 	struct ct_sched *ct = data;
 
-	/* Relaxed: the unpark's release publishes it. */
-	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
+	/* Release: publishes what the waker wrote before waking to the poll
+	 * the wake causes, also when block_on sees the flag without parking;
+	 * pairs with the acquire exchange in ct_block_on. */
+	atomic_store_explicit(&ct->main_woken, true, memory_order_release);
 	weft__parker_unpark(&ct->parker);
 }
 
@@ -222,6 +224,8 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 	weft__ctx.in_runtime = false;
 	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
 	for (;;) {
+		/* Acquire: sees what a waker wrote before its release store of
+		 * the flag (main_wake_by_ref). */
 		if (atomic_exchange_explicit(&ct->main_woken, false, memory_order_acquire)) {
 			cx.waker = &waker;
 			cx.budget = WEFT_COOP_BUDGET;
@@ -237,6 +241,8 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 		 * of `driving` (see the essay). */
 		if (atomic_load_explicit(&ct->remote_len, memory_order_seq_cst) != 0)
 			continue;
+		/* Relaxed: only decides not to park; the exchange above
+		 * acquires before the poll. */
 		if (atomic_load_explicit(&ct->main_woken, memory_order_relaxed))
 			continue;
 		weft__parker_park(&ct->parker);
