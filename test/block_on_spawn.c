@@ -6,8 +6,6 @@
  */
 #include "test.h"
 
-#include <unistd.h>
-
 /* Far more polls than any run needs; reaching it means the work was lost. */
 #define MAX_POLLS 10000000L
 
@@ -96,7 +94,7 @@ static void run(unsigned workers, int help, bool abort_mode)
 	CHECK_EQ(weft_runtime_create(&cfg, &rt), 0);
 	/* Let the workers park, so that only a wake reaches them.  (Without
 	 * it the run still passes; it only tests less.) */
-	usleep(20 * 1000);
+	test_sleep_ms(20);
 	CHECK_EQ(weft_block_on(rt, &d.base), 0);
 	if (d.gave_up)
 		fprintf(stderr, "workers=%u help=%d abort=%d: gave up after %ld polls\n",

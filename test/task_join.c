@@ -1,8 +1,6 @@
 /* Join handles: await from a task, block from a thread, timeout, try, output, detach. */
 #include "test.h"
 
-#include <unistd.h>
-
 static void *square(void *arg)
 {
 	long v = (long)arg;
@@ -147,7 +145,7 @@ static void *abort_later_main(void *arg)
 
 	/* Give the joiner time to start waiting (the test passes either way;
 	 * without the pause it only tests less). */
-	usleep(50 * 1000);
+	test_sleep_ms(50);
 	CHECK_EQ(weft_join_abort(a->h), 0);
 	return NULL;
 }

@@ -39,22 +39,26 @@
  *   after a pending poll: if CANCELLED -> drop the future and complete; if
  *       NOTIFIED -> clear RUNNING and tell the worker to re-queue; else
  *       clear RUNNING and drop the queue reference.
- *   complete: clear RUNNING, set COMPLETE (and CANCELLED or not).  Without
- *       JOIN_INTEREST the runtime drops the future (the output is unwanted);
- *       with it, the output stays until the handle is released, and if
- *       JOIN_WAKER is set the runtime wakes the join waker, then clears
- *       JOIN_WAKER; if the handle went away meanwhile the runtime drops the
- *       waker itself.
+ *   complete (the future was dropped just before, whether it returned
+ *       ready or was cancelled): clear RUNNING, set COMPLETE (and CANCELLED
+ *       or not).  The future's bytes stay in the allocation, so a finished
+ *       task's result fields can be read until the handle is released.  If
+ *       JOIN_INTEREST and JOIN_WAKER are set the runtime wakes the join
+ *       waker, then clears JOIN_WAKER; if the handle went away meanwhile the
+ *       runtime drops the waker itself.
  *   abort: COMPLETE -> nothing; RUNNING or NOTIFIED -> set CANCELLED (and
  *       NOTIFIED when running, so the worker looks again after the poll);
  *       idle -> set CANCELLED and NOTIFIED, add a reference, schedule, so
  *       the future is dropped at the next scheduling point.
  *   handle release: clear JOIN_INTEREST (and JOIN_WAKER unless COMPLETE).
- *       If COMPLETE and not CANCELLED the handle drops the output.  If the
- *       handle now owns the join_waker field, it drops the waker in it.
+ *       If the handle now owns the join_waker field, it drops the waker in
+ *       it.  The future is never touched: it is long dropped, or will be.
  *
- * Exactly one side drops the future: the runtime when it completes without
- * join interest or by cancellation, else the handle when it is released.
+ * The runtime alone drops the future, exactly once, while the task is
+ * RUNNING (or claimed by shutdown) and before COMPLETE is published: ending
+ * a task releases what its future holds (senders, locks, buffers) at once,
+ * as ending a Tokio task drops its future, and whoever sees COMPLETE also
+ * sees everything the drop did.
  */
 #include "task.h"
 
@@ -274,10 +278,11 @@ static const weft_waker_vtable task_waker_vtable = {
 /* ---- completion ---------------------------------------------------------- */
 
 /*
- * Finishes the task: sets COMPLETE, wakes the joiner, releases the queue
- * (or shutdown) reference and the owned-list reference.  With `cancelled`
- * the future has already been dropped.  `refs_to_drop` is 2 from a worker
- * (queue + owned list) and 1 from shutdown of a task not in a queue.
+ * Finishes the task, whose future the caller has already dropped: sets
+ * COMPLETE (with CANCELLED when `cancelled`), wakes the joiner, releases the
+ * queue (or shutdown) reference and the owned-list reference.
+ * `refs_to_drop` is 2: the caller's queue or shutdown reference and the
+ * owned list's.
  */
 static void task_complete(struct weft_task *t, bool cancelled, uint64_t refs_to_drop)
 {
@@ -298,10 +303,7 @@ static void task_complete(struct weft_task *t, bool cancelled, uint64_t refs_to_
 			break;
 	}
 	owned_remove(t);
-	if (!(cur & TASK_JOIN_INTEREST)) {
-		if (!cancelled)
-			weft_future_drop(task_future(t));
-	} else if (cur & TASK_JOIN_WAKER) {
+	if ((cur & TASK_JOIN_INTEREST) && (cur & TASK_JOIN_WAKER)) {
 		uint64_t prev;
 
 		weft_waker_wake_by_ref(&t->join_waker);
@@ -347,6 +349,9 @@ enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget)
 	cx.budget = budget;
 	cx.flags = 0;
 	if (weft_future_poll(f, &cx) == WEFT_READY) {
+		/* Ending the task releases what the future holds; only its
+		 * bytes (the result fields) outlive this, for the joiner. */
+		weft_future_drop(f);
 		task_complete(t, false, 2);
 		return TASK_RUN_DONE;
 	}
@@ -437,14 +442,24 @@ static weft_poll fn_future_poll(weft_future *f, weft_cx *cx)
 	return WEFT_READY;
 }
 
-int weft_spawn_fn(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
-		  weft_join_handle *handle)
+/* Runs once when the task ends, whether fn ran or not. */
+static void fn_future_drop(weft_future *f)
+{
+	weft_fn_future *self = (weft_fn_future *)f;
+
+	if (self->drop_arg != NULL)
+		self->drop_arg(self->arg);
+}
+
+int weft_spawn_fn_ex(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
+		     void (*drop_arg)(void *arg), weft_join_handle *handle)
 {
 	weft_fn_future f = {
-		.base = { fn_future_poll, NULL },
+		.base = { fn_future_poll, drop_arg != NULL ? fn_future_drop : NULL },
 		.fn = fn,
 		.arg = arg,
 		.result = NULL,
+		.drop_arg = drop_arg,
 	};
 
 	if (fn == NULL) {
@@ -453,6 +468,12 @@ int weft_spawn_fn(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
 		return -EINVAL;
 	}
 	return weft_spawn(rt, &f.base, sizeof(f), handle);
+}
+
+int weft_spawn_fn(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
+		  weft_join_handle *handle)
+{
+	return weft_spawn_fn_ex(rt, fn, arg, NULL, handle);
 }
 
 /* ---- join handles ------------------------------------------------------- */
@@ -663,17 +684,14 @@ void weft_join_detach(weft_join_handle *handle)
 		next = cur & ~TASK_JOIN_INTEREST;
 		if (!(cur & TASK_COMPLETE))
 			next &= ~TASK_JOIN_WAKER;
-		/* AcqRel: acquire sees the output (pairs with task_complete's
-		 * release) and the runtime's last use of the join waker (pairs
-		 * with its fetch_and); release orders our use before the
-		 * runtime's possible drop of the waker. */
+		/* AcqRel: acquire sees the runtime's last use of the join
+		 * waker (pairs with its fetch_and in task_complete); release
+		 * orders our use of it before the runtime's possible drop. */
 		if (atomic_compare_exchange_weak_explicit(&t->state, &cur, next,
 							  memory_order_acq_rel,
 							  memory_order_relaxed))
 			break;
 	}
-	if ((cur & (TASK_COMPLETE | TASK_CANCELLED)) == TASK_COMPLETE)
-		weft_future_drop(task_future(t));
 	if (!(next & TASK_JOIN_WAKER))
 		weft_waker_drop(&t->join_waker);
 	weft__task_drop_ref(t);
