@@ -11,7 +11,11 @@
  * warm core, but at most MAX_LIFO_POLLS times in a row: then the slot's task
  * goes to the back of the local queue, so two tasks that wake each other
  * cannot starve the rest.  A task woken during its own poll (yield_now, a
- * spent budget) is put at the back of the local queue, never the LIFO slot.
+ * spent budget) is put at the back of the local queue, never the LIFO slot,
+ * and the worker then looks at the injector before its local queue: a task
+ * that yields waits until the tasks queued on this worker and those
+ * waiting in the injector have had their turn, instead of running up to
+ * GLOBAL_INTERVAL times before a remote task does.
  *
  * Otherwise the worker pops its local queue, and every GLOBAL_INTERVAL ticks
  * it looks at the injector first so that remote work is never starved by a
@@ -54,6 +58,7 @@ struct worker {
 	uint32_t tick;          /* polls run by this worker */
 	uint32_t injector_tick; /* tick of the last injector check */
 	uint32_t rng;
+	bool yielded; /* the last poll ended in a self-wake: see next_local_task */
 	bool searching;
 	bool started;
 };
@@ -212,8 +217,10 @@ static struct weft_task *next_local_task(struct worker *w)
 
 	w->tick++;
 	/* Counted in polls, LIFO polls included, so that nothing in the
-	 * injector waits behind more than GLOBAL_INTERVAL polls of a worker. */
-	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL) {
+	 * injector waits behind more than GLOBAL_INTERVAL polls of a worker;
+	 * and right after a task yielded, which gives up its turn to them. */
+	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL || w->yielded) {
+		w->yielded = false;
 		w->injector_tick = w->tick;
 		t = pop_injector(w);
 		if (t != NULL)
@@ -264,8 +271,10 @@ static void run_task(struct worker *w, struct weft_task *t)
 
 	stop_searching(w);
 	for (;;) {
-		if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE)
+		if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE) {
 			push_local(w, t);
+			w->yielded = true;
+		}
 		t = w->lifo;
 		if (t == NULL)
 			return;
