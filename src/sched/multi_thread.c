@@ -26,9 +26,55 @@
  * last searcher to find work wakes the next, so wakes ripple out only as
  * far as there is work.
  *
- * Shutdown sets a flag, unparks every worker and joins them; the workers
- * stop after the poll they are in.  Then the destroying thread cancels
- * every task and drains the slots and queues.
+ * Shutdown
+ * ========
+ *
+ * weft_runtime_destroy runs mt_shutdown on the destroying thread, which by
+ * contract is no worker and has no other thread inside block_on:
+ *
+ *  1. Close the owned-task list (weft__sched_close).  From here on every
+ *     spawn fails with -ESHUTDOWN.
+ *  2. Set `shutdown` (release) and unpark every worker.  A worker sees the
+ *     flag at the top of its loop, and in run_task before it takes the
+ *     LIFO slot, so it stops after the poll it is in; one that was parked
+ *     wakes and stops at once.
+ *  3. Join every worker.  Now no task is running, and nothing pops a queue
+ *     any more.
+ *  4. Cancel every unfinished task (weft__sched_shutdown_tasks): walk the
+ *     owned list, claim each task that is not COMPLETE (the claim sets
+ *     RUNNING, so nobody else touches its future), drop its future and
+ *     complete it as cancelled, which wakes its joiner with -ECANCELED.
+ *     Idle tasks, which no queue holds, are found this way too.
+ *  5. Release the queue references left in the LIFO slots and the local
+ *     queues, then close the injector and release what it held.
+ *
+ * Why the owned-task list needs a closed bit: step 4 is the only place that
+ * ends tasks nobody will poll again, and it walks the shards once.  A task
+ * spawned after its shard was walked -- from a future's drop in step 4,
+ * or from a task's last poll before step 3 -- would never be cancelled:
+ * its future never dropped, its joiner never woken, its memory leaked.
+ * Closing the list before the workers stop makes every such spawn fail
+ * instead.
+ *
+ * Why the injector needs a closed bit: step 5 drains it once, and the
+ * scheduler's memory (the injector included) is freed when the last task
+ * reference goes, possibly right after.  A push after the drain would leave
+ * a reference in a queue that nobody pops and that is about to be freed.
+ * By the protocol none comes (after step 4 every task is COMPLETE, and a
+ * wake or an abort of a complete task schedules nothing), but a closed
+ * injector turns any that did into an immediate release (mt_schedule and
+ * overflow_to_injector discard the task) instead of a leak.
+ *
+ * What a wake during shutdown does depends on where the task is:
+ *  - before step 4 reaches it, an idle task is scheduled as usual: on a
+ *    worker that has not stopped yet, to its LIFO slot or local queue;
+ *    from any other thread (or from a future dropped in step 4), to the
+ *    still open injector.  Step 4 then claims and cancels it all the same,
+ *    and step 5 releases the queue entry, which is never run;
+ *  - while step 4 holds the claim, the wake only sets NOTIFIED;
+ *  - once the task is COMPLETE, it does nothing at all.
+ * Wakers, join handles and abort stay usable after destroy returns: each
+ * holds a task reference, and so the scheduler core, until it is released.
  */
 #define _GNU_SOURCE
 #include <errno.h>
