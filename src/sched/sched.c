@@ -14,13 +14,6 @@ int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 	return weft__owned_init(s);
 }
 
-void weft__sched_ref(struct weft__sched *s)
-{
-	/* Relaxed: a task's reference on the scheduler is taken from the
-	 * runtime's, which the caller keeps alive. */
-	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-}
-
 void weft__sched_unref(struct weft__sched *s)
 {
 	/* AcqRel: the last reference sees every task's writes before the

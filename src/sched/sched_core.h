@@ -62,7 +62,12 @@ struct weft__sched {
 int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 		     const weft_allocator *alloc, struct weft_runtime *rt);
 /* Takes a reference for a new task, from one the caller holds. */
-void weft__sched_ref(struct weft__sched *s);
+static inline void weft__sched_ref(struct weft__sched *s)
+{
+	/* Relaxed: a task's reference on the scheduler is taken from the
+	 * runtime's, which the caller keeps alive. */
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
 /* Drops a reference; the last one calls ops->destroy. */
 void weft__sched_unref(struct weft__sched *s);
 /* Refuses new spawns from now on. */
