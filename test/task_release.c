@@ -5,7 +5,8 @@
  *
  * The regression: a task that releases its mpsc sender in its drop, and
  * whose handle is still held, kept the channel open, so the sink of a
- * pipeline never saw end-of-stream.
+ * pipeline never saw end-of-stream.  The last part races completions
+ * against handles being released, joined and kept, from several threads.
  */
 #include "test.h"
 
@@ -195,11 +196,133 @@ static void test_pipeline(unsigned workers)
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
 
+/* Sends its id through its own sender clone and finishes. */
+struct sender_task {
+	weft_future base;
+	weft_mpsc_tx *tx;
+	long id;
+};
+
+static weft_poll sender_task_poll(weft_future *f, weft_cx *cx)
+{
+	struct sender_task *t = (struct sender_task *)f;
+
+	(void)cx;
+	CHECK_EQ(weft_mpsc_try_send(t->tx, &t->id), 0);
+	return WEFT_READY;
+}
+
+static void sender_task_drop(weft_future *f)
+{
+	weft_mpsc_tx_release(((struct sender_task *)f)->tx);
+}
+
+#define STRESS_THREADS 2
+#define STRESS_TASKS 20000
+
+struct stress_thread {
+	weft_runtime *rt;
+	weft_mpsc_tx *tx;
+	long first;
+	weft_join_handle *kept; /* released only after the sink saw the end */
+};
+
+static void *stress_spawner(void *arg)
+{
+	struct stress_thread *a = arg;
+	unsigned rng = (unsigned)a->first * 2654435761u + 1;
+	long i;
+
+	for (i = 0; i < STRESS_TASKS; i++) {
+		struct sender_task t = { { sender_task_poll, sender_task_drop }, NULL,
+					 a->first + i };
+		weft_join_handle h;
+
+		t.tx = weft_mpsc_tx_clone(a->tx);
+		CHECK(t.tx != NULL);
+		rng = rng * 1103515245u + 12345u;
+		switch ((rng >> 8) % 3) {
+		case 0: /* no handle */
+			CHECK_EQ(weft_spawn(a->rt, &t.base, sizeof t, NULL), 0);
+			a->kept[i].task = NULL;
+			break;
+		case 1: /* released at once, racing the completion */
+			CHECK_EQ(weft_spawn(a->rt, &t.base, sizeof t, &h), 0);
+			weft_join_detach(&h);
+			a->kept[i].task = NULL;
+			break;
+		default: /* kept while the sink waits for the end */
+			CHECK_EQ(weft_spawn(a->rt, &t.base, sizeof t, &a->kept[i]), 0);
+			break;
+		}
+	}
+	weft_mpsc_tx_release(a->tx);
+	return NULL;
+}
+
+static void test_stress(long rounds)
+{
+	struct test_alloc ta;
+	weft_allocator alloc = test_allocator(&ta);
+	weft_runtime *rt = test_runtime(2, &alloc);
+	struct stress_thread args[STRESS_THREADS];
+	pthread_t th[STRESS_THREADS];
+	long round, i;
+	int k;
+
+	for (k = 0; k < STRESS_THREADS; k++) {
+		args[k].kept = calloc(STRESS_TASKS, sizeof(weft_join_handle));
+		CHECK(args[k].kept != NULL);
+	}
+	for (round = 0; round < rounds; round++) {
+		weft_mpsc_tx *tx;
+		weft_mpsc_rx *rx;
+		struct sink snk = { .base = { sink_poll, sink_drop } };
+		weft_join_handle hk;
+		struct sink *out;
+
+		CHECK_EQ(weft_mpsc_unbounded(sizeof(long), &tx, &rx), 0);
+		snk.rx = rx;
+		CHECK_EQ(weft_spawn(rt, &snk.base, sizeof snk, &hk), 0);
+		for (k = 0; k < STRESS_THREADS; k++) {
+			args[k].rt = rt;
+			args[k].tx = k == 0 ? tx : weft_mpsc_tx_clone(tx);
+			args[k].first = (long)k * STRESS_TASKS;
+			CHECK(args[k].tx != NULL);
+		}
+		for (k = 0; k < STRESS_THREADS; k++)
+			CHECK_EQ(pthread_create(&th[k], NULL, stress_spawner, &args[k]), 0);
+		for (k = 0; k < STRESS_THREADS; k++)
+			pthread_join(th[k], NULL);
+		/* Every sender is gone once every task has ended, although a
+		 * third of the handles are still held. */
+		CHECK_EQ(weft_join(&hk), 0);
+		out = weft_join_output(&hk);
+		CHECK_EQ(out->count, (long)STRESS_THREADS * STRESS_TASKS);
+		CHECK_EQ(out->sum, (long)STRESS_THREADS * STRESS_TASKS *
+					   (STRESS_THREADS * STRESS_TASKS - 1) / 2);
+		weft_join_detach(&hk);
+		for (k = 0; k < STRESS_THREADS; k++) {
+			for (i = 0; i < STRESS_TASKS; i++) {
+				if (args[k].kept[i].task == NULL)
+					continue;
+				CHECK_EQ(weft_join_try(&args[k].kept[i]), 0);
+				weft_join_detach(&args[k].kept[i]);
+			}
+		}
+	}
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
+	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
+	for (k = 0; k < STRESS_THREADS; k++)
+		free(args[k].kept);
+}
+
 int main(void)
 {
 	test_drop_at_completion(0);
 	test_drop_at_completion(2);
 	test_pipeline(0);
 	test_pipeline(2);
+	test_stress(3 * test_scale());
 	return 0;
 }
