@@ -155,6 +155,12 @@ int main(void)
 	cfg.workers = 65537;
 	CHECK_EQ(weft_runtime_create(&cfg, &out), -EINVAL);
 	CHECK(out == NULL);
+	cfg.workers = 1;
+	cfg.block_on_help = (weft_block_on_help)3;
+	CHECK_EQ(weft_runtime_create(&cfg, &out), -EINVAL);
+	CHECK(out == NULL);
+	cfg.block_on_help = WEFT_BLOCK_ON_HELP_DEFAULT;
+	cfg.workers = 0;
 	CHECK_EQ(weft_runtime_destroy(NULL), 0);
 	CHECK_EQ(weft_runtime_workers(NULL), 0);
 	CHECK_EQ(weft_runtime_workers(rt), 1);
@@ -168,6 +174,9 @@ int main(void)
 	CHECK_EQ(weft_spawn(rt, &nopoll, sizeof nopoll, &h), -EINVAL);
 	CHECK_EQ(weft_spawn(rt, &f, (size_t)UINT32_MAX + 1, &h), -EINVAL);
 	CHECK_EQ(weft_spawn_fn(rt, NULL, NULL, &h), -EINVAL);
+	CHECK_EQ(weft_spawn_fn_ex(rt, NULL, NULL, NULL, &h), -EINVAL);
+	CHECK_EQ(weft_spawn_fn_ex(NULL, identity, NULL, NULL, &h), -EINVAL);
+	CHECK(h.task == NULL);
 	CHECK_EQ(weft_spawn_fn(NULL, identity, NULL, &h), -EINVAL);
 
 	/* Joining. */

@@ -1,7 +1,10 @@
 /*
  * The scheduler under stress: 4 workers and 2 external spawner threads,
- * 10^6 tasks (scaled) that wake each other at random.  Every task runs to
+ * rounds of 10^6 tasks that wake each other at random.  Every task runs to
  * completion exactly once, is polled exactly twice, and nothing leaks.
+ * WEFT_STRESS_SCALE sets the number of rounds, not the size of one: what is
+ * alive at once stays the same however long the run
+ * (WEFT_SCHED_STRESS_TASKS sets the tasks per round).
  *
  * Each task, on its first poll, publishes a clone of its waker in its slot
  * and then takes and wakes the wakers of two random other tasks.  A task
@@ -94,21 +97,18 @@ static void *spawner(void *p)
 	return NULL;
 }
 
-int main(void)
+/* One round: `total` tasks spawned, cross-woken, swept and finished. */
+static void run_round(weft_runtime *rt)
 {
-	struct test_alloc ta;
-	weft_allocator alloc = test_allocator(&ta);
-	weft_runtime *rt = test_runtime(4, &alloc);
 	struct spawner_arg args[2];
 	pthread_t th[2];
 	long i;
 
-	total = 1000000 * test_scale();
-	if (getenv("WEFT_SCHED_STRESS_TASKS") != NULL)
-		total = atol(getenv("WEFT_SCHED_STRESS_TASKS"));
-	slots = calloc((size_t)total, sizeof(*slots));
-	completed = calloc((size_t)total, 1);
-	CHECK(slots != NULL && completed != NULL);
+	memset(slots, 0, (size_t)total * sizeof(*slots));
+	memset((void *)completed, 0, (size_t)total);
+	atomic_store(&polls, 0);
+	atomic_store(&done_count, 0);
+	atomic_store(&cross_wakes, 0);
 	for (i = 0; i < 2; i++) {
 		args[i].rt = rt;
 		args[i].first = i * (total / 2);
@@ -133,8 +133,27 @@ int main(void)
 	for (i = 0; i < total; i++)
 		CHECK_EQ(completed[i], 1);
 	CHECK(atomic_load(&cross_wakes) > 0);
-	fprintf(stderr, "%ld tasks, %ld woken by other tasks\n", total,
-		atomic_load(&cross_wakes));
+}
+
+int main(void)
+{
+	struct test_alloc ta;
+	weft_allocator alloc = test_allocator(&ta);
+	weft_runtime *rt = test_runtime(4, &alloc);
+	long round, rounds = test_scale();
+
+	total = 1000000;
+	if (getenv("WEFT_SCHED_STRESS_TASKS") != NULL)
+		total = atol(getenv("WEFT_SCHED_STRESS_TASKS"));
+	CHECK(total >= 2);
+	slots = calloc((size_t)total, sizeof(*slots));
+	completed = calloc((size_t)total, 1);
+	CHECK(slots != NULL && completed != NULL);
+	for (round = 0; round < rounds; round++) {
+		run_round(rt);
+		fprintf(stderr, "round %ld: %ld tasks, %ld woken by other tasks\n", round,
+			total, atomic_load(&cross_wakes));
+	}
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
 	free(slots);

@@ -135,6 +135,46 @@ static void test_detach(unsigned workers)
 	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
 }
 
+struct abort_later {
+	weft_join_handle *h;
+};
+
+static void *abort_later_main(void *arg)
+{
+	struct abort_later *a = arg;
+
+	/* Give the joiner time to start waiting (the test passes either way;
+	 * without the pause it only tests less). */
+	test_sleep_ms(50);
+	CHECK_EQ(weft_join_abort(a->h), 0);
+	return NULL;
+}
+
+/*
+ * Regression (issue 9.3): a timeout of UINT64_MAX wrapped the deadline into
+ * the past and returned -ETIMEDOUT at once.  It must wait like weft_join.
+ */
+static void test_join_timeout_max(void)
+{
+	weft_runtime *rt = test_runtime(1, NULL);
+	_Atomic int polls = 0, drops = 0;
+	_Atomic bool ready = false;
+	struct probe p = probe_make(&polls, &drops, &ready);
+	struct abort_later a;
+	weft_join_handle h;
+	pthread_t thread;
+
+	CHECK_EQ(weft_spawn(rt, &p.base, sizeof p, &h), 0);
+	a.h = &h;
+	CHECK_EQ(pthread_create(&thread, NULL, abort_later_main, &a), 0);
+	CHECK_EQ(weft_join_timeout(&h, UINT64_MAX), -ECANCELED);
+	CHECK_EQ(weft_join_timeout(&h, UINT64_MAX - 1), -ECANCELED);
+	pthread_join(thread, NULL);
+	weft_join_detach(&h);
+	CHECK_EQ(atomic_load(&drops), 1);
+	weft_runtime_destroy(rt);
+}
+
 /* Awaiting a detached handle is ready at once with -EINVAL. */
 static void test_await_empty_handle(void)
 {
@@ -153,6 +193,7 @@ int main(void)
 	test_join_from_task(2);
 	test_join_from_thread();
 	test_join_timeout_and_try();
+	test_join_timeout_max();
 	test_detach(0);
 	test_detach(2);
 	test_await_empty_handle();

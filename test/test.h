@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "weft.h"
 
@@ -44,6 +45,18 @@ static inline long test_scale(void)
 	long v = s != NULL ? strtol(s, NULL, 10) : 1;
 
 	return v > 0 ? v : 1;
+}
+
+/*
+ * Sleeps `ms` milliseconds.  Only to let threads settle (workers park) so
+ * that a test exercises a path more often; never to check a timer.
+ */
+static inline void test_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 /* A runtime with `workers` workers, or a current-thread one for 0. */

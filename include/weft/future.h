@@ -11,7 +11,10 @@
  *  - poll returns WEFT_PENDING only after arranging to be woken: it stored a
  *    clone of the context's waker somewhere that will wake it.
  *  - drop runs exactly once, on a future that was never polled, one stopped
- *    at any await, or one that finished.  Cancelling is always safe.
+ *    at any await, or one that finished.  Cancelling is always safe.  A
+ *    spawned task's future is dropped by the runtime when the task ends
+ *    (right after its ready poll, or when it is cancelled); its result
+ *    fields are read afterwards, so drop leaves them intact (weft/task.h).
  *  - The waker in a weft_cx is borrowed for one poll; clone it to keep it.
  *  - Wakers may be cloned, woken and dropped from any thread.
  */
@@ -327,8 +330,11 @@ void weft_pending_init(weft_pending *f);
 
 /*
  * A future that returns WEFT_PENDING once (after waking its task) and then
- * WEFT_READY.  On a runtime the task goes to the back of its worker's queue,
- * never to the LIFO slot, so other ready tasks run first.
+ * WEFT_READY.  On a runtime the task goes to the back of its queue, never to
+ * the LIFO slot, and runs again only after the other ready tasks (those in
+ * the shared injector included) and, on a current-thread runtime, the
+ * block_on future, if it was woken, have had their turn.  A spent budget
+ * (weft_coop_proceed returning false) yields the same way.
  */
 typedef struct weft_yield {
 	weft_future base;

@@ -43,6 +43,33 @@ typedef enum weft_runtime_flavor {
 } weft_runtime_flavor;
 
 /*
+ * Whether a thread inside weft_block_on of a multi-threaded runtime runs
+ * queued tasks itself while its future is pending ("helps"), instead of
+ * only sleeping until the future is woken.
+ *
+ * Helping runs one task from the shared injector at a time and looks at the
+ * blocked future between two tasks, so the future is never delayed by more
+ * than one task poll.  A future that only talks to tasks (spawn, then await
+ * the handle; send a request, await the reply) then completes without a
+ * cross-thread wake per step, and the thread also skips waking a worker for
+ * a single task it queued and will run itself (a worker is woken as soon as
+ * more than one task waits, or when block_on returns with work queued).
+ * Turning it off makes every spawn and wake from that thread wake a worker
+ * and the thread sleep while its future is pending.
+ *
+ * The environment variable WEFT_BLOCK_ON_HELP, when set to "0" or "1" at
+ * runtime creation, overrides this field (so that a built program can be
+ * measured both ways).  The current-thread flavour ignores it: there every
+ * task runs on the blocked thread anyway.
+ */
+typedef enum weft_block_on_help {
+	/* The default: on. */
+	WEFT_BLOCK_ON_HELP_DEFAULT = 0,
+	WEFT_BLOCK_ON_HELP_ON = 1,
+	WEFT_BLOCK_ON_HELP_OFF = 2,
+} weft_block_on_help;
+
+/*
  * Runtime configuration.  A zeroed struct means "all defaults".
  */
 typedef struct weft_runtime_config {
@@ -55,6 +82,9 @@ typedef struct weft_runtime_config {
 	 * the struct itself need not outlive the call, but ctx must outlive
 	 * every task of the runtime. */
 	const weft_allocator *allocator;
+	/* Whether weft_block_on runs queued tasks while it waits (see
+	 * weft_block_on_help).  Default: on. */
+	weft_block_on_help block_on_help;
 } weft_runtime_config;
 
 /*

@@ -5,6 +5,20 @@
  * 64-byte header.  The task's result is a field of that copy: once the task
  * has finished, weft_join_output returns a pointer to it.
  *
+ * Ending a task releases what its future holds.  The runtime runs the
+ * future's drop exactly once, when the task ends: right after the poll that
+ * returned WEFT_READY, or when the task is cancelled (abort, shutdown) --
+ * never later, when the handle is released.  So a finished task's senders,
+ * locks, permits and buffers are released at once, even while its handle is
+ * held.  Only the future's bytes outlive the drop: they stay in the task's
+ * allocation, readable through weft_join_output, until the handle is
+ * released.  The joiner therefore sees the result fields as the drop left
+ * them, and a drop must leave the result fields it wants read intact.  A
+ * result that owns memory (a pointer the future allocated) is not freed by
+ * the drop: it becomes the joiner's, who frees it after reading it.  Nobody
+ * frees such a result of a task spawned without a handle, or whose handle
+ * is released unread: give such a task a handle and read its output.
+ *
  * A join handle is a small struct the caller owns (on its stack or inside
  * its own future).  It is itself a future: await it from a task, or block
  * on it from a plain thread with weft_join.  A handle must eventually be
@@ -66,21 +80,40 @@ typedef struct weft_join_handle {
 int weft_spawn(weft_runtime *rt, const weft_future *future, size_t size,
 	       weft_join_handle *handle);
 
-/* The future weft_spawn_fn runs: `result` holds fn(arg) when done. */
+/* The future weft_spawn_fn and weft_spawn_fn_ex run: `result` holds
+ * fn(arg) when done.  `drop_arg`, when not NULL, is the future's drop's
+ * work: it is called with `arg` when the task ends. */
 typedef struct weft_fn_future {
 	weft_future base;
 	void *(*fn)(void *arg);
 	void *arg;
 	void *result;
+	void (*drop_arg)(void *arg);
 } weft_fn_future;
 
 /*
  * Spawns a plain function as a task that runs fn(arg) in one poll.  The
- * result is weft_join_output(handle)'s `result` field (a weft_fn_future).
- * Returns as weft_spawn; -EINVAL also for a NULL `fn`.  Any thread.
+ * result is weft_join_output(handle)'s `result` field (a weft_fn_future); it
+ * is the joiner's (see "Ending a task" above).  `arg` is borrowed: nothing
+ * frees it, also when the task is aborted or shut down before fn ran (use
+ * weft_spawn_fn_ex to have it freed).  Returns as weft_spawn; -EINVAL also
+ * for a NULL `fn`.  Any thread.
  */
 int weft_spawn_fn(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
 		  weft_join_handle *handle);
+
+/*
+ * As weft_spawn_fn, and the task owns `arg`: `drop_arg` (when not NULL) is
+ * called with `arg` exactly once, when the task ends -- after fn(arg)
+ * returned (fn only borrows `arg`), or instead of fn when the task is
+ * aborted or the runtime shut down before fn ran.  It runs on the thread
+ * that ends the task (a worker, the thread inside weft_block_on, or the one
+ * destroying the runtime), before the join completes.  On failure (a
+ * negative return) drop_arg is not called and the caller still owns `arg`.
+ * Returns as weft_spawn_fn.  Any thread.
+ */
+int weft_spawn_fn_ex(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
+		     void (*drop_arg)(void *arg), weft_join_handle *handle);
 
 /*
  * Blocks the calling thread until the task has finished.  Returns 0 when it
@@ -110,8 +143,11 @@ int weft_join_try(weft_join_handle *handle);
 /*
  * Returns the task's copy of the future once the task has finished (not
  * cancelled), so its result fields can be read; NULL before that, after
- * cancellation, or for an empty handle.  The pointer stays valid until the
- * handle is released.
+ * cancellation, or for an empty handle.  The future's drop has already run
+ * (see "Ending a task" above): the bytes are as the drop left them, and
+ * nothing in them may be polled or dropped again.  A result that owns memory
+ * is the caller's to free.  The pointer stays valid until the handle is
+ * released.  The thread that holds the handle.
  */
 void *weft_join_output(weft_join_handle *handle);
 
@@ -127,9 +163,10 @@ int weft_join_abort(weft_join_handle *handle);
 
 /*
  * Releases the handle.  A task that is still running goes on and frees
- * itself when it finishes; a finished task's future is dropped now.  The
- * handle becomes empty; detaching an empty or NULL handle does nothing.
- * Any thread (one at a time per handle).
+ * itself when it finishes; a finished task's memory (its future's bytes,
+ * already dropped when it finished) is freed now, unless a waker of it is
+ * still alive.  The handle becomes empty; detaching an empty or NULL handle
+ * does nothing.  Any thread (one at a time per handle).
  */
 void weft_join_detach(weft_join_handle *handle);
 

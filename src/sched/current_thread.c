@@ -8,6 +8,12 @@
  * scheduler's own parker when both are empty and the main future has not
  * been woken; a remote push or a wake of the main future unparks it.
  *
+ * A task that was woken while it ran (yield_now, a spent budget) goes to a
+ * third list, `yielded`, which joins the back of the local queue only after
+ * the main future has had its turn (when it was woken) and the local queue
+ * has run dry: a task that yields in a loop is polled about once per poll
+ * of the main future, as in Tokio, instead of RUN_BATCH times.
+ *
  * Lost wake-ups are excluded by ordering: the driver publishes itself in
  * `driving` and then checks the remote length, while a remote pusher bumps
  * the length and then reads `driving` (both sequentially consistent), and
@@ -29,6 +35,8 @@ struct ct_sched {
 	struct weft__sched base; /* first: tasks point here */
 	/* Driving thread only. */
 	struct weft_task *local_head, *local_tail;
+	/* Tasks that yielded, waiting for everything else to have a turn. */
+	struct weft_task *yielded_head, *yielded_tail;
 	uint32_t tick;
 	/* Remote queue. */
 	pthread_mutex_t remote_lock;
@@ -68,6 +76,19 @@ static struct weft_task *local_pop(struct ct_sched *ct)
 		t->queue_next = NULL;
 	}
 	return t;
+}
+
+/* Appends the yielded tasks to the local queue: their turn comes again. */
+static void requeue_yielded(struct ct_sched *ct)
+{
+	if (ct->yielded_head == NULL)
+		return;
+	if (ct->local_tail != NULL)
+		ct->local_tail->queue_next = ct->yielded_head;
+	else
+		ct->local_head = ct->yielded_head;
+	ct->local_tail = ct->yielded_tail;
+	ct->yielded_head = ct->yielded_tail = NULL;
 }
 
 static void ct_schedule(struct weft__sched *s, struct weft_task *t)
@@ -149,8 +170,10 @@ static void main_wake_by_ref(void *data)
 {
 	struct ct_sched *ct = data;
 
-	/* Relaxed: the unpark's release publishes it. */
-	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
+	/* Release: publishes what the waker wrote before waking to the poll
+	 * the wake causes, also when block_on sees the flag without parking;
+	 * pairs with the acquire exchange in ct_block_on. */
+	atomic_store_explicit(&ct->main_woken, true, memory_order_release);
 	weft__parker_unpark(&ct->parker);
 }
 
@@ -177,8 +200,16 @@ static const weft_waker_vtable main_waker_vtable = {
 static void run_task(struct ct_sched *ct, struct weft_task *t)
 {
 	weft__ctx.in_runtime = true;
-	if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE)
-		local_push(ct, t);
+	if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE) {
+		/* Woken while it ran: it yielded.  Its next turn comes after
+		 * the main future's and the other ready tasks'. */
+		t->queue_next = NULL;
+		if (ct->yielded_tail != NULL)
+			ct->yielded_tail->queue_next = t;
+		else
+			ct->yielded_head = t;
+		ct->yielded_tail = t;
+	}
 	weft__ctx.in_runtime = false;
 }
 
@@ -222,7 +253,11 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 	weft__ctx.in_runtime = false;
 	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
 	for (;;) {
-		if (atomic_exchange_explicit(&ct->main_woken, false, memory_order_acquire)) {
+		/* Relaxed load first: the common "not woken" case costs no
+		 * read-modify-write.  Acquire exchange: sees what a waker wrote
+		 * before its release store of the flag (main_wake_by_ref). */
+		if (atomic_load_explicit(&ct->main_woken, memory_order_relaxed) &&
+		    atomic_exchange_explicit(&ct->main_woken, false, memory_order_acquire)) {
 			cx.waker = &waker;
 			cx.budget = WEFT_COOP_BUDGET;
 			cx.flags = 0;
@@ -231,12 +266,15 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 				break;
 			weft__ctx.in_runtime = false;
 		}
+		requeue_yielded(ct);
 		if (run_batch(ct) > 0)
 			continue;
 		/* SeqCst: pairs with the remote pusher's increment and load
 		 * of `driving` (see the essay). */
 		if (atomic_load_explicit(&ct->remote_len, memory_order_seq_cst) != 0)
 			continue;
+		/* Relaxed: only decides not to park; the exchange above
+		 * acquires before the poll. */
 		if (atomic_load_explicit(&ct->main_woken, memory_order_relaxed))
 			continue;
 		weft__parker_park(&ct->parker);
@@ -263,6 +301,7 @@ static void ct_shutdown(struct weft_runtime *rt)
 		list = t->queue_next;
 		weft__task_discard(t);
 	}
+	requeue_yielded(ct);
 	while ((t = local_pop(ct)) != NULL)
 		weft__task_discard(t);
 }
@@ -287,6 +326,7 @@ int weft__current_thread_create(struct weft_runtime *rt)
 	if (err != 0)
 		goto fail_mutex;
 	ct->local_head = ct->local_tail = NULL;
+	ct->yielded_head = ct->yielded_tail = NULL;
 	ct->tick = 0;
 	ct->remote_head = ct->remote_tail = NULL;
 	atomic_init(&ct->remote_len, 0);

@@ -11,7 +11,11 @@
  * warm core, but at most MAX_LIFO_POLLS times in a row: then the slot's task
  * goes to the back of the local queue, so two tasks that wake each other
  * cannot starve the rest.  A task woken during its own poll (yield_now, a
- * spent budget) is put at the back of the local queue, never the LIFO slot.
+ * spent budget) is put at the back of the local queue, never the LIFO slot,
+ * and the worker then looks at the injector before its local queue: a task
+ * that yields waits until the tasks queued on this worker and those
+ * waiting in the injector have had their turn, instead of running up to
+ * GLOBAL_INTERVAL times before a remote task does.
  *
  * Otherwise the worker pops its local queue, and every GLOBAL_INTERVAL ticks
  * it looks at the injector first so that remote work is never starved by a
@@ -22,9 +26,55 @@
  * last searcher to find work wakes the next, so wakes ripple out only as
  * far as there is work.
  *
- * Shutdown sets a flag, unparks every worker and joins them; the workers
- * stop after the poll they are in.  Then the destroying thread cancels
- * every task and drains the slots and queues.
+ * Shutdown
+ * ========
+ *
+ * weft_runtime_destroy runs mt_shutdown on the destroying thread, which by
+ * contract is no worker and has no other thread inside block_on:
+ *
+ *  1. Close the owned-task list (weft__sched_close).  From here on every
+ *     spawn fails with -ESHUTDOWN.
+ *  2. Set `shutdown` (release) and unpark every worker.  A worker sees the
+ *     flag at the top of its loop, and in run_task before it takes the
+ *     LIFO slot, so it stops after the poll it is in; one that was parked
+ *     wakes and stops at once.
+ *  3. Join every worker.  Now no task is running, and nothing pops a queue
+ *     any more.
+ *  4. Cancel every unfinished task (weft__sched_shutdown_tasks): walk the
+ *     owned list, claim each task that is not COMPLETE (the claim sets
+ *     RUNNING, so nobody else touches its future), drop its future and
+ *     complete it as cancelled, which wakes its joiner with -ECANCELED.
+ *     Idle tasks, which no queue holds, are found this way too.
+ *  5. Release the queue references left in the LIFO slots and the local
+ *     queues, then close the injector and release what it held.
+ *
+ * Why the owned-task list needs a closed bit: step 4 is the only place that
+ * ends tasks nobody will poll again, and it walks the shards once.  A task
+ * spawned after its shard was walked -- from a future's drop in step 4,
+ * or from a task's last poll before step 3 -- would never be cancelled:
+ * its future never dropped, its joiner never woken, its memory leaked.
+ * Closing the list before the workers stop makes every such spawn fail
+ * instead.
+ *
+ * Why the injector needs a closed bit: step 5 drains it once, and the
+ * scheduler's memory (the injector included) is freed when the last task
+ * reference goes, possibly right after.  A push after the drain would leave
+ * a reference in a queue that nobody pops and that is about to be freed.
+ * By the protocol none comes (after step 4 every task is COMPLETE, and a
+ * wake or an abort of a complete task schedules nothing), but a closed
+ * injector turns any that did into an immediate release (mt_schedule and
+ * overflow_to_injector discard the task) instead of a leak.
+ *
+ * What a wake during shutdown does depends on where the task is:
+ *  - before step 4 reaches it, an idle task is scheduled as usual: on a
+ *    worker that has not stopped yet, to its LIFO slot or local queue;
+ *    from any other thread (or from a future dropped in step 4), to the
+ *    still open injector.  Step 4 then claims and cancels it all the same,
+ *    and step 5 releases the queue entry, which is never run;
+ *  - while step 4 holds the claim, the wake only sets NOTIFIED;
+ *  - once the task is COMPLETE, it does nothing at all.
+ * Wakers, join handles and abort stay usable after destroy returns: each
+ * holds a task reference, and so the scheduler core, until it is released.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +104,7 @@ struct worker {
 	uint32_t tick;          /* polls run by this worker */
 	uint32_t injector_tick; /* tick of the last injector check */
 	uint32_t rng;
+	bool yielded; /* the last poll ended in a self-wake: see next_local_task */
 	bool searching;
 	bool started;
 };
@@ -212,8 +263,10 @@ static struct weft_task *next_local_task(struct worker *w)
 
 	w->tick++;
 	/* Counted in polls, LIFO polls included, so that nothing in the
-	 * injector waits behind more than GLOBAL_INTERVAL polls of a worker. */
-	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL) {
+	 * injector waits behind more than GLOBAL_INTERVAL polls of a worker;
+	 * and right after a task yielded, which gives up its turn to them. */
+	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL || w->yielded) {
+		w->yielded = false;
 		w->injector_tick = w->tick;
 		t = pop_injector(w);
 		if (t != NULL)
@@ -264,8 +317,10 @@ static void run_task(struct worker *w, struct weft_task *t)
 
 	stop_searching(w);
 	for (;;) {
-		if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE)
+		if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE) {
 			push_local(w, t);
+			w->yielded = true;
+		}
 		t = w->lifo;
 		if (t == NULL)
 			return;
@@ -346,9 +401,12 @@ static void *worker_main(void *arg)
  *
  * Such a thread also defers the wake of a worker that its own pushes to the
  * injector would cost: when what it queued is a single task, it will run
- * it itself.  Whenever more than one task is waiting, and whenever it stops
+ * it itself.  While such a deferral stands it runs one queued task between
+ * two polls of its future, also when the future woke itself and the thread
+ * would not otherwise wait (a future that yields until the task it spawned
+ * has run); whenever more than one task is waiting, and whenever it stops
  * helping (its future is done) with anything still queued, it wakes a
- * worker, so nothing it queued waits on it alone.
+ * worker, so nothing it queued waits on it alone for longer than one poll.
  */
 static void flush_deferred(struct mt_sched *mt, size_t keep)
 {
@@ -411,6 +469,13 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 			break;
 		weft__ctx.in_runtime = false;
 		flush_deferred(mt, 1);
+		/* A task this thread queued still waits for it alone (no worker
+		 * was woken for it): run one queued task before the next poll,
+		 * even when the future woke itself and the loop below is
+		 * skipped, so that a future which yields until that task has
+		 * run (or an abort it issued is carried out) makes progress. */
+		if (weft__ctx.notify_deferred && !is_shutdown(mt))
+			help_run_one(mt);
 		/* Acquire: pairs with the release store in the parker waker. */
 		while (!atomic_load_explicit(&p->woken, memory_order_acquire)) {
 			if (helps && !is_shutdown(mt) && help_run_one(mt))
@@ -493,8 +558,7 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 	memset(mt, 0, sizeof(*mt));
 	mt->num_workers = n;
 	atomic_init(&mt->shutdown, false);
-	mt->block_on_helps = getenv("WEFT_BLOCK_ON_HELP") == NULL ||
-			     strcmp(getenv("WEFT_BLOCK_ON_HELP"), "0") != 0;
+	mt->block_on_helps = rt->block_on_help;
 	err = weft__injector_init(&mt->injector);
 	if (err < 0)
 		goto fail_mt;

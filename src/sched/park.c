@@ -106,6 +106,10 @@ bool weft__parker_park_until(struct weft__parker *p, uint64_t deadline_ns)
 		.tv_nsec = (long)(deadline_ns % 1000000000u),
 	};
 
+	/* A saturated deadline never passes: wait without a timeout rather
+	 * than hand the kernel a time_t it may not hold. */
+	if (deadline_ns == UINT64_MAX)
+		return park_common(p, NULL, 0);
 	return park_common(p, &ts, deadline_ns);
 }
 

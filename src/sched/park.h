@@ -42,6 +42,18 @@ struct weft__parker *weft__thread_parker(void);
 /* Monotonic clock in nanoseconds. */
 uint64_t weft__now_ns(void);
 
+/*
+ * The monotonic deadline `timeout_ns` from now, saturated at UINT64_MAX (a
+ * deadline that never passes) instead of wrapping into the past.  Every
+ * deadline made from a caller's duration goes through here.
+ */
+static inline uint64_t weft__deadline_after(uint64_t timeout_ns)
+{
+	uint64_t now = weft__now_ns();
+
+	return timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+}
+
 extern const weft_waker_vtable weft__thread_parker_vtable;
 
 /*

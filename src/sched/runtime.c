@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 WEFT__TLS struct weft__context weft__ctx;
 
@@ -31,6 +32,18 @@ static const weft_allocator default_allocator = {
 	.ctx = NULL,
 };
 
+/* The config's block_on_help, unless WEFT_BLOCK_ON_HELP says otherwise. */
+static bool resolve_block_on_help(weft_block_on_help configured)
+{
+	const char *env = getenv("WEFT_BLOCK_ON_HELP");
+
+	if (env != NULL && strcmp(env, "0") == 0)
+		return false;
+	if (env != NULL && strcmp(env, "1") == 0)
+		return true;
+	return configured != WEFT_BLOCK_ON_HELP_OFF;
+}
+
 int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 {
 	weft_runtime_config defaults = { 0 };
@@ -45,6 +58,10 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	if (config->flavor != WEFT_RUNTIME_MULTI_THREAD &&
 	    config->flavor != WEFT_RUNTIME_CURRENT_THREAD)
 		return -EINVAL;
+	if (config->block_on_help != WEFT_BLOCK_ON_HELP_DEFAULT &&
+	    config->block_on_help != WEFT_BLOCK_ON_HELP_ON &&
+	    config->block_on_help != WEFT_BLOCK_ON_HELP_OFF)
+		return -EINVAL;
 	alloc = config->allocator != NULL ? config->allocator : &default_allocator;
 	if (alloc->alloc == NULL || alloc->free == NULL)
 		return -EINVAL;
@@ -55,6 +72,7 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	rt->alloc = *alloc;
 	rt->flavor = config->flavor;
 	rt->workers = config->workers;
+	rt->block_on_help = resolve_block_on_help(config->block_on_help);
 	rt->sched = NULL;
 	rt->ops = NULL;
 	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)

@@ -21,6 +21,9 @@ struct weft_runtime {
 	const struct weft__runtime_ops *ops;
 	weft_runtime_flavor flavor;
 	unsigned workers;
+	/* weft_runtime_config.block_on_help, resolved (environment included)
+	 * at creation; read by the multi-threaded flavour's block_on. */
+	bool block_on_help;
 	/* The flavour's scheduler; its first member is a struct weft__sched. */
 	struct weft__sched *sched;
 	weft_allocator alloc;

@@ -1,0 +1,108 @@
+/*
+ * src/sched/owned.c - the owned-task list: every task whose future is
+ * alive, so that shutdown can find and cancel idle tasks that no queue
+ * holds.
+ *
+ * The list is split into OWNED_SHARDS doubly linked lists, each under its
+ * own mutex and on its own cache line; a task's shard is chosen from its
+ * address at spawn, so spawns on different workers rarely meet.  A task is
+ * linked at spawn (with a reference that the list owns) and unlinked when
+ * it completes, before that reference is released.  Closing the list (at
+ * shutdown, before the workers stop) makes later inserts fail, so that no
+ * task appears after shutdown has walked the shards.
+ */
+#include "task.h"
+
+#include <errno.h>
+
+#include "../common/lock.h"
+
+int weft__owned_init(struct weft__sched *s)
+{
+	int i, err;
+
+	for (i = 0; i < OWNED_SHARDS; i++) {
+		err = weft__mutex_init(&s->shards[i].lock);
+		if (err != 0) {
+			while (i-- > 0)
+				pthread_mutex_destroy(&s->shards[i].lock);
+			return -err;
+		}
+		s->shards[i].head = NULL;
+		s->shards[i].closed = false;
+	}
+	return 0;
+}
+
+void weft__owned_finish(struct weft__sched *s)
+{
+	int i;
+
+	for (i = 0; i < OWNED_SHARDS; i++)
+		pthread_mutex_destroy(&s->shards[i].lock);
+}
+
+void weft__owned_close(struct weft__sched *s)
+{
+	int i;
+
+	for (i = 0; i < OWNED_SHARDS; i++) {
+		pthread_mutex_lock(&s->shards[i].lock);
+		s->shards[i].closed = true;
+		pthread_mutex_unlock(&s->shards[i].lock);
+	}
+}
+
+int weft__owned_insert(struct weft__sched *s, struct weft_task *t)
+{
+	struct owned_shard *sh = &s->shards[t->shard];
+
+	pthread_mutex_lock(&sh->lock);
+	if (sh->closed) {
+		pthread_mutex_unlock(&sh->lock);
+		return -ESHUTDOWN;
+	}
+	t->owned_prev = NULL;
+	t->owned_next = sh->head;
+	if (sh->head != NULL)
+		sh->head->owned_prev = t;
+	sh->head = t;
+	pthread_mutex_unlock(&sh->lock);
+	return 0;
+}
+
+void weft__owned_remove(struct weft_task *t)
+{
+	struct owned_shard *sh = &t->sched->shards[t->shard];
+
+	pthread_mutex_lock(&sh->lock);
+	if (t->owned_prev != NULL)
+		t->owned_prev->owned_next = t->owned_next;
+	else
+		sh->head = t->owned_next;
+	if (t->owned_next != NULL)
+		t->owned_next->owned_prev = t->owned_prev;
+	t->owned_prev = t->owned_next = NULL;
+	pthread_mutex_unlock(&sh->lock);
+}
+
+struct weft_task *weft__owned_claim_unfinished(struct weft__sched *s, unsigned *shard)
+{
+	for (; *shard < OWNED_SHARDS; (*shard)++) {
+		struct owned_shard *sh = &s->shards[*shard];
+		struct weft_task *t;
+
+		/* The shard lock keeps the owned-list reference, and so every
+		 * listed task, alive while we look. */
+		pthread_mutex_lock(&sh->lock);
+		t = sh->head;
+		while (t != NULL && !weft__state_claim_for_shutdown(&t->state))
+			t = t->owned_next;
+		if (t != NULL)
+			weft__state_ref_inc(&t->state); /* ours, across the unlock */
+		pthread_mutex_unlock(&sh->lock);
+		if (t != NULL)
+			return t;
+	}
+	return NULL;
+}

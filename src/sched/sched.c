@@ -1,0 +1,41 @@
+/*
+ * src/sched/sched.c - the scheduler core shared by both flavours: its
+ * reference count, closing it, and cancelling every task at shutdown.
+ */
+#include "task.h"
+
+int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
+		     const weft_allocator *alloc, struct weft_runtime *rt)
+{
+	s->ops = ops;
+	s->alloc = *alloc;
+	s->rt = rt;
+	atomic_init(&s->refs, 1);
+	return weft__owned_init(s);
+}
+
+void weft__sched_unref(struct weft__sched *s)
+{
+	/* AcqRel: the last reference sees every task's writes before the
+	 * scheduler memory is freed; pairs with the other decrements. */
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+		weft__owned_finish(s);
+		s->ops->destroy(s);
+	}
+}
+
+void weft__sched_close(struct weft__sched *s)
+{
+	weft__owned_close(s);
+}
+
+void weft__sched_shutdown_tasks(struct weft__sched *s)
+{
+	unsigned shard = 0;
+	struct weft_task *t;
+
+	/* Each task is dropped with no shard lock held: dropping a future may
+	 * wake or drop other tasks, which takes shard locks. */
+	while ((t = weft__owned_claim_unfinished(s, &shard)) != NULL)
+		weft__task_cancel_claimed(t);
+}

@@ -1,0 +1,102 @@
+/*
+ * src/sched/sched_core.h - the part of a runtime that tasks point to: the
+ * flavour's ops table, the reference count that lets tasks outlive the
+ * runtime, and the owned-task list.  Private.
+ */
+#ifndef WEFT_SRC_SCHED_SCHED_CORE_H
+#define WEFT_SRC_SCHED_SCHED_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/runtime.h"
+#include "alloc.h"
+
+struct weft_task;
+struct weft__sched;
+
+#define OWNED_SHARDS 64
+
+/* One shard of the list of tasks whose future is alive, so that shutdown
+ * can find idle tasks that no queue holds.  Cache-line aligned so that
+ * spawns on different workers do not share a line.  See owned.c. */
+struct owned_shard {
+	_Alignas(64) pthread_mutex_t lock;
+	struct weft_task *head;
+	bool closed;
+};
+
+struct weft__sched_ops {
+	/*
+	 * Queues `t`, which holds a NOTIFIED reference that the queue now
+	 * owns.  Called from any thread.  A scheduler that is shut down
+	 * releases the reference instead (weft__task_drop_ref).
+	 */
+	void (*schedule)(struct weft__sched *s, struct weft_task *t);
+	/*
+	 * Releases the flavour's remaining resources and frees the flavour
+	 * struct.  Called once, when the last task and the runtime have let
+	 * go of the scheduler (possibly after weft_runtime_destroy returned).
+	 */
+	void (*destroy)(struct weft__sched *s);
+};
+
+/*
+ * The part of a runtime that tasks point to.  It is reference counted: the
+ * runtime holds one reference and every live task one more, so a task (or
+ * a waker of it) that outlives weft_runtime_destroy can still free itself.
+ */
+struct weft__sched {
+	const struct weft__sched_ops *ops;
+	weft_allocator alloc;
+	_Atomic uint64_t refs;
+	struct weft_runtime *rt;
+	struct owned_shard shards[OWNED_SHARDS];
+};
+
+/* ---- sched.c ------------------------------------------------------------ */
+
+/* Initialises the common part; returns 0 or -errno. */
+int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
+		     const weft_allocator *alloc, struct weft_runtime *rt);
+/* Takes a reference for a new task, from one the caller holds. */
+static inline void weft__sched_ref(struct weft__sched *s)
+{
+	/* Relaxed: a task's reference on the scheduler is taken from the
+	 * runtime's, which the caller keeps alive. */
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+/* Drops a reference; the last one calls ops->destroy. */
+void weft__sched_unref(struct weft__sched *s);
+/* Refuses new spawns from now on. */
+void weft__sched_close(struct weft__sched *s);
+/*
+ * Cancels every task that has not finished: its future is dropped and its
+ * join completed with -ECANCELED.  Called after the workers have stopped,
+ * so that no task is running.
+ */
+void weft__sched_shutdown_tasks(struct weft__sched *s);
+
+/* ---- owned.c: the owned-task list ---------------------------------------- */
+
+/* Initialises every shard; returns 0 or -errno (nothing left behind). */
+int weft__owned_init(struct weft__sched *s);
+void weft__owned_finish(struct weft__sched *s);
+/* Closes every shard: later inserts fail. */
+void weft__owned_close(struct weft__sched *s);
+/* Links `t` (its shard already chosen) into its shard; -ESHUTDOWN when
+ * the shard is closed. */
+int weft__owned_insert(struct weft__sched *s, struct weft_task *t);
+/* Unlinks `t` from its shard. */
+void weft__owned_remove(struct weft_task *t);
+/*
+ * Finds a task of shard *shard or later whose future is alive, claims it
+ * for shutdown and returns it with one more reference (the caller's);
+ * NULL when none is left.  Advances *shard past the empty shards.  Called
+ * with no worker running.
+ */
+struct weft_task *weft__owned_claim_unfinished(struct weft__sched *s, unsigned *shard);
+
+#endif /* WEFT_SRC_SCHED_SCHED_CORE_H */
