@@ -54,6 +54,12 @@ typedef struct weft_runtime_config {
 	 * the struct itself need not outlive the call, but ctx must outlive
 	 * every task of the runtime. */
 	const weft_allocator *allocator;
+	/* Most threads of the blocking pool (weft/blocking.h), not counting
+	 * the workers; 0 = 512. */
+	unsigned max_blocking_threads;
+	/* How long an idle blocking-pool thread waits for a job before it
+	 * exits, in nanoseconds; 0 = 10 seconds. */
+	uint64_t blocking_keep_alive_ns;
 } weft_runtime_config;
 
 /*

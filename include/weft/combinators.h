@@ -1,0 +1,4 @@
+/* placeholder */
+#ifndef WEFT_COMBINATORS_H
+#define WEFT_COMBINATORS_H
+#endif
