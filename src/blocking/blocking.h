@@ -24,6 +24,9 @@ size_t weft__blocking_active(struct weft_runtime *rt);
 /* The number of pool threads started and not yet exited.  Any thread. */
 unsigned weft__blocking_threads(struct weft_runtime *rt);
 
+/* The number of pool threads on the idle list (for tests).  Any thread. */
+unsigned weft__blocking_idle(struct weft_runtime *rt);
+
 /*
  * Shuts the pool of `rt` down (nothing happens when it was never made):
  * refuses new jobs, cancels the queued ones (their joins complete with

@@ -588,6 +588,21 @@ unsigned weft__blocking_threads(struct weft_runtime *rt)
 	return n;
 }
 
+unsigned weft__blocking_idle(struct weft_runtime *rt)
+{
+	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
+	struct pool_thread *pt;
+	unsigned n = 0;
+
+	if (pool == NULL)
+		return 0;
+	pthread_mutex_lock(&pool->lock);
+	for (pt = pool->idle; pt != NULL; pt = pt->next)
+		n++;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
+}
+
 bool weft__blocking_on_pool_thread(struct weft_runtime *rt)
 {
 	return current_pool != NULL && current_pool == pool_of(rt);
