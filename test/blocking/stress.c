@@ -69,7 +69,7 @@ int main(void)
 	struct submitter subs[SUBMITTERS];
 	pthread_t threads[SUBMITTERS];
 	weft_runtime *rt = NULL;
-	long iterations = 400 * test_scale();
+	long iterations = 3000 * test_scale();
 	int i;
 
 	cfg.workers = 2;
