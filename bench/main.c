@@ -15,9 +15,14 @@ extern const struct bench_case weft_chan_cases[];
 extern const size_t weft_chan_cases_len;
 #endif
 
+#ifdef WEFT_BENCH_HAVE_BLOCKING
+extern const struct bench_case weft_blocking_cases[];
+extern const size_t weft_blocking_cases_len;
+#endif
+
 int main(int argc, char **argv)
 {
-	struct bench_case_table tables[3];
+	struct bench_case_table tables[4];
 	size_t ntables = 0, total = 0, i, k = 0;
 	struct bench_case *all;
 	int rc;
@@ -28,6 +33,10 @@ int main(int argc, char **argv)
 #endif
 #ifdef WEFT_BENCH_HAVE_CHAN
 	tables[ntables++] = (struct bench_case_table){ weft_chan_cases, weft_chan_cases_len };
+#endif
+#ifdef WEFT_BENCH_HAVE_BLOCKING
+	tables[ntables++] = (struct bench_case_table){ weft_blocking_cases,
+						       weft_blocking_cases_len };
 #endif
 	for (i = 0; i < ntables; i++)
 		total += tables[i].len;

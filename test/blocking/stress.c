@@ -89,6 +89,7 @@ int main(void)
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	/* Every accepted job either ran or had its argument dropped, once. */
 	CHECK_EQ(atomic_load(&ran) + atomic_load(&dropped), atomic_load(&accepted));
+	fprintf(stderr, "accepted %ld ran %ld dropped %ld\n", atomic_load(&accepted), atomic_load(&ran), atomic_load(&dropped));
 	CHECK(atomic_load(&done_joins) <= atomic_load(&ran));
 	CHECK(atomic_load(&cancelled_joins) <= atomic_load(&dropped));
 	return 0;
