@@ -26,13 +26,17 @@
  *
  * Everything the pool shares is under one mutex: the FIFO of queued tasks
  * (linked through queue_next), the list of idle threads, and the counts.
- * Each idle thread sleeps on its own futex parker, so a submission wakes
- * exactly one thread (the one that went idle last, which keeps few threads
- * warm and lets the others reach their keep-alive) and no thread ever wakes
- * for nothing but a timeout.  A submission:
+ * Each idle thread sleeps on its own futex parker, so a wake reaches exactly
+ * one thread (the one that went idle last, which keeps few threads warm and
+ * lets the others reach their keep-alive) and no thread ever wakes for
+ * nothing but a timeout.  A submission:
  *
- *   1. takes an idle thread off the idle list ("claims" it), queues the task
- *      and unparks that thread; or
+ *   1. with idle threads, queues the task and, unless a thread it woke
+ *      earlier has not yet come back for the queue (`notified`), takes one
+ *      idle thread off the idle list ("claims" it) and unparks it.  Each
+ *      thread that takes a job and sees more queued wakes the next idle
+ *      one the same way (ripple_wake), so a burst fans out over the idle
+ *      threads without a futex wake per job; or
  *   2. with no idle thread and fewer than `max_threads` threads, reserves a
  *      thread, unlocks, and starts it with the task as its first job; or
  *   3. at the maximum, queues the task: a busy thread takes it when its
@@ -101,6 +105,8 @@ struct weft__blocking_pool {
 	struct pool_thread *idle;
 	struct pool_thread *exited;
 	unsigned threads;
+	/* Claimed threads that have not yet come back for the queue. */
+	unsigned notified;
 	unsigned max_threads;
 	uint64_t keep_alive_ns;
 	bool shutdown;
@@ -181,6 +187,7 @@ static struct pool_thread *idle_claim(struct weft__blocking_pool *pool)
 	if (pt != NULL) {
 		idle_remove(pool, pt);
 		pt->claimed = true;
+		pool->notified++;
 	}
 	return pt;
 }
@@ -241,8 +248,10 @@ static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
 		pthread_mutex_unlock(&pool->lock);
 		unparked = weft__parker_park_until(&pt->parker, deadline);
 		pthread_mutex_lock(&pool->lock);
-		if (pt->claimed)
+		if (pt->claimed) {
+			pool->notified--;
 			return true;
+		}
 		if (!unparked) {
 			idle_remove(pool, pt);
 			return false;
@@ -284,6 +293,24 @@ static void thread_exit(struct weft__blocking_pool *pool, struct pool_thread *pt
 	weft__sched_unref(&pool->base);
 }
 
+/*
+ * Wakes one more idle thread when jobs are still queued and no woken thread
+ * is on its way to them: submissions wake one thread at a time, and each
+ * thread that takes a job wakes the next while work remains, so a burst of
+ * jobs fans out over the idle threads without a wake-up per job.  Called
+ * with the lock held.
+ */
+static void ripple_wake(struct weft__blocking_pool *pool)
+{
+	struct pool_thread *pt;
+
+	if (pool->head == NULL || pool->notified > 0)
+		return;
+	pt = idle_claim(pool);
+	if (pt != NULL)
+		weft__parker_unpark(&pt->parker);
+}
+
 static void *pool_thread_main(void *arg)
 {
 	struct pool_thread *pt = arg;
@@ -297,6 +324,7 @@ static void *pool_thread_main(void *arg)
 		if (t == NULL)
 			t = queue_pop(pool);
 		if (t != NULL) {
+			ripple_wake(pool);
 			pthread_mutex_unlock(&pool->lock);
 			(void)weft__task_run(t, WEFT_COOP_BUDGET);
 			job_done(pool);
@@ -343,9 +371,13 @@ static int start_thread(struct weft__blocking_pool *pool, struct weft_task *t)
 static bool submit_locked(struct weft__blocking_pool *pool, struct weft_task *t,
 			  struct pool_thread **wake)
 {
-	*wake = idle_claim(pool);
-	if (*wake == NULL && pool->threads < pool->max_threads)
+	*wake = NULL;
+	if (pool->idle == NULL && pool->threads < pool->max_threads)
 		return false;
+	/* With a woken thread already on its way, it (or the thread it
+	 * wakes in turn, see ripple_wake) will take this job too. */
+	if (pool->idle != NULL && pool->notified == 0)
+		*wake = idle_claim(pool);
 	queue_push(pool, t);
 	return true;
 }

@@ -137,6 +137,47 @@ static void test_grow_and_shrink(void)
 	test_event_finish(&g.open);
 }
 
+/* Jobs submitted while threads are idle fan out over all of them (each
+ * woken thread wakes the next), without starting new threads. */
+static void test_fan_out(void)
+{
+	weft_runtime *rt = pool_runtime(1, 4, 100000 * MS, NULL);
+	weft_join_handle h[4];
+	struct gate first, second;
+	long i;
+	int k;
+
+	gate_init(&first);
+	gate_init(&second);
+	for (k = 0; k < 4; k++)
+		CHECK_EQ(weft_spawn_blocking(rt, gated_job, &first, &h[k]), 0);
+	wait_started(&first, 4);
+	test_event_set(&first.open);
+	for (k = 0; k < 4; k++) {
+		CHECK_EQ(weft_join(&h[k]), 0);
+		weft_join_detach(&h[k]);
+	}
+	for (i = 0; weft__blocking_idle(rt) != 4; i++) {
+		CHECK(i < 60000);
+		sleep_ms(1);
+	}
+	atomic_store(&threads_created, 0);
+	for (k = 0; k < 4; k++)
+		CHECK_EQ(weft_spawn_blocking(rt, gated_job, &second, &h[k]), 0);
+	/* All four run at once, on the four idle threads. */
+	wait_started(&second, 4);
+	CHECK_EQ(atomic_load(&second.max_running), 4);
+	CHECK_EQ(atomic_load(&threads_created), 0);
+	test_event_set(&second.open);
+	for (k = 0; k < 4; k++) {
+		CHECK_EQ(weft_join(&h[k]), 0);
+		weft_join_detach(&h[k]);
+	}
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
+	test_event_finish(&first.open);
+	test_event_finish(&second.open);
+}
+
 static _Atomic int drops;
 
 static void count_drop(void *arg)
@@ -350,6 +391,7 @@ int main(void)
 {
 	weft__blocking_set_thread_create_hook(counting_create);
 	test_grow_and_shrink();
+	test_fan_out();
 	test_thread_start_failure();
 	test_abort_queued();
 	test_await(0);
