@@ -286,10 +286,9 @@ static weft_poll next_poll(weft_future *f, weft_cx *cx)
 	weft_task_group_next *n = (weft_task_group_next *)f;
 	int err;
 
-	if (n->group == NULL) {
-		n->status = -EINVAL;
+	/* No group (never given one, or already ready): the status stays. */
+	if (n->group == NULL)
 		return WEFT_READY;
-	}
 	err = take_next(n->group, &n->handle, &n->id, cx);
 	if (err == -EAGAIN)
 		return WEFT_PENDING;
