@@ -9,6 +9,8 @@
 #include "weft/runtime.h"
 #include "weft/task.h"
 #include "weft/chan.h"
+#include "weft/blocking.h"
+#include "weft/combinators.h"
 #include "weft/sync.h"
 
 #endif /* WEFT_H */

@@ -85,6 +85,12 @@ typedef struct weft_runtime_config {
 	/* Whether weft_block_on runs queued tasks while it waits (see
 	 * weft_block_on_help).  Default: on. */
 	weft_block_on_help block_on_help;
+	/* Most threads of the blocking pool (weft/blocking.h), not counting
+	 * the workers; 0 = 512. */
+	unsigned max_blocking_threads;
+	/* How long an idle blocking-pool thread waits for a job before it
+	 * exits, in nanoseconds; 0 = 10 seconds. */
+	uint64_t blocking_keep_alive_ns;
 } weft_runtime_config;
 
 /*
@@ -102,7 +108,10 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out);
  * Shuts `rt` down and frees it: new spawns are refused, the workers stop
  * after the poll they are in, every unfinished task's future is dropped
  * (its drop runs exactly once), every join handle completes with
- * -ECANCELED, and all threads are joined.  Join handles stay valid and must
+ * -ECANCELED, and all threads are joined.  Then the blocking pool
+ * (weft/blocking.h) is shut down: queued blocking jobs are cancelled and
+ * running ones are waited for, without a deadline (see
+ * weft_runtime_shutdown_timeout for one).  Join handles stay valid and must
  * still be detached by their owners.  Returns 0; returns -EDEADLK (and does
  * nothing) when called from inside one of `rt`'s own tasks or workers.
  * `rt` == NULL returns 0 quietly.  Any thread but the runtime's own, once:

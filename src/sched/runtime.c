@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "park.h"
+#include "weft/blocking.h"
+#include "../blocking/blocking.h"
+
 WEFT__TLS struct weft__context weft__ctx;
 
 static void *default_alloc(void *ctx, size_t size, size_t align)
@@ -75,6 +79,9 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	rt->block_on_help = resolve_block_on_help(config->block_on_help);
 	rt->sched = NULL;
 	rt->ops = NULL;
+	atomic_init(&rt->blocking, NULL);
+	rt->blocking_max_threads = config->max_blocking_threads;
+	rt->blocking_keep_alive_ns = config->blocking_keep_alive_ns;
 	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
 		err = weft__current_thread_create(rt);
 	else
@@ -87,19 +94,36 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	return 0;
 }
 
-int weft_runtime_destroy(weft_runtime *rt)
+/* Destroys `rt`; the blocking pool waits for its running jobs until
+ * `deadline_ns` (UINT64_MAX: for ever).  Returns 0, -ETIMEDOUT or -EDEADLK. */
+static int runtime_destroy(weft_runtime *rt, uint64_t deadline_ns)
 {
 	weft_allocator alloc;
+	int err;
 
 	if (rt == NULL)
 		return 0;
-	if (weft__ctx.rt == rt && weft__ctx.in_runtime)
+	if ((weft__ctx.rt == rt && weft__ctx.in_runtime) || weft__blocking_on_pool_thread(rt))
 		return -EDEADLK;
 	rt->ops->shutdown(rt);
+	err = weft__blocking_shutdown(rt, deadline_ns);
 	alloc = rt->alloc;
 	weft__sched_unref(rt->sched);
 	alloc.free(alloc.ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
-	return 0;
+	return err;
+}
+
+int weft_runtime_destroy(weft_runtime *rt)
+{
+	return runtime_destroy(rt, UINT64_MAX);
+}
+
+int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ns)
+{
+	uint64_t now = weft__now_ns();
+
+	return runtime_destroy(rt, timeout_ns > UINT64_MAX - 1 - now ? UINT64_MAX - 1
+								       : now + timeout_ns);
 }
 
 int weft_block_on(weft_runtime *rt, weft_future *future)

@@ -5,6 +5,7 @@
 #ifndef WEFT_SRC_SCHED_RUNTIME_H
 #define WEFT_SRC_SCHED_RUNTIME_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "weft/runtime.h"
@@ -27,6 +28,12 @@ struct weft_runtime {
 	/* The flavour's scheduler; its first member is a struct weft__sched. */
 	struct weft__sched *sched;
 	weft_allocator alloc;
+	/* The blocking pool (src/blocking/), made by the first
+	 * weft_spawn_blocking; NULL until then.  Its settings come from the
+	 * config. */
+	_Atomic(struct weft__blocking_pool *) blocking;
+	unsigned blocking_max_threads;
+	uint64_t blocking_keep_alive_ns;
 };
 
 /*

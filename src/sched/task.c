@@ -164,11 +164,9 @@ static size_t round_up(size_t n, size_t to)
 	return (n + to - 1) & ~(to - 1);
 }
 
-
-int weft_spawn(weft_runtime *rt, const weft_future *future, size_t size,
-	       weft_join_handle *handle)
+int weft__task_create(struct weft__sched *s, const weft_future *future, size_t size,
+		      weft_join_handle *handle, struct weft_task **out)
 {
-	struct weft__sched *s;
 	struct weft_task *t;
 	size_t total;
 	uint64_t refs;
@@ -176,10 +174,9 @@ int weft_spawn(weft_runtime *rt, const weft_future *future, size_t size,
 
 	if (handle != NULL)
 		weft__join_handle_empty(handle);
-	if (rt == NULL || future == NULL || size < sizeof(weft_future) ||
+	if (s == NULL || future == NULL || size < sizeof(weft_future) ||
 	    future->poll == NULL || size > UINT32_MAX - 2 * sizeof(struct weft_task))
 		return -EINVAL;
-	s = rt->sched;
 	total = sizeof(struct weft_task) + round_up(size, FUTURE_ALIGN);
 	t = weft__alloc(&s->alloc, total, FUTURE_ALIGN);
 	if (t == NULL)
@@ -204,8 +201,20 @@ int weft_spawn(weft_runtime *rt, const weft_future *future, size_t size,
 	}
 	if (handle != NULL)
 		handle->task = t;
-	weft__task_schedule(t);
+	*out = t;
 	return 0;
+}
+
+int weft_spawn(weft_runtime *rt, const weft_future *future, size_t size,
+	       weft_join_handle *handle)
+{
+	struct weft_task *t;
+	int err;
+
+	err = weft__task_create(rt != NULL ? rt->sched : NULL, future, size, handle, &t);
+	if (err == 0)
+		weft__task_schedule(t);
+	return err;
 }
 
 static weft_poll fn_future_poll(weft_future *f, weft_cx *cx)

@@ -59,6 +59,16 @@ enum task_run_result {
 /* Polls `t` (which the caller took off a queue) once with `budget`. */
 enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget);
 
+/*
+ * Makes a task of `future` on scheduler `s` exactly as weft_spawn does, but
+ * does not schedule it: *out holds the queue reference, which the caller
+ * hands to a queue (or cancels and releases).  weft_spawn is this plus
+ * s->ops->schedule; the blocking pool submits the task itself.  Returns as
+ * weft_spawn.
+ */
+int weft__task_create(struct weft__sched *s, const weft_future *future, size_t size,
+		      weft_join_handle *handle, struct weft_task **out);
+
 /* Releases one reference; frees the task when it was the last. */
 void weft__task_drop_ref(struct weft_task *t);
 

@@ -1,0 +1,53 @@
+/*
+ * src/blocking/blocking.h - the blocking pool's interface to the rest of
+ * weft (the runtime, the timer subsystem) and to the tests.  Private.
+ */
+#ifndef WEFT_SRC_BLOCKING_BLOCKING_H
+#define WEFT_SRC_BLOCKING_BLOCKING_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct weft_runtime;
+struct weft__blocking_pool;
+
+/*
+ * The number of blocking jobs of `rt` that are queued or running (0 before
+ * the first weft_spawn_blocking).  A job counts from its submission until
+ * its task has completed and its joiner has been woken, so a paused clock
+ * that sees 0 here, and no runnable task, may jump.  Any thread.
+ */
+size_t weft__blocking_active(struct weft_runtime *rt);
+
+/* The number of pool threads started and not yet exited.  Any thread. */
+unsigned weft__blocking_threads(struct weft_runtime *rt);
+
+/* The number of pool threads on the idle list (for tests).  Any thread. */
+unsigned weft__blocking_idle(struct weft_runtime *rt);
+
+/*
+ * Shuts the pool of `rt` down (nothing happens when it was never made):
+ * refuses new jobs, cancels the queued ones (their joins complete with
+ * -ECANCELED), and waits until every running job has finished or the
+ * monotonic clock passes `deadline_ns` (UINT64_MAX: no deadline).  A job
+ * still running then is left to finish on its thread, which frees itself.
+ * Releases the runtime's reference on the pool.  Returns 0, or -ETIMEDOUT
+ * when jobs were left running.  Called once, by the runtime's destroy.
+ */
+int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns);
+
+/* True when the calling thread is one of `rt`'s pool threads. */
+bool weft__blocking_on_pool_thread(struct weft_runtime *rt);
+
+/*
+ * Test hook: the function the pool starts its threads with (same contract
+ * as pthread_create: returns 0 or a positive errno).  NULL restores
+ * pthread_create.  Process-wide; set it while no pool starts threads.
+ */
+typedef int (*weft__blocking_thread_create_fn)(pthread_t *thread, const pthread_attr_t *attr,
+					      void *(*start)(void *), void *arg);
+void weft__blocking_set_thread_create_hook(weft__blocking_thread_create_fn fn);
+
+#endif /* WEFT_SRC_BLOCKING_BLOCKING_H */

@@ -1,0 +1,693 @@
+/*
+ * src/blocking/pool.c - the autoscaling pool of threads that runs blocking
+ * jobs (weft_spawn_blocking).
+ *
+ * A job is a task
+ * ===============
+ *
+ * A blocking job is an ordinary task (task.c): one allocation holding the
+ * 64-byte header and a weft_blocking_future whose poll calls fn(arg) once
+ * and returns ready.  What differs is its scheduler: the pool is a struct
+ * weft__sched of its own, so the task's references, join handle, abort,
+ * detach and output are the same code as for any task.  A pool thread runs a
+ * job with weft__task_run, exactly as a worker polls a task.  The future never
+ * returns pending, so a job is never woken and never scheduled twice; the pool
+ * submits it itself (pool_submit) so that a job it cannot run is reported to
+ * the caller at once instead of being queued for nobody.
+ *
+ * Abort needs nothing from the pool: a queued task (NOTIFIED) only gets its
+ * CANCELLED bit, and when a pool thread takes it off the queue weft__task_run
+ * drops the future instead of polling it, so fn never starts and the join
+ * completes with -ECANCELED.  A running job (RUNNING) finishes its poll and
+ * keeps its result, as any task that finishes in the poll it is in.
+ *
+ * Threads
+ * =======
+ *
+ * Everything the pool shares is under one mutex: the FIFO of queued tasks
+ * (linked through queue_next), the list of idle threads, and the counts.
+ * Each idle thread sleeps on its own futex parker, so a wake reaches exactly
+ * one thread (the one that went idle last, which keeps few threads warm and
+ * lets the others reach their keep-alive) and no thread ever wakes for
+ * nothing but a timeout.  A submission:
+ *
+ *   1. with idle threads, queues the task and, unless a thread it woke
+ *      earlier has not yet come back for the queue (`notified`), takes one
+ *      idle thread off the idle list ("claims" it) and unparks it.  Each
+ *      thread that takes a job and sees more queued wakes the next idle
+ *      one the same way (ripple_wake), so a burst fans out over the idle
+ *      threads without a futex wake per job; or
+ *   2. with no idle thread and fewer than `max_threads` threads, reserves a
+ *      thread, unlocks, and starts it with the task as its first job; or
+ *   3. at the maximum, queues the task: a busy thread takes it when its
+ *      current job returns.
+ *
+ * If starting the thread fails (pthread_create, or the allocation of its
+ * record) and no thread has gone idle meanwhile, the submission fails with
+ * that error and the caller cancels the task: no job waits in the queue
+ * for a thread that may never come.  A thread that finds the queue empty
+ * puts itself on the idle list and parks until the keep-alive passes; if no
+ * submission claimed it by then, it takes itself off the list and exits.
+ * An exited thread leaves its record on the `exited` list; whoever starts
+ * the next thread, or shutdown, joins it and frees the record.
+ *
+ * Lifetime and shutdown
+ * =====================
+ *
+ * The pool's memory is the sched's: the runtime holds one reference, every
+ * task one, and every thread one, so a thread that outlives the runtime (a
+ * job still running at a shutdown's deadline) frees the pool when it exits.
+ * Shutdown closes the owned-task list (new spawns get -ESHUTDOWN), sets
+ * `shutdown`, takes the whole queue and cancels every queued task, wakes the
+ * idle threads so they exit, and waits on a condition variable until the
+ * thread count is zero or the deadline passes.  Past the deadline it marks
+ * the pool `abandoned`: the remaining threads detach themselves and free
+ * their own records when their jobs return; their joins complete then.
+ */
+#define _GNU_SOURCE
+#include "blocking.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "weft/blocking.h"
+#include "../common/lock.h"
+#include "../sched/park.h"
+#include "../sched/runtime.h"
+#include "../sched/task.h"
+
+#define DEFAULT_MAX_THREADS 512u
+#define DEFAULT_KEEP_ALIVE_NS (10ull * 1000000000ull)
+/* Longer keep-alives are clamped: a year is "for ever" to a thread pool. */
+#define MAX_KEEP_ALIVE_NS (365ull * 24 * 3600 * 1000000000ull)
+
+struct pool_thread {
+	struct weft__blocking_pool *pool;
+	struct weft__parker parker;
+	pthread_t thread;
+	/* The idle list (both links) or the exited list (`next`). */
+	struct pool_thread *prev, *next;
+	/* The job the thread was started for; NULL afterwards. */
+	struct weft_task *first;
+	/* Under the lock: taken off the idle list by a submission or by
+	 * shutdown, which will (or did) unpark the thread. */
+	bool claimed;
+};
+
+struct weft__blocking_pool {
+	struct weft__sched base; /* first: tasks point here */
+	pthread_mutex_t lock;
+	/* Signalled when `threads` drops to zero during shutdown. */
+	pthread_cond_t all_exited;
+	struct weft_task *head, *tail;
+	struct pool_thread *idle;
+	struct pool_thread *exited;
+	unsigned threads;
+	/* Claimed threads that have not yet come back for the queue. */
+	unsigned notified;
+	unsigned max_threads;
+	uint64_t keep_alive_ns;
+	bool shutdown;
+	bool abandoned;
+	/* Queued plus running jobs (weft__blocking_active). */
+	_Atomic size_t active;
+};
+
+static _Atomic(weft__blocking_thread_create_fn) thread_create_hook;
+
+/* The pool whose thread this is, so that destroying the runtime from one
+ * of its own jobs is refused instead of waiting for itself. */
+static WEFT__TLS struct weft__blocking_pool *current_pool;
+
+void weft__blocking_set_thread_create_hook(weft__blocking_thread_create_fn fn)
+{
+	atomic_store_explicit(&thread_create_hook, fn, memory_order_relaxed);
+}
+
+static struct weft__blocking_pool *pool_of(struct weft_runtime *rt)
+{
+	/* Acquire: sees the pool initialised before it was published; pairs
+	 * with the release CAS in get_pool. */
+	return atomic_load_explicit(&rt->blocking, memory_order_acquire);
+}
+
+/* ---- the queue and the idle list (under the lock) ------------------------ */
+
+static void queue_push(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	t->queue_next = NULL;
+	if (pool->tail != NULL)
+		pool->tail->queue_next = t;
+	else
+		pool->head = t;
+	pool->tail = t;
+}
+
+static struct weft_task *queue_pop(struct weft__blocking_pool *pool)
+{
+	struct weft_task *t = pool->head;
+
+	if (t != NULL) {
+		pool->head = t->queue_next;
+		if (pool->head == NULL)
+			pool->tail = NULL;
+		t->queue_next = NULL;
+	}
+	return t;
+}
+
+static void idle_push(struct weft__blocking_pool *pool, struct pool_thread *pt)
+{
+	pt->prev = NULL;
+	pt->next = pool->idle;
+	if (pool->idle != NULL)
+		pool->idle->prev = pt;
+	pool->idle = pt;
+}
+
+static void idle_remove(struct weft__blocking_pool *pool, struct pool_thread *pt)
+{
+	if (pt->prev != NULL)
+		pt->prev->next = pt->next;
+	else
+		pool->idle = pt->next;
+	if (pt->next != NULL)
+		pt->next->prev = pt->prev;
+	pt->prev = pt->next = NULL;
+}
+
+/* Takes the most recently idle thread off the idle list; NULL if none.
+ * The caller unparks it before unlocking (see pool_submit). */
+static struct pool_thread *idle_claim(struct weft__blocking_pool *pool)
+{
+	struct pool_thread *pt = pool->idle;
+
+	if (pt != NULL) {
+		idle_remove(pool, pt);
+		pt->claimed = true;
+		pool->notified++;
+	}
+	return pt;
+}
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+static void job_done(struct weft__blocking_pool *pool)
+{
+	/* SeqCst: the count drops after the job's joiner was woken, in one
+	 * total order with the timer subsystem's idle check that reads it. */
+	atomic_fetch_sub_explicit(&pool->active, 1, memory_order_seq_cst);
+}
+
+/*
+ * Cancels a task that holds its queue reference and that nobody runs: its
+ * future is dropped (fn never runs) and its join completes with -ECANCELED.
+ */
+static void cancel_task(struct weft_task *t)
+{
+	/* Relaxed: weft__task_run below, on this thread, reads it. */
+	atomic_fetch_or_explicit(&t->state, TASK_CANCELLED, memory_order_relaxed);
+	(void)weft__task_run(t, WEFT_COOP_BUDGET);
+}
+
+static weft_poll job_poll(weft_future *f, weft_cx *cx)
+{
+	weft_blocking_future *job = (weft_blocking_future *)f;
+
+	(void)cx;
+	job->ran = true;
+	job->result = job->fn(job->arg);
+	return WEFT_READY;
+}
+
+static void job_drop(weft_future *f)
+{
+	weft_blocking_future *job = (weft_blocking_future *)f;
+
+	if (!job->ran && job->arg_drop != NULL)
+		job->arg_drop(job->arg);
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+/*
+ * Parks `pt` on the idle list until a submission claims it (returns true)
+ * or the keep-alive passes unclaimed (returns false, off the list).  Called
+ * and returns with the lock held.
+ */
+static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
+{
+	uint64_t deadline = weft__now_ns() + pool->keep_alive_ns;
+	bool unparked;
+
+	pt->claimed = false;
+	idle_push(pool, pt);
+	for (;;) {
+		pthread_mutex_unlock(&pool->lock);
+		unparked = weft__parker_park_until(&pt->parker, deadline);
+		pthread_mutex_lock(&pool->lock);
+		if (pt->claimed) {
+			pool->notified--;
+			return true;
+		}
+		if (!unparked) {
+			idle_remove(pool, pt);
+			return false;
+		}
+		/* A stale unpark from an earlier claim: keep waiting. */
+	}
+}
+
+static void join_exited(const weft_allocator *alloc, struct pool_thread *list)
+{
+	struct pool_thread *pt;
+
+	while ((pt = list) != NULL) {
+		list = pt->next;
+		pthread_join(pt->thread, NULL);
+		weft__free(alloc, pt, sizeof(*pt), _Alignof(struct pool_thread));
+	}
+}
+
+/* The end of a pool thread; called with the lock held, releases it. */
+static void thread_exit(struct weft__blocking_pool *pool, struct pool_thread *pt)
+{
+	bool abandoned = pool->abandoned;
+
+	pool->threads--;
+	if (!abandoned) {
+		pt->next = pool->exited;
+		pool->exited = pt;
+	}
+	if (pool->threads == 0 && pool->shutdown)
+		pthread_cond_broadcast(&pool->all_exited);
+	pthread_mutex_unlock(&pool->lock);
+	if (abandoned) {
+		pthread_detach(pthread_self());
+		weft__free(&pool->base.alloc, pt, sizeof(*pt), _Alignof(struct pool_thread));
+	}
+	current_pool = NULL;
+	/* The thread's reference: the last one frees the pool. */
+	weft__sched_unref(&pool->base);
+}
+
+/*
+ * Wakes one more idle thread when jobs are still queued and no woken thread
+ * is on its way to them: submissions wake one thread at a time, and each
+ * thread that takes a job wakes the next while work remains, so a burst of
+ * jobs fans out over the idle threads without a wake-up per job.  Called
+ * with the lock held.
+ */
+static void ripple_wake(struct weft__blocking_pool *pool)
+{
+	struct pool_thread *pt;
+
+	if (pool->head == NULL || pool->notified > 0)
+		return;
+	pt = idle_claim(pool);
+	if (pt != NULL)
+		weft__parker_unpark(&pt->parker);
+}
+
+static void *pool_thread_main(void *arg)
+{
+	struct pool_thread *pt = arg;
+	struct weft__blocking_pool *pool = pt->pool;
+	struct weft_task *t = pt->first;
+
+	pt->first = NULL;
+	current_pool = pool;
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		if (t == NULL)
+			t = queue_pop(pool);
+		if (t != NULL) {
+			ripple_wake(pool);
+			pthread_mutex_unlock(&pool->lock);
+			(void)weft__task_run(t, WEFT_COOP_BUDGET);
+			job_done(pool);
+			t = NULL;
+			pthread_mutex_lock(&pool->lock);
+			continue;
+		}
+		if (pool->shutdown || !wait_idle(pool, pt))
+			break;
+	}
+	thread_exit(pool, pt);
+	return NULL;
+}
+
+/* Starts a thread whose first job is `t`.  Returns 0 or -errno. */
+static int start_thread(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	weft__blocking_thread_create_fn create;
+	struct pool_thread *pt;
+	int err;
+
+	pt = weft__alloc(&pool->base.alloc, sizeof(*pt), _Alignof(struct pool_thread));
+	if (pt == NULL)
+		return -ENOMEM;
+	memset(pt, 0, sizeof(*pt));
+	pt->pool = pool;
+	pt->first = t;
+	weft__parker_init(&pt->parker);
+	/* Relaxed: taken from the reference the submitting task holds. */
+	atomic_fetch_add_explicit(&pool->base.refs, 1, memory_order_relaxed);
+	create = atomic_load_explicit(&thread_create_hook, memory_order_relaxed);
+	err = create != NULL ? create(&pt->thread, NULL, pool_thread_main, pt)
+			     : pthread_create(&pt->thread, NULL, pool_thread_main, pt);
+	if (err != 0) {
+		weft__sched_unref(&pool->base);
+		weft__free(&pool->base.alloc, pt, sizeof(*pt), _Alignof(struct pool_thread));
+		return -err;
+	}
+	return 0;
+}
+
+/* Queues `t` for an idle thread (claimed) or a busy one (at the maximum);
+ * returns false when neither applies.  Called with the lock held. */
+static bool submit_locked(struct weft__blocking_pool *pool, struct weft_task *t,
+			  struct pool_thread **wake)
+{
+	*wake = NULL;
+	if (pool->idle == NULL && pool->threads < pool->max_threads)
+		return false;
+	/* With a woken thread already on its way, it (or the thread it
+	 * wakes in turn, see ripple_wake) will take this job too. */
+	if (pool->idle != NULL && pool->notified == 0)
+		*wake = idle_claim(pool);
+	queue_push(pool, t);
+	return true;
+}
+
+/*
+ * Hands `t` (with its queue reference) to a pool thread, starting one if
+ * needed.  Returns 0; -ESHUTDOWN after shutdown; -ENOMEM or the -errno of
+ * thread creation when no thread can take the job.  On failure the caller
+ * still holds the reference.
+ */
+static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	struct pool_thread *wake, *exited;
+	int err;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->shutdown) {
+		pthread_mutex_unlock(&pool->lock);
+		return -ESHUTDOWN;
+	}
+	/* SeqCst: see job_done. */
+	atomic_fetch_add_explicit(&pool->active, 1, memory_order_seq_cst);
+	if (submit_locked(pool, t, &wake)) {
+		/* Unparked under the lock: once it is released, the claimed
+		 * thread may run, exit and be freed by a later join. */
+		if (wake != NULL)
+			weft__parker_unpark(&wake->parker);
+		pthread_mutex_unlock(&pool->lock);
+		return 0;
+	}
+	pool->threads++; /* reserved for the thread started below */
+	exited = pool->exited;
+	pool->exited = NULL;
+	pthread_mutex_unlock(&pool->lock);
+	join_exited(&pool->base.alloc, exited);
+
+	err = start_thread(pool, t);
+	if (err == 0)
+		return 0;
+	pthread_mutex_lock(&pool->lock);
+	pool->threads--;
+	/* A thread that went idle meanwhile can still take the job. */
+	wake = pool->shutdown ? NULL : idle_claim(pool);
+	if (wake != NULL) {
+		queue_push(pool, t);
+		weft__parker_unpark(&wake->parker);
+		err = 0;
+	} else {
+		job_done(pool);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return err;
+}
+
+/* ---- the pool as a scheduler ---------------------------------------------- */
+
+/* Not reached in practice (a job never returns pending, so it is never
+ * woken); a task scheduled here anyway is run or cancelled. */
+static void pool_schedule(struct weft__sched *s, struct weft_task *t)
+{
+	if (pool_submit((struct weft__blocking_pool *)s, t) < 0)
+		cancel_task(t);
+}
+
+static void pool_destroy(struct weft__sched *s)
+{
+	struct weft__blocking_pool *pool = (struct weft__blocking_pool *)s;
+	weft_allocator alloc = s->alloc;
+
+	join_exited(&alloc, pool->exited);
+	pthread_cond_destroy(&pool->all_exited);
+	pthread_mutex_destroy(&pool->lock);
+	weft__free(&alloc, pool, sizeof(*pool), 64);
+}
+
+static const struct weft__sched_ops pool_sched_ops = {
+	.schedule = pool_schedule,
+	.destroy = pool_destroy,
+};
+
+static int cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	err = pthread_condattr_init(&attr);
+	if (err != 0)
+		return -err;
+	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (err == 0)
+		err = pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+	return -err;
+}
+
+static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out)
+{
+	struct weft__blocking_pool *pool;
+	int err;
+
+	pool = weft__alloc(&rt->alloc, sizeof(*pool), 64);
+	if (pool == NULL)
+		return -ENOMEM;
+	memset(pool, 0, sizeof(*pool));
+	pool->max_threads = rt->blocking_max_threads != 0 ? rt->blocking_max_threads
+							  : DEFAULT_MAX_THREADS;
+	pool->keep_alive_ns = rt->blocking_keep_alive_ns != 0 ? rt->blocking_keep_alive_ns
+							      : DEFAULT_KEEP_ALIVE_NS;
+	if (pool->keep_alive_ns > MAX_KEEP_ALIVE_NS)
+		pool->keep_alive_ns = MAX_KEEP_ALIVE_NS;
+	atomic_init(&pool->active, 0);
+	err = weft__mutex_init(&pool->lock);
+	if (err < 0)
+		goto fail_pool;
+	err = cond_init_monotonic(&pool->all_exited);
+	if (err < 0)
+		goto fail_lock;
+	err = weft__sched_init(&pool->base, &pool_sched_ops, &rt->alloc, rt);
+	if (err < 0)
+		goto fail_cond;
+	*out = pool;
+	return 0;
+
+fail_cond:
+	pthread_cond_destroy(&pool->all_exited);
+fail_lock:
+	pthread_mutex_destroy(&pool->lock);
+fail_pool:
+	weft__free(&rt->alloc, pool, sizeof(*pool), 64);
+	return err;
+}
+
+/* The pool of `rt`, made on first use.  Returns 0 or -errno. */
+static int get_pool(struct weft_runtime *rt, struct weft__blocking_pool **out)
+{
+	struct weft__blocking_pool *pool = pool_of(rt), *expected = NULL;
+	int err;
+
+	if (pool != NULL) {
+		*out = pool;
+		return 0;
+	}
+	err = pool_create(rt, &pool);
+	if (err < 0)
+		return err;
+	/* AcqRel: release publishes the initialised pool (pairs with the
+	 * acquire in pool_of); acquire sees the winner's pool on failure. */
+	if (!atomic_compare_exchange_strong_explicit(&rt->blocking, &expected, pool,
+						     memory_order_acq_rel,
+						     memory_order_acquire)) {
+		weft__sched_unref(&pool->base);
+		pool = expected;
+	}
+	*out = pool;
+	return 0;
+}
+
+/* ---- public calls ------------------------------------------------------------ */
+
+int weft_spawn_blocking_drop(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
+			     void (*arg_drop)(void *arg), weft_join_handle *handle)
+{
+	weft_blocking_future job = {
+		.base = { job_poll, job_drop },
+		.fn = fn,
+		.arg = arg,
+		.arg_drop = arg_drop,
+		.result = NULL,
+		.ran = false,
+	};
+	struct weft__blocking_pool *pool;
+	struct weft_task *t;
+	int err;
+
+	if (handle != NULL) {
+		/* An empty handle, as weft_spawn leaves it on failure. */
+		(void)weft__task_create(NULL, NULL, 0, handle, &t);
+	}
+	if (rt == NULL || fn == NULL)
+		return -EINVAL;
+	err = get_pool(rt, &pool);
+	if (err < 0)
+		return err;
+	err = weft__task_create(&pool->base, &job.base, sizeof(job), handle, &t);
+	if (err < 0)
+		return err;
+	err = pool_submit(pool, t);
+	if (err < 0) {
+		/* Nobody will run it: the caller keeps `arg`, the task goes. */
+		((weft_blocking_future *)task_future(t))->arg_drop = NULL;
+		cancel_task(t);
+		weft_join_detach(handle);
+	}
+	return err;
+}
+
+int weft_spawn_blocking(weft_runtime *rt, void *(*fn)(void *arg), void *arg,
+			weft_join_handle *handle)
+{
+	return weft_spawn_blocking_drop(rt, fn, arg, NULL, handle);
+}
+
+int weft_blocking_result(weft_join_handle *handle, void **result)
+{
+	weft_blocking_future *job;
+	int err;
+
+	if (handle == NULL || result == NULL)
+		return -EINVAL;
+	err = weft_join_try(handle);
+	if (err < 0)
+		return err;
+	job = weft_join_output(handle);
+	if (job == NULL || job->base.poll != job_poll)
+		return -EINVAL;
+	*result = job->result;
+	return 0;
+}
+
+/* ---- what the runtime and the timer subsystem ask ------------------------ */
+
+size_t weft__blocking_active(struct weft_runtime *rt)
+{
+	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
+
+	/* SeqCst: see job_done. */
+	return pool != NULL ? atomic_load_explicit(&pool->active, memory_order_seq_cst) : 0;
+}
+
+unsigned weft__blocking_threads(struct weft_runtime *rt)
+{
+	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
+	unsigned n;
+
+	if (pool == NULL)
+		return 0;
+	pthread_mutex_lock(&pool->lock);
+	n = pool->threads;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
+}
+
+unsigned weft__blocking_idle(struct weft_runtime *rt)
+{
+	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
+	struct pool_thread *pt;
+	unsigned n = 0;
+
+	if (pool == NULL)
+		return 0;
+	pthread_mutex_lock(&pool->lock);
+	for (pt = pool->idle; pt != NULL; pt = pt->next)
+		n++;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
+}
+
+bool weft__blocking_on_pool_thread(struct weft_runtime *rt)
+{
+	return current_pool != NULL && current_pool == pool_of(rt);
+}
+
+/* Waits until no thread is left or `deadline_ns` passes; with the lock. */
+static void wait_threads(struct weft__blocking_pool *pool, uint64_t deadline_ns)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+	ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+	while (pool->threads > 0) {
+		if (deadline_ns == UINT64_MAX)
+			pthread_cond_wait(&pool->all_exited, &pool->lock);
+		else if (pthread_cond_timedwait(&pool->all_exited, &pool->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+}
+
+int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns)
+{
+	struct weft__blocking_pool *pool = pool_of(rt);
+	struct pool_thread *pt, *exited;
+	struct weft_task *queued, *t;
+	unsigned left;
+
+	if (pool == NULL)
+		return 0;
+	weft__sched_close(&pool->base);
+	pthread_mutex_lock(&pool->lock);
+	pool->shutdown = true;
+	queued = pool->head;
+	pool->head = pool->tail = NULL;
+	while ((pt = idle_claim(pool)) != NULL)
+		weft__parker_unpark(&pt->parker);
+	pthread_mutex_unlock(&pool->lock);
+
+	while ((t = queued) != NULL) {
+		queued = t->queue_next;
+		cancel_task(t);
+		job_done(pool);
+	}
+
+	pthread_mutex_lock(&pool->lock);
+	wait_threads(pool, deadline_ns);
+	left = pool->threads;
+	pool->abandoned = left > 0;
+	exited = pool->exited;
+	pool->exited = NULL;
+	pthread_mutex_unlock(&pool->lock);
+	join_exited(&pool->base.alloc, exited);
+	atomic_store_explicit(&rt->blocking, NULL, memory_order_relaxed);
+	weft__sched_unref(&pool->base);
+	return left > 0 ? -ETIMEDOUT : 0;
+}
