@@ -1,0 +1,506 @@
+/*
+ * src/driver/time.c - the timers of a runtime: one shared timing wheel
+ * under a lock, the runtime clock (real or paused), firing, and the timer
+ * entries' registration and cancellation.
+ *
+ * The protocol
+ * ============
+ *
+ * A timer entry lives in its future (struct weft__timer) and has a state:
+ * IDLE (not registered), WAITING (linked into the wheel, or on the `fired`
+ * list waiting for its waker to be taken), FIRED (complete), SHUTDOWN
+ * (completed by the runtime's destruction) or NORT (polled with no runtime
+ * to bind to).  Every change of an entry's links, waker or state happens
+ * under the timer state's lock; the state is also atomic so that a poll or
+ * a drop can see FIRED without taking the lock.
+ *
+ * Firing (weft__time_process) takes the lock, advances the wheel to the
+ * current tick, which moves every due entry to the `fired` list in deadline
+ * order, and then hands the list out in batches of FIRE_BATCH: for each
+ * entry it takes the waker and then stores FIRED with release order.  That
+ * store is the last access to the entry: from then on its owner may drop
+ * and free it without the lock.  The batch's wakers are woken after the
+ * lock is released (waking runs foreign code).  A drop that finds the entry
+ * WAITING takes the lock; if it is still WAITING it unlinks it (from the
+ * wheel or from the fired list) in constant time and drops the waker: it
+ * was cancelled and will never be woken.  So an entry is woken exactly
+ * once or cancelled, never both.
+ *
+ * The cached next deadline
+ * ========================
+ *
+ * `next_tick` is a lower bound of the earliest deadline (UINT64_MAX: no
+ * timer), read without the lock by parkers (weft__time_park_deadline) and by
+ * the fast path of weft__time_process.  It is written under the lock: set
+ * exactly after each advance, lowered by a registration that becomes the
+ * earliest, and left alone by a cancellation (stale-early only costs one
+ * early wake-up).  A registration that lowers it calls
+ * weft__runtime_timer_changed after unlocking; see src/driver/time.h for
+ * the SeqCst handshake with parkers.
+ *
+ * Clock and ticks
+ * ===============
+ *
+ * Tick k is the instant origin + k ms, origin being the clock at creation.
+ * A deadline rounds up to a tick and an entry fires when the clock's tick
+ * (rounded down) has reached it: never early.  The real clock is read once
+ * per weft__time_process and cached in `cached_now`; a registration that
+ * finds its deadline <= the cached value is ready without the lock.  A
+ * paused clock is `virt_now`, moved only by weft__time_advance and
+ * weft__time_auto_advance (under the lock).
+ *
+ * Lifetime
+ * ========
+ *
+ * The state is reference counted: the runtime holds one reference and
+ * every bound entry one more (from its registration to its drop).  When
+ * the runtime is destroyed every entry still waiting completes with
+ * SHUTDOWN and no entry can register any more, but the memory stays until
+ * the last bound entry is dropped, so a future that outlives its runtime
+ * never touches freed memory.
+ */
+#include "time.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "wheel.h"
+#include "../common/lock.h"
+#include "../sched/park.h"
+#include "../sched/runtime.h"
+
+enum {
+	T_IDLE = 0,
+	T_WAITING = 1,
+	T_FIRED = 2,
+	T_SHUTDOWN = 3,
+	T_NORT = 4,
+};
+
+/* weft__timer.level of an entry on the fired list; its .slot says whether
+ * it completes as SHUTDOWN (1) or FIRED (0). */
+#define LEVEL_FIRED 7
+#define FIRE_BATCH 32
+
+struct weft__time {
+	pthread_mutex_t lock;
+	_Atomic uint64_t refs;
+	/* Under the lock. */
+	struct weft__wheel wheel;
+	struct weft__timer *fired_head, *fired_tail;
+	bool closed;
+	/* Read-mostly. */
+	_Alignas(64) _Atomic uint64_t next_tick;
+	_Atomic uint64_t cached_now;
+	_Atomic uint64_t virt_now;
+	uint64_t origin;
+	bool paused;
+	struct weft_runtime *rt;
+	weft_allocator alloc;
+};
+
+/* ---- ticks --------------------------------------------------------------- */
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t tick_floor(const struct weft__time *t, uint64_t ns)
+{
+	return ns <= t->origin ? 0 : (ns - t->origin) / WEFT_MS;
+}
+
+static uint64_t tick_ceil(const struct weft__time *t, uint64_t ns)
+{
+	uint64_t d;
+
+	if (ns <= t->origin)
+		return 0;
+	d = ns - t->origin;
+	return d / WEFT_MS + (d % WEFT_MS != 0);
+}
+
+static uint64_t tick_ns(const struct weft__time *t, uint64_t tick)
+{
+	if (tick > (UINT64_MAX - t->origin) / WEFT_MS)
+		return UINT64_MAX;
+	return t->origin + tick * WEFT_MS;
+}
+
+uint64_t weft__time_now(struct weft__time *t)
+{
+	if (t->paused)
+		/* Acquire: pairs with the release stores of a clock move, so a
+		 * reader sees the clock at least as far as the fire that woke
+		 * it. */
+		return atomic_load_explicit(&t->virt_now, memory_order_acquire);
+	return weft__now_ns();
+}
+
+/* ---- creation and destruction ------------------------------------------- */
+
+int weft__time_create(struct weft_runtime *rt, bool paused, struct weft__time **out)
+{
+	struct weft__time *t = rt->alloc.alloc(rt->alloc.ctx, sizeof(*t), 64);
+	uint64_t now = weft__now_ns();
+	int err;
+
+	if (t == NULL)
+		return -ENOMEM;
+	err = weft__mutex_init(&t->lock);
+	if (err != 0) {
+		rt->alloc.free(rt->alloc.ctx, t, sizeof(*t), 64);
+		return err;
+	}
+	atomic_init(&t->refs, 1);
+	weft__wheel_init(&t->wheel, 0);
+	t->fired_head = t->fired_tail = NULL;
+	t->closed = false;
+	atomic_init(&t->next_tick, UINT64_MAX);
+	atomic_init(&t->cached_now, now);
+	atomic_init(&t->virt_now, now);
+	t->origin = now;
+	t->paused = paused;
+	t->rt = rt;
+	t->alloc = rt->alloc;
+	*out = t;
+	return 0;
+}
+
+static void time_unref(struct weft__time *t)
+{
+	weft_allocator alloc;
+
+	/* AcqRel: the last reference sees every use by other threads before
+	 * it frees; pairs with the other decrements. */
+	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	alloc = t->alloc;
+	pthread_mutex_destroy(&t->lock);
+	alloc.free(alloc.ctx, t, sizeof(*t), 64);
+}
+
+/* ---- the fired list and firing ------------------------------------------ */
+
+static void fired_push(struct weft__time *t, struct weft__timer *e, bool shutdown)
+{
+	e->level = LEVEL_FIRED;
+	e->slot = shutdown;
+	e->next = NULL;
+	e->prev = t->fired_tail;
+	if (t->fired_tail != NULL)
+		t->fired_tail->next = e;
+	else
+		t->fired_head = e;
+	t->fired_tail = e;
+}
+
+static void fired_remove(struct weft__time *t, struct weft__timer *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		t->fired_head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		t->fired_tail = e->prev;
+	e->prev = e->next = NULL;
+	e->level = WHEEL_LEVEL_NONE;
+}
+
+static void on_due(void *ctx, struct weft__timer *e)
+{
+	fired_push(ctx, e, false);
+}
+
+static void on_shutdown(void *ctx, struct weft__timer *e)
+{
+	fired_push(ctx, e, true);
+}
+
+/*
+ * Completes every entry on the fired list, FIRE_BATCH at a time, waking
+ * each batch with the lock released.  Called and returns with the lock
+ * held.  Returns how many it completed.
+ */
+static unsigned drain_fired(struct weft__time *t)
+{
+	weft_waker batch[FIRE_BATCH];
+	unsigned total = 0;
+
+	while (t->fired_head != NULL) {
+		unsigned n = 0, i;
+
+		while (n < FIRE_BATCH && t->fired_head != NULL) {
+			struct weft__timer *e = t->fired_head;
+			uint32_t final = e->slot ? T_SHUTDOWN : T_FIRED;
+
+			fired_remove(t, e);
+			batch[n++] = e->waker;
+			e->waker.data = NULL;
+			e->waker.vtable = NULL;
+			/* Release: the last access to the entry; publishes its
+			 * unlinking to a poll or drop that sees FIRED without the
+			 * lock (their acquire loads). */
+			atomic_store_explicit(&e->state, final, memory_order_release);
+		}
+		pthread_mutex_unlock(&t->lock);
+		for (i = 0; i < n; i++)
+			weft_waker_wake(&batch[i]);
+		total += n;
+		pthread_mutex_lock(&t->lock);
+	}
+	return total;
+}
+
+/* Publishes the wheel's next expiration.  Under the lock. */
+static void publish_next(struct weft__time *t)
+{
+	/* SeqCst: part of the handshake with parkers (src/driver/time.h). */
+	atomic_store_explicit(&t->next_tick, weft__wheel_next_expiration(&t->wheel),
+			      memory_order_seq_cst);
+}
+
+unsigned weft__time_process(struct weft__time *t)
+{
+	/* Relaxed: a stale value only delays firing to the next call; parkers
+	 * use the SeqCst load in weft__time_park_deadline. */
+	uint64_t next = atomic_load_explicit(&t->next_tick, memory_order_relaxed);
+	uint64_t now, tick;
+	unsigned n;
+
+	if (next == UINT64_MAX)
+		return 0;
+	now = weft__time_now(t);
+	/* Relaxed: any value read is a clock reading of the past. */
+	atomic_store_explicit(&t->cached_now, now, memory_order_relaxed);
+	tick = tick_floor(t, now);
+	if (tick < next)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	weft__wheel_advance(&t->wheel, tick, on_due, t);
+	publish_next(t);
+	n = drain_fired(t);
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+uint64_t weft__time_park_deadline(struct weft__time *t)
+{
+	uint64_t next;
+
+	if (t->paused)
+		return UINT64_MAX;
+	/* SeqCst: the parker's side of the handshake in src/driver/time.h. */
+	next = atomic_load_explicit(&t->next_tick, memory_order_seq_cst);
+	return next == UINT64_MAX ? UINT64_MAX : tick_ns(t, next);
+}
+
+/* Moves the paused clock to `ns` if that is later.  Under the lock. */
+static void move_virtual(struct weft__time *t, uint64_t ns)
+{
+	/* Relaxed: the lock orders writers. */
+	if (ns > atomic_load_explicit(&t->virt_now, memory_order_relaxed))
+		/* Release: pairs with the acquire in weft__time_now. */
+		atomic_store_explicit(&t->virt_now, ns, memory_order_release);
+}
+
+bool weft__time_auto_advance(struct weft__time *t)
+{
+	unsigned n;
+
+	if (!t->paused || weft__runtime_blocking_active(t->rt) > 0)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	/* Jump from expiration to expiration (cascading a far timer down the
+	 * levels takes a few) until something is due. */
+	while (t->fired_head == NULL) {
+		uint64_t at = weft__wheel_next_expiration(&t->wheel);
+
+		if (at == UINT64_MAX)
+			break;
+		move_virtual(t, tick_ns(t, at));
+		weft__wheel_advance(&t->wheel, at, on_due, t);
+	}
+	publish_next(t);
+	n = drain_fired(t);
+	pthread_mutex_unlock(&t->lock);
+	return n > 0;
+}
+
+int weft__time_advance(struct weft__time *t, uint64_t d)
+{
+	if (!t->paused)
+		return -EINVAL;
+	pthread_mutex_lock(&t->lock);
+	/* Relaxed: the lock orders writers. */
+	move_virtual(t, sat_add(atomic_load_explicit(&t->virt_now, memory_order_relaxed), d));
+	pthread_mutex_unlock(&t->lock);
+	weft__time_process(t);
+	return 0;
+}
+
+void weft__time_destroy(struct weft__time *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->closed = true;
+	weft__wheel_take_all(&t->wheel, on_shutdown, t);
+	/* Entries already due complete normally (they were pushed first). */
+	drain_fired(t);
+	/* SeqCst: as in publish_next. */
+	atomic_store_explicit(&t->next_tick, UINT64_MAX, memory_order_seq_cst);
+	pthread_mutex_unlock(&t->lock);
+	time_unref(t);
+}
+
+/* ---- entries ------------------------------------------------------------- */
+
+void weft__timer_init(struct weft__timer *e, struct weft_runtime *rt, bool relative,
+		      uint64_t value)
+{
+	e->prev = e->next = NULL;
+	e->when = 0;
+	e->relative = relative;
+	e->duration = relative ? value : 0;
+	e->deadline = relative ? UINT64_MAX : value;
+	e->time = NULL;
+	e->rt = rt;
+	e->waker.data = NULL;
+	e->waker.vtable = NULL;
+	atomic_init(&e->state, T_IDLE);
+	e->level = WHEEL_LEVEL_NONE;
+	e->slot = 0;
+}
+
+static weft_poll complete(struct weft__timer *e, uint32_t state, int *result)
+{
+	/* Relaxed: the entry is not linked anywhere; only its owner reads. */
+	atomic_store_explicit(&e->state, state, memory_order_relaxed);
+	*result = state == T_FIRED ? 0 : state == T_SHUTDOWN ? -ESHUTDOWN : -EINVAL;
+	return WEFT_READY;
+}
+
+/* First poll: computes the deadline, links the entry unless it is due. */
+static weft_poll timer_register(struct weft__timer *e, weft_cx *cx, int *result)
+{
+	struct weft_runtime *rt = e->rt != NULL ? e->rt : weft_runtime_current();
+	struct weft__time *t;
+	bool earliest;
+
+	if (rt == NULL)
+		return complete(e, T_NORT, result);
+	t = weft__runtime_time(rt);
+	if (e->relative) {
+		/* A fresh clock reading: the cached one could make it early. */
+		e->deadline = sat_add(weft__time_now(t), e->duration);
+		e->relative = false;
+		if (e->duration == 0)
+			return complete(e, T_FIRED, result);
+	}
+	/* Relaxed: see weft__time_process. */
+	if (e->deadline <= atomic_load_explicit(&t->cached_now, memory_order_relaxed) ||
+	    e->deadline <= weft__time_now(t))
+		return complete(e, T_FIRED, result);
+	e->when = tick_ceil(t, e->deadline);
+	pthread_mutex_lock(&t->lock);
+	if (t->closed) {
+		pthread_mutex_unlock(&t->lock);
+		return complete(e, T_SHUTDOWN, result);
+	}
+	if (!weft__wheel_insert(&t->wheel, e)) {
+		pthread_mutex_unlock(&t->lock);
+		return complete(e, T_FIRED, result);
+	}
+	if (e->time == NULL) {
+		/* Relaxed: made from the runtime's reference, under the lock. */
+		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+		e->time = t;
+	}
+	e->waker = weft_waker_clone(weft_cx_waker(cx));
+	/* Relaxed: WAITING is only acted on under the lock. */
+	atomic_store_explicit(&e->state, T_WAITING, memory_order_relaxed);
+	/* Relaxed: written under the lock. */
+	earliest = e->when < atomic_load_explicit(&t->next_tick, memory_order_relaxed);
+	if (earliest)
+		/* SeqCst: the registrar's side of the handshake. */
+		atomic_store_explicit(&t->next_tick, e->when, memory_order_seq_cst);
+	pthread_mutex_unlock(&t->lock);
+	if (earliest)
+		weft__runtime_timer_changed(t->rt);
+	weft_coop_refund(cx);
+	return WEFT_PENDING;
+}
+
+weft_poll weft__timer_poll(struct weft__timer *e, weft_cx *cx, int *result)
+{
+	/* Acquire: pairs with the release store of FIRED in drain_fired. */
+	uint32_t s = atomic_load_explicit(&e->state, memory_order_acquire);
+	struct weft__time *t;
+	weft_waker old = { NULL, NULL };
+
+	if (s >= T_FIRED)
+		return complete(e, s, result);
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	if (s == T_IDLE)
+		return timer_register(e, cx, result);
+	t = e->time;
+	pthread_mutex_lock(&t->lock);
+	/* Relaxed: under the lock, which every writer holds. */
+	s = atomic_load_explicit(&e->state, memory_order_relaxed);
+	if (s == T_WAITING && !weft_waker_will_wake(&e->waker, weft_cx_waker(cx))) {
+		old = e->waker;
+		e->waker = weft_waker_clone(weft_cx_waker(cx));
+	}
+	pthread_mutex_unlock(&t->lock);
+	weft_waker_drop(&old);
+	if (s != T_WAITING)
+		return complete(e, s, result);
+	weft_coop_refund(cx);
+	return WEFT_PENDING;
+}
+
+bool weft__timer_cancel(struct weft__timer *e)
+{
+	struct weft__time *t = e->time;
+	weft_waker old = { NULL, NULL };
+	bool cancelled = false;
+
+	if (t == NULL)
+		return false;
+	/* Acquire: pairs with the release store of FIRED in drain_fired; once
+	 * seen, the firing thread no longer touches the entry. */
+	if (atomic_load_explicit(&e->state, memory_order_acquire) == T_WAITING) {
+		pthread_mutex_lock(&t->lock);
+		/* Relaxed: under the lock. */
+		if (atomic_load_explicit(&e->state, memory_order_relaxed) == T_WAITING) {
+			if (e->level == LEVEL_FIRED)
+				fired_remove(t, e);
+			else
+				weft__wheel_remove(&t->wheel, e);
+			old = e->waker;
+			e->waker.data = NULL;
+			e->waker.vtable = NULL;
+			atomic_store_explicit(&e->state, T_IDLE, memory_order_relaxed);
+			cancelled = true;
+		}
+		pthread_mutex_unlock(&t->lock);
+		weft_waker_drop(&old);
+	}
+	e->time = NULL;
+	time_unref(t);
+	return cancelled;
+}
+
+void weft__timer_reset(struct weft__timer *e, uint64_t deadline)
+{
+	/* Relaxed: not linked anywhere (see the contract). */
+	atomic_store_explicit(&e->state, T_IDLE, memory_order_relaxed);
+	e->relative = false;
+	e->deadline = deadline;
+}
