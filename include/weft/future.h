@@ -244,7 +244,7 @@ static inline void weft_future_drop(weft_future *f)
  *		struct my_future *self = (struct my_future *)f;
  *
  *		WEFT_ASYNC_BEGIN(self);
- *		weft_sleep_init(&self->sleep, 10);
+ *		weft_sleep(&self->sleep, NULL, 10 * WEFT_MS);
  *		WEFT_AWAIT(self, cx, &self->sleep.base);
  *		self->result = 42;
  *		WEFT_ASYNC_END(self);

@@ -443,10 +443,12 @@ weft_poll weft__timer_poll(struct weft__timer *e, weft_cx *cx, int *result)
 	struct weft__time *t;
 	weft_waker old = { NULL, NULL };
 
-	if (s >= T_FIRED)
-		return complete(e, s, result);
+	/* Budget first, as every wake-capable operation: a task that keeps
+	 * finding timers ready still yields. */
 	if (!weft_coop_proceed(cx))
 		return WEFT_PENDING;
+	if (s >= T_FIRED)
+		return complete(e, s, result);
 	if (s == T_IDLE)
 		return timer_register(e, cx, result);
 	t = e->time;
