@@ -12,9 +12,11 @@ static void advance_ms(uint64_t ms)
 
 /* Polls a tick for each expected delta (ready at start + delta ms), then
  * once more (pending), as Tokio's check_interval_poll! does. */
+/* Static: the interval keeps a clone of the waker between checks. */
+static struct count_waker cw;
+
 static void check_ticks(const long *deltas, int n, int line)
 {
-	struct count_waker cw = { 0 };
 	weft_waker w = count_waker(&cw);
 	weft_interval_tick_future t;
 	int i;
