@@ -10,6 +10,10 @@
 extern const struct bench_case weft_sync_cases[];
 extern const size_t weft_sync_cases_len;
 #endif
+#ifdef WEFT_BENCH_HAVE_TIME
+extern const struct bench_case weft_time_cases[];
+extern const size_t weft_time_cases_len;
+#endif
 #ifdef WEFT_BENCH_HAVE_CHAN
 extern const struct bench_case weft_chan_cases[];
 extern const size_t weft_chan_cases_len;
@@ -17,7 +21,7 @@ extern const size_t weft_chan_cases_len;
 
 int main(int argc, char **argv)
 {
-	struct bench_case_table tables[3];
+	struct bench_case_table tables[4];
 	size_t ntables = 0, total = 0, i, k = 0;
 	struct bench_case *all;
 	int rc;
@@ -28,6 +32,9 @@ int main(int argc, char **argv)
 #endif
 #ifdef WEFT_BENCH_HAVE_CHAN
 	tables[ntables++] = (struct bench_case_table){ weft_chan_cases, weft_chan_cases_len };
+#endif
+#ifdef WEFT_BENCH_HAVE_TIME
+	tables[ntables++] = (struct bench_case_table){ weft_time_cases, weft_time_cases_len };
 #endif
 	for (i = 0; i < ntables; i++)
 		total += tables[i].len;

@@ -392,20 +392,25 @@ static weft_poll timer_register(struct weft__timer *e, weft_cx *cx, int *result)
 	struct weft__time *t;
 	bool earliest;
 
-	if (rt == NULL)
+	if (e->time != NULL)
+		t = e->time; /* re-armed (an interval): keep the binding */
+	else if (rt != NULL)
+		t = weft__runtime_time(rt);
+	else
 		return complete(e, T_NORT, result);
-	t = weft__runtime_time(rt);
 	if (e->relative) {
-		/* A fresh clock reading: the cached one could make it early. */
+		/* A fresh clock reading: the cached one could make it early.
+		 * The deadline is then later than now unless the duration is 0. */
 		e->deadline = sat_add(weft__time_now(t), e->duration);
 		e->relative = false;
 		if (e->duration == 0)
 			return complete(e, T_FIRED, result);
-	}
-	/* Relaxed: see weft__time_process. */
-	if (e->deadline <= atomic_load_explicit(&t->cached_now, memory_order_relaxed) ||
-	    e->deadline <= weft__time_now(t))
+	} else if (e->deadline <= atomic_load_explicit(&t->cached_now, memory_order_relaxed) ||
+		   e->deadline <= weft__time_now(t)) {
+		/* Relaxed: a cached reading is one of the past (see
+		 * weft__time_process), so a deadline before it has passed. */
 		return complete(e, T_FIRED, result);
+	}
 	e->when = tick_ceil(t, e->deadline);
 	pthread_mutex_lock(&t->lock);
 	if (t->closed) {

@@ -164,7 +164,7 @@ bool weft__idle_is_parked(struct idle *idle, unsigned index)
 	return (word >> (index % 64)) & 1;
 }
 
-void weft__idle_unpark_timers(struct idle *idle, void (*unpark)(void *ctx, unsigned index),
+bool weft__idle_unpark_timers(struct idle *idle, void (*unpark)(void *ctx, unsigned index),
 			      void *ctx)
 {
 	size_t i;
@@ -177,11 +177,10 @@ void weft__idle_unpark_timers(struct idle *idle, void (*unpark)(void *ctx, unsig
 		/* SeqCst: as above. */
 		uint64_t word = atomic_load_explicit(&idle->parked[i], memory_order_seq_cst);
 
-		while (word != 0) {
-			unsigned bit = (unsigned)__builtin_ctzll(word);
-
-			word &= word - 1;
-			unpark(ctx, (unsigned)(i * 64 + bit));
+		if (word != 0) {
+			unpark(ctx, (unsigned)(i * 64 + (unsigned)__builtin_ctzll(word)));
+			return true;
 		}
 	}
+	return false;
 }

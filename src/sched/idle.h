@@ -57,12 +57,13 @@ int weft__idle_worker_to_notify(struct idle *idle);
 bool weft__idle_is_parked(struct idle *idle, unsigned index);
 
 /*
- * Calls unpark(ctx, i) for every worker i whose parked bit is set, after a
- * SeqCst fence: for timers (src/driver/time.h), so that a worker parked with
- * a deadline later than a new timer's wakes to re-read it.  The counts do
- * not change: those workers go on being parked (see weft__idle_is_parked).
+ * Calls unpark(ctx, i) for one worker i whose parked bit is set (the lowest
+ * index), after a SeqCst fence, and returns true; false when no bit is set.
+ * For timers (src/driver/time.h): a worker parked with a deadline later
+ * than a new timer's wakes to re-read it.  The counts do not change: it goes
+ * on being parked (see weft__idle_is_parked).
  */
-void weft__idle_unpark_timers(struct idle *idle, void (*unpark)(void *ctx, unsigned index),
+bool weft__idle_unpark_timers(struct idle *idle, void (*unpark)(void *ctx, unsigned index),
 			      void *ctx);
 
 #endif /* WEFT_SRC_SCHED_IDLE_H */

@@ -461,8 +461,12 @@ static void unpark_worker(void *ctx, unsigned index)
 	weft__parker_unpark(&mt->workers[index]->parker);
 }
 
-/* A new earliest timer: every parked worker re-reads the deadline (see
- * park).  A worker that is awake reads it before it parks. */
+/*
+ * A new earliest timer: one parked worker is unparked to re-read the
+ * deadline and park with it (see park); one thread that will wake in time
+ * is enough.  With no worker parked every worker is awake and reads the
+ * deadline before it parks (and fires timers on its cadence meanwhile).
+ */
 static void mt_timer_changed(struct weft_runtime *rt)
 {
 	struct mt_sched *mt = mt_of(rt->sched);
