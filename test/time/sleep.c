@@ -318,8 +318,35 @@ static void test_outlives_runtime(int flavor_workers)
 	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
 }
 
+/* The timer state is one allocation at runtime creation; failing any of
+ * the creation's allocations leaks nothing. */
+static void test_create_nomem(void)
+{
+	struct test_alloc ta;
+	weft_allocator a = test_allocator(&ta);
+	weft_runtime_config cfg = { 0 };
+	weft_runtime *rt = NULL;
+	long k;
+
+	cfg.flavor = WEFT_RUNTIME_CURRENT_THREAD;
+	cfg.start_paused = true;
+	cfg.allocator = &a;
+	for (k = 1; k <= 3; k++) {
+		atomic_store(&ta.count, 0);
+		atomic_store(&ta.fail_at, k);
+		CHECK_EQ(weft_runtime_create(&cfg, &rt), -ENOMEM);
+		CHECK(rt == NULL);
+		CHECK_EQ(atomic_load(&ta.live_bytes), 0);
+	}
+	atomic_store(&ta.fail_at, 0);
+	CHECK_EQ(weft_runtime_create(&cfg, &rt), 0);
+	weft_runtime_destroy(rt);
+	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
+}
+
 int main(void)
 {
+	test_create_nomem();
 	test_never_early_real();
 	test_long_sleeps_paused();
 	test_exact_jumps();
