@@ -153,8 +153,101 @@ static void test_foreign_alone(void)
 	weft_runtime_destroy(rt);
 }
 
+/* Timeouts and an interval inside tasks on the real clock. */
+static _Atomic int inner_drops, timeouts_ok, ticks_ok;
+
+struct never {
+	weft_future base;
+};
+
+static weft_poll never_poll(weft_future *f, weft_cx *cx)
+{
+	(void)f;
+	(void)cx;
+	return WEFT_PENDING;
+}
+
+static void never_drop(weft_future *f)
+{
+	(void)f;
+	atomic_fetch_add(&inner_drops, 1);
+}
+
+struct timed {
+	weft_future base;
+	struct never inner;
+	weft_timeout_future t;
+	weft_interval iv;
+	weft_interval_tick_future tick;
+	uint64_t start;
+	int stage, ticks;
+};
+
+static weft_poll timed_poll(weft_future *f, weft_cx *cx)
+{
+	struct timed *k = (struct timed *)f;
+	weft_runtime *rt = weft_runtime_current();
+
+	if (k->stage == 0) {
+		k->start = weft_now(rt);
+		k->inner.base.poll = never_poll;
+		k->inner.base.drop = never_drop;
+		weft_timeout(&k->t, &k->inner.base, NULL, 2 * WEFT_MS);
+		k->stage = 1;
+	}
+	if (k->stage == 1) {
+		if (weft_future_poll(&k->t.base, cx) == WEFT_PENDING)
+			return WEFT_PENDING;
+		CHECK_EQ(k->t.result, -ETIMEDOUT);
+		CHECK(weft_now(rt) >= k->start + 2 * WEFT_MS);
+		weft_future_drop(&k->t.base);
+		atomic_fetch_add(&timeouts_ok, 1);
+		k->start = weft_now(rt);
+		CHECK_EQ(weft_interval_init(&k->iv, NULL, k->start, 2 * WEFT_MS), 0);
+		weft_interval_tick(&k->iv, &k->tick);
+		k->stage = 2;
+	}
+	while (k->ticks < 4) {
+		if (weft_future_poll(&k->tick.base, cx) == WEFT_PENDING)
+			return WEFT_PENDING;
+		CHECK_EQ(k->tick.result, 0);
+		/* Burst keeps the schedule: exact instants, none early. */
+		CHECK_EQ(k->tick.instant, k->start + (uint64_t)k->ticks * 2 * WEFT_MS);
+		CHECK(weft_now(rt) >= k->tick.instant);
+		k->ticks++;
+		weft_interval_tick(&k->iv, &k->tick);
+	}
+	weft_interval_finish(&k->iv);
+	atomic_fetch_add(&ticks_ok, 1);
+	return WEFT_READY;
+}
+
+static void test_timeouts_and_intervals(void)
+{
+	weft_runtime *rt = test_runtime(4, NULL);
+	weft_join_handle h[50];
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		struct timed k;
+
+		memset(&k, 0, sizeof(k));
+		k.base.poll = timed_poll;
+		CHECK_EQ(weft_spawn(rt, &k.base, sizeof k, &h[i]), 0);
+	}
+	for (i = 0; i < 50; i++) {
+		CHECK_EQ(weft_join(&h[i]), 0);
+		weft_join_detach(&h[i]);
+	}
+	CHECK_EQ(atomic_load(&inner_drops), 50);
+	CHECK_EQ(atomic_load(&timeouts_ok), 50);
+	CHECK_EQ(atomic_load(&ticks_ok), 50);
+	weft_runtime_destroy(rt);
+}
+
 int main(void)
 {
+	test_timeouts_and_intervals();
 	test_foreign_alone();
 	test_many_sleeps();
 	test_outside_threads();
