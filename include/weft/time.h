@@ -63,6 +63,7 @@ struct weft__timer {
 	weft_waker waker;                /* under the timer state's lock */
 	WEFT__ATOMIC(uint32_t) state;
 	uint8_t level, slot;
+	uint8_t shard;                   /* the wheel shard it is linked on */
 	bool relative;
 };
 

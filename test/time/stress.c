@@ -1,4 +1,4 @@
-/* time_stress: threads and tasks register, cancel and fire timers on one runtime's shared wheel across 4 workers; every timer is woken exactly once or cancelled (never both, never woken after its cancel returned), and aborted sleeping tasks end cancelled.  Run under TSan. */
+/* time_stress: with one wheel and with 4 shards, threads and tasks register, cancel and fire timers on one runtime's shared wheel across 4 workers; every timer is woken exactly once or cancelled (never both, never woken after its cancel returned), and aborted sleeping tasks end cancelled.  Run under TSan. */
 #include "time_test.h"
 
 #include "driver/time.h"
@@ -166,9 +166,9 @@ static void sleepy_drop(weft_future *f)
 		weft_future_drop(s->use_select ? &s->sel.base : &s->a.base);
 }
 
-int main(void)
+static void run(const char *shards)
 {
-	weft_runtime *rt = test_runtime(4, NULL);
+	weft_runtime *rt;
 	struct thread_arg args[THREADS];
 	pthread_t th[THREADS];
 	enum { NTASKS = 200 };
@@ -176,6 +176,11 @@ int main(void)
 	long rounds = 100 * test_scale(), fired = 0, cancelled = 0, done = 0, aborted = 0;
 	int i;
 
+	/* No other thread exists here: setenv is safe.  The runtime reads it
+	 * at creation. */
+	CHECK_EQ(setenv("WEFT_TIME_SHARDS", shards, 1), 0);
+	rt = test_runtime(4, NULL);
+	atomic_store(&task_sleeps, 0);
 	for (i = 0; i < NTASKS; i++) {
 		struct sleepy s;
 
@@ -209,8 +214,15 @@ int main(void)
 	CHECK_EQ(done + aborted, NTASKS);
 	CHECK(atomic_load(&task_sleeps) >= done * 20);
 	CHECK(fired > 0 && cancelled > 0);
-	fprintf(stderr, "%ld fired, %ld cancelled by threads; %ld tasks done, %ld aborted\n",
-		fired, cancelled, done, aborted);
+	fprintf(stderr, "shards %s: %ld fired, %ld cancelled by threads; %ld tasks done, "
+			"%ld aborted\n", shards, fired, cancelled, done, aborted);
 	weft_runtime_destroy(rt);
+}
+
+int main(void)
+{
+	/* One shared wheel (the default), then four shards. */
+	run("1");
+	run("4");
 	return 0;
 }
