@@ -1,7 +1,7 @@
 /*
  * src/driver/time.c - the timers of a runtime: one shared timing wheel
- * under a lock, the runtime clock (real or paused), firing, and the timer
- * entries' registration and cancellation.
+ * under a lock (or a few shards, see below), the runtime clock (real or
+ * paused), firing, and the timer entries' registration and cancellation.
  *
  * The protocol
  * ============
@@ -31,10 +31,10 @@
  *
  * `next_tick` is a lower bound of the earliest deadline (UINT64_MAX: no
  * timer), read without the lock by parkers (weft__time_park_deadline) and by
- * the fast path of weft__time_process.  It is written under the lock: set
- * exactly after each advance, lowered by a registration that becomes the
- * earliest, and left alone by a cancellation (stale-early only costs one
- * early wake-up).  A registration that lowers it calls
+ * the fast path of weft__time_process.  It is set exactly after each
+ * advance (under the lock, with one shard), lowered by a registration that
+ * becomes the earliest, and left alone by a cancellation (stale-early only
+ * costs one early wake-up).  A registration that lowers it calls
  * weft__runtime_timer_changed after unlocking; see src/driver/time.h for
  * the SeqCst handshake with parkers.
  *
