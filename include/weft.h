@@ -12,5 +12,6 @@
 #include "weft/blocking.h"
 #include "weft/combinators.h"
 #include "weft/sync.h"
+#include "weft/time.h"
 
 #endif /* WEFT_H */

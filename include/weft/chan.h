@@ -604,8 +604,8 @@ int weft_watch_changed(weft_watch_rx *rx, weft_watch_changed_future *f);
 /*
  * A select waits on several futures ("branches") at once and completes
  * with the first one that is ready.  A branch is any weft_future: a
- * receive, a send, a oneshot, a join handle, and later a timer (a select
- * with a sleep branch is a timeout; nothing here needs to change for it).
+ * receive, a send, a oneshot, a join handle, a timer (weft/time.h: a
+ * select with a sleep branch is a timeout).
  *
  * Each poll visits the branches once, starting at a random branch and
  * wrapping around, so that an always-ready branch cannot starve the

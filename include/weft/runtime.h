@@ -9,6 +9,7 @@
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,13 +92,20 @@ typedef struct weft_runtime_config {
 	/* How long an idle blocking-pool thread waits for a job before it
 	 * exits, in nanoseconds; 0 = 10 seconds. */
 	uint64_t blocking_keep_alive_ns;
+	/* Start with a paused (virtual) clock: it moves only with
+	 * weft_time_advance, and jumps to the next timer whenever nothing is
+	 * runnable inside weft_block_on (weft/time.h).  Current-thread only:
+	 * weft_runtime_create returns -EINVAL for a multi-threaded runtime
+	 * with it set.  Default false. */
+	bool start_paused;
 } weft_runtime_config;
 
 /*
  * Creates a runtime.  `config` may be NULL (all defaults).  On success stores
  * the runtime in *out and returns 0; the multi-threaded flavour has started
  * its workers.  Returns -EINVAL for a NULL `out`, an unknown flavour, an
- * allocator without alloc or free, or more than 65536 workers;
+ * allocator without alloc or free, more than 65536 workers, or
+ * start_paused on a multi-threaded runtime;
  * -ENOMEM when an allocation fails, -EAGAIN (or another -errno from
  * pthread_create) when a thread cannot be started; *out is then untouched
  * and nothing is leaked.  Any thread.

@@ -9,9 +9,11 @@
  * unregisters.  All of weft's channel futures take a value only in the poll
  * that returns ready, which is what makes dropping the losers lossless.
  *
- * Because a branch is just a weft_future, a timer future will be a branch
- * like any other (a timeout is a select with a sleep), and so is a join
- * handle or a user's own future.  The select adds no waiting of its own:
+ * Because a branch is just a weft_future, a timer future is a branch like
+ * any other (a timeout is a select with a sleep), and so is a join handle
+ * or a user's own future.  When a branch spends the last of the task's
+ * budget, the branches after it in this poll are polled with an
+ * unconstrained budget, so that a sleep branch still sees its deadline.  The select adds no waiting of its own:
  * every branch registers the task's waker in its own channel, and any of
  * them waking the task makes the select look at all of them again.
  *
@@ -51,6 +53,8 @@ static weft_poll select_poll(weft_future *base, weft_cx *cx)
 {
 	weft_select *sel = (weft_select *)base;
 	unsigned i, k, enabled = 0;
+	bool had_budget = !weft_coop_exhausted(cx);
+	weft_cx unconstrained, *bcx = cx;
 
 	if (sel->done)
 		return WEFT_READY;
@@ -61,13 +65,22 @@ static weft_poll select_poll(weft_future *base, weft_cx *cx)
 		if (sel->branches[k] == NULL)
 			continue;
 		enabled++;
-		if (weft_future_poll(sel->branches[k], cx) == WEFT_READY) {
+		if (weft_future_poll(sel->branches[k], bcx) == WEFT_READY) {
 			sel->winner = (int)k;
 			sel->done = true;
 			for (i = 0; i < sel->n; i++)
 				if (i != k && sel->branches[i] != NULL)
 					drop_branch(sel, i);
 			return WEFT_READY;
+		}
+		/* A branch spent the last of the budget (the task is already
+		 * woken to yield): the rest are still looked at, unconstrained,
+		 * so that a timeout branch sees its deadline (as weft_timeout
+		 * does). */
+		if (bcx == cx && had_budget && weft_coop_exhausted(cx)) {
+			unconstrained = *cx;
+			unconstrained.budget = WEFT_COOP_UNCONSTRAINED;
+			bcx = &unconstrained;
 		}
 	}
 	if (enabled == 0) {

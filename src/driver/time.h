@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/time.h"
+
 struct weft_runtime;
 struct weft__time;
 
@@ -59,7 +61,43 @@ unsigned weft__time_process(struct weft__time *t);
 bool weft__time_auto_advance(struct weft__time *t);
 
 /* Implemented by src/sched: the earliest deadline of `rt` moved earlier;
- * see the essay above. */
+ * see the essay above.  Called without any timer lock held, after the new
+ * deadline was published with a SeqCst store (the store that
+ * weft__time_park_deadline loads), so a scheduler that marks a thread as
+ * parking with a SeqCst write and then loads the deadline, and here loads
+ * those marks after a SeqCst fence, either has the thread see the new
+ * deadline or sees the thread and wakes it. */
 void weft__runtime_timer_changed(struct weft_runtime *rt);
+
+/* ---- timer entries (for the timer futures in time_future.c) ------------- */
+
+/* Initialises an entry: `relative` counts `value` ns from the first poll,
+ * else `value` is an absolute deadline on the runtime clock. */
+void weft__timer_init(struct weft__timer *e, struct weft_runtime *rt, bool relative,
+		      uint64_t value);
+
+/*
+ * Polls an entry: registers it on its first poll (binding it to its
+ * runtime), stores the waker on later ones.  Spends one unit of budget.
+ * Returns WEFT_READY with *result set (0, -ESHUTDOWN, -EINVAL) once the
+ * deadline has passed.
+ */
+weft_poll weft__timer_poll(struct weft__timer *e, weft_cx *cx, int *result);
+
+/* Unlinks the entry if it is waiting and releases its binding.  Returns true
+ * when it was waiting (it will never fire), false when it had fired, was
+ * never registered or was already cancelled.  Any thread; idempotent. */
+bool weft__timer_cancel(struct weft__timer *e);
+
+/* Re-arms a completed (or never polled) entry with a new absolute deadline,
+ * keeping its binding.  The entry must not be waiting. */
+void weft__timer_reset(struct weft__timer *e, uint64_t deadline);
+
+/* The clock of a timer state (virtual when paused).  Any thread. */
+uint64_t weft__time_now(struct weft__time *t);
+
+/* Moves a paused clock by `d` ns and fires what is due; -EINVAL when the
+ * clock is not paused. */
+int weft__time_advance(struct weft__time *t, uint64_t d);
 
 #endif /* WEFT_SRC_DRIVER_TIME_H */

@@ -25,6 +25,7 @@
 #include "park.h"
 #include "runtime.h"
 #include "../common/lock.h"
+#include "../driver/time.h"
 
 /* Remote queue checks per local polls, as in the multi-threaded workers. */
 #define REMOTE_INTERVAL 61
@@ -235,6 +236,36 @@ static unsigned run_batch(struct ct_sched *ct)
 	return n;
 }
 
+/*
+ * Parks the driving thread until an unpark or the next timer's deadline.
+ * The loop processes timers right after.  A timer registered meanwhile by
+ * another thread calls ct_timer_changed, which unparks us: its SeqCst store
+ * of the deadline and load of `driving` against our SeqCst store of
+ * `driving` (block_on's CAS) and load of the deadline here mean that either
+ * we park with the new deadline or it sees us driving and unparks us.
+ */
+static void ct_park(struct ct_sched *ct, struct weft__time *t)
+{
+	uint64_t deadline = weft__time_park_deadline(t);
+
+	if (deadline == UINT64_MAX)
+		weft__parker_park(&ct->parker);
+	else
+		weft__parker_park_until(&ct->parker, deadline);
+}
+
+static void ct_timer_changed(struct weft_runtime *rt)
+{
+	struct ct_sched *ct = ct_of(rt->sched);
+
+	/* The driving thread itself reads the deadline before it parks. */
+	if (weft__ctx.owner == ct)
+		return;
+	/* SeqCst: see ct_park. */
+	if (atomic_load_explicit(&ct->driving, memory_order_seq_cst))
+		weft__parker_unpark(&ct->parker);
+}
+
 static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 {
 	struct ct_sched *ct = ct_of(rt->sched);
@@ -266,6 +297,8 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 				break;
 			weft__ctx.in_runtime = false;
 		}
+		/* Timers: fire what is due (their tasks join the local queue). */
+		weft__time_process(rt->time);
 		requeue_yielded(ct);
 		if (run_batch(ct) > 0)
 			continue;
@@ -277,7 +310,10 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 		 * acquires before the poll. */
 		if (atomic_load_explicit(&ct->main_woken, memory_order_relaxed))
 			continue;
-		weft__parker_park(&ct->parker);
+		/* Nothing to run: a paused clock jumps to the next timer. */
+		if (weft__time_auto_advance(rt->time))
+			continue;
+		ct_park(ct, rt->time);
 	}
 	weft__ctx = saved;
 	/* Release: the next driver sees our queue state. */
@@ -309,6 +345,7 @@ static void ct_shutdown(struct weft_runtime *rt)
 static const struct weft__runtime_ops ct_runtime_ops = {
 	.block_on = ct_block_on,
 	.shutdown = ct_shutdown,
+	.timer_changed = ct_timer_changed,
 };
 
 int weft__current_thread_create(struct weft_runtime *rt)

@@ -88,6 +88,7 @@
 #include "park.h"
 #include "queue.h"
 #include "runtime.h"
+#include "../driver/time.h"
 
 #define MAX_LIFO_POLLS 3
 #define GLOBAL_INTERVAL 61
@@ -103,6 +104,7 @@ struct worker {
 	unsigned index;
 	uint32_t tick;          /* polls run by this worker */
 	uint32_t injector_tick; /* tick of the last injector check */
+	uint32_t timer_tick;    /* tick of the last timer check */
 	uint32_t rng;
 	bool yielded; /* the last poll ended in a self-wake: see next_local_task */
 	bool searching;
@@ -350,15 +352,58 @@ static bool work_available(struct mt_sched *mt)
 	return false;
 }
 
+/*
+ * Fires the timers that are due from the worker loop.  Their wakes come
+ * from this worker, so they land in its LIFO slot and local queue
+ * (mt_schedule); the slot's task is returned to run at once, since nothing
+ * else looks at the slot outside run_task.
+ */
+static struct weft_task *fire_timers(struct worker *w)
+{
+	struct weft_task *t;
+
+	if (weft__time_process(w->sched->base.rt->time) == 0)
+		return NULL;
+	t = w->lifo;
+	w->lifo = NULL;
+	return t;
+}
+
+/*
+ * Timers and parking (the simple scheme until the driver parks workers):
+ * every parked worker parks with the next timer deadline as its timeout.
+ * A worker that wakes while its parked bit is still set (the deadline
+ * passed, or mt_timer_changed unparked it) is still parked for the idle
+ * protocol: it fires the due timers as an outsider (owner hidden, so their
+ * tasks go to the injector and notify a worker the normal way, possibly
+ * claiming this very one) and parks again with the new deadline, counts
+ * untouched.  Only a worker whose bit a notifier cleared leaves, counted as
+ * searching.  Setting the bit (SeqCst, in to_parked) before loading the
+ * deadline (SeqCst) is the parker's half of the handshake with
+ * mt_timer_changed.
+ */
 static void park(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
+	struct weft__time *time = mt->base.rt->time;
 
 	if (weft__idle_transition_to_parked(&mt->idle, w->index, w->searching) &&
 	    work_available(mt))
 		notify_parked(mt);
 	w->searching = false;
-	weft__parker_park(&w->parker);
+	for (;;) {
+		uint64_t deadline = weft__time_park_deadline(time);
+
+		if (deadline == UINT64_MAX)
+			weft__parker_park(&w->parker);
+		else
+			weft__parker_park_until(&w->parker, deadline);
+		if (is_shutdown(mt) || !weft__idle_is_parked(&mt->idle, w->index))
+			break;
+		weft__ctx.owner = NULL;
+		weft__time_process(time);
+		weft__ctx.owner = w;
+	}
 	/* Unparked: by a notifier, which counted us as searching, or by
 	 * shutdown. */
 	w->searching = true;
@@ -373,10 +418,20 @@ static void *worker_main(void *arg)
 	weft__ctx.owner = w;
 	weft__ctx.in_runtime = true;
 	while (!is_shutdown(mt)) {
-		struct weft_task *t = next_local_task(w);
+		struct weft_task *t = NULL;
 
+		/* Timers on the injector's cadence, so they fire while every
+		 * worker is busy, and once more before parking. */
+		if (w->tick - w->timer_tick >= GLOBAL_INTERVAL) {
+			w->timer_tick = w->tick;
+			t = fire_timers(w);
+		}
+		if (t == NULL)
+			t = next_local_task(w);
 		if (t == NULL)
 			t = steal_work(w);
+		if (t == NULL)
+			t = fire_timers(w);
 		if (t != NULL) {
 			run_task(w, t);
 			continue;
@@ -440,6 +495,43 @@ static bool help_run_one(struct mt_sched *mt)
 	return true;
 }
 
+/*
+ * Parks a thread inside block_on until its parker is unparked or the next
+ * timer is due, then fires the due timers (as any thread may).  Workers
+ * parked with the deadline would fire them too; this keeps a timer of the
+ * blocked future on time while every worker is busy.
+ */
+static void block_on_park(struct weft_runtime *rt, struct weft__parker *p)
+{
+	uint64_t deadline = weft__time_park_deadline(rt->time);
+
+	if (deadline == UINT64_MAX)
+		weft__parker_park(p);
+	else
+		weft__parker_park_until(p, deadline);
+	weft__time_process(rt->time);
+}
+
+static void unpark_worker(void *ctx, unsigned index)
+{
+	struct mt_sched *mt = ctx;
+
+	weft__parker_unpark(&mt->workers[index]->parker);
+}
+
+/*
+ * A new earliest timer: one parked worker is unparked to re-read the
+ * deadline and park with it (see park); one thread that will wake in time
+ * is enough.  With no worker parked every worker is awake and reads the
+ * deadline before it parks (and fires timers on its cadence meanwhile).
+ */
+static void mt_timer_changed(struct weft_runtime *rt)
+{
+	struct mt_sched *mt = mt_of(rt->sched);
+
+	weft__idle_unpark_timers(&mt->idle, unpark_worker, mt);
+}
+
 static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 {
 	struct mt_sched *mt = mt_of(rt->sched);
@@ -481,7 +573,7 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 			if (helps && !is_shutdown(mt) && help_run_one(mt))
 				continue;
 			flush_deferred(mt, 0);
-			weft__parker_park(p);
+			block_on_park(rt, p);
 		}
 	}
 	/* Leaving: whatever we queued and did not run goes to a worker. */
@@ -527,6 +619,7 @@ static void mt_shutdown(struct weft_runtime *rt)
 static const struct weft__runtime_ops mt_runtime_ops = {
 	.block_on = mt_block_on,
 	.shutdown = mt_shutdown,
+	.timer_changed = mt_timer_changed,
 };
 
 static unsigned default_workers(void)

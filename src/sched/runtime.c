@@ -3,6 +3,7 @@
  * dispatch, the current-runtime context and the default allocator.
  */
 #include "runtime.h"
+#include "../driver/time.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -69,6 +70,9 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	alloc = config->allocator != NULL ? config->allocator : &default_allocator;
 	if (alloc->alloc == NULL || alloc->free == NULL)
 		return -EINVAL;
+	/* A paused clock needs a single thread that knows when nothing runs. */
+	if (config->start_paused && config->flavor != WEFT_RUNTIME_CURRENT_THREAD)
+		return -EINVAL;
 
 	rt = alloc->alloc(alloc->ctx, sizeof(*rt), _Alignof(weft_runtime));
 	if (rt == NULL)
@@ -82,11 +86,17 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	atomic_init(&rt->blocking, NULL);
 	rt->blocking_max_threads = config->max_blocking_threads;
 	rt->blocking_keep_alive_ns = config->blocking_keep_alive_ns;
+	err = weft__time_create(rt, config->start_paused, &rt->time);
+	if (err < 0) {
+		alloc->free(alloc->ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
+		return err;
+	}
 	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
 		err = weft__current_thread_create(rt);
 	else
 		err = weft__multi_thread_create(rt);
 	if (err < 0) {
+		weft__time_destroy(rt->time);
 		alloc->free(alloc->ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
 		return err;
 	}
@@ -107,6 +117,9 @@ static int runtime_destroy(weft_runtime *rt, uint64_t deadline_ns)
 		return -EDEADLK;
 	rt->ops->shutdown(rt);
 	err = weft__blocking_shutdown(rt, deadline_ns);
+	/* After every task was dropped (their timers unlinked themselves):
+	 * what still waits belongs to futures outside the runtime. */
+	weft__time_destroy(rt->time);
 	alloc = rt->alloc;
 	weft__sched_unref(rt->sched);
 	alloc.free(alloc.ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
@@ -143,4 +156,17 @@ weft_runtime *weft_runtime_current(void)
 unsigned weft_runtime_workers(const weft_runtime *rt)
 {
 	return rt != NULL ? rt->workers : 0;
+}
+
+void weft__runtime_timer_changed(struct weft_runtime *rt)
+{
+	if (rt->ops != NULL && rt->ops->timer_changed != NULL)
+		rt->ops->timer_changed(rt);
+}
+
+size_t weft__runtime_blocking_active(struct weft_runtime *rt)
+{
+	/* Queued and running jobs of the blocking pool: a paused clock does
+	 * not jump while one of them may still register or wake something. */
+	return weft__blocking_active(rt);
 }

@@ -16,6 +16,9 @@ struct weft__runtime_ops {
 	/* Stops threads and cancels every task; frees the flavour's state
 	 * (the common sched is released by the caller). */
 	void (*shutdown)(struct weft_runtime *rt);
+	/* A timer that is now the earliest was registered (see
+	 * src/driver/time.h, weft__runtime_timer_changed).  Any thread. */
+	void (*timer_changed)(struct weft_runtime *rt);
 };
 
 struct weft_runtime {
@@ -27,6 +30,9 @@ struct weft_runtime {
 	bool block_on_help;
 	/* The flavour's scheduler; its first member is a struct weft__sched. */
 	struct weft__sched *sched;
+	/* The timers and the clock (src/driver/time.c); created before the
+	 * flavour so that workers find it, destroyed after its shutdown. */
+	struct weft__time *time;
 	weft_allocator alloc;
 	/* The blocking pool (src/blocking/), made by the first
 	 * weft_spawn_blocking; NULL until then.  Its settings come from the
@@ -35,6 +41,19 @@ struct weft_runtime {
 	unsigned blocking_max_threads;
 	uint64_t blocking_keep_alive_ns;
 };
+
+static inline struct weft__time *weft__runtime_time(struct weft_runtime *rt)
+{
+	return rt->time;
+}
+
+/*
+ * The number of blocking-pool jobs of `rt` running now; a paused clock does
+ * not jump ahead while it is not zero (weft__time_auto_advance).  An
+ * indirection so that the timers need no weak symbol: the blocking pool
+ * (src/blocking) wires it to weft__blocking_active when it lands.
+ */
+size_t weft__runtime_blocking_active(struct weft_runtime *rt);
 
 /*
  * What runs on this thread: set by workers for their whole life and by
