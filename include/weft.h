@@ -9,5 +9,6 @@
 #include "weft/task.h"
 #include "weft/chan.h"
 #include "weft/sync.h"
+#include "weft/io.h"
 
 #endif /* WEFT_H */

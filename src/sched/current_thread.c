@@ -8,6 +8,13 @@
  * scheduler's own parker when both are empty and the main future has not
  * been woken; a remote push or a wake of the main future unparks it.
  *
+ * The driving thread parks inside the runtime's I/O driver (its ring, or
+ * its epoll instance) with the earliest timer deadline as timeout, and
+ * reaps completions and fires timers when it returns and, while busy,
+ * every REMOTE_INTERVAL polls.  What they wake goes to the local queue,
+ * since the reaping thread is the driving thread.  An unpark of a parker
+ * asleep in the driver is a driver wake (park.c).
+ *
  * Lost wake-ups are excluded by ordering: the driver publishes itself in
  * `driving` and then checks the remote length, while a remote pusher bumps
  * the length and then reads `driving` (both sequentially consistent), and
@@ -18,6 +25,8 @@
 
 #include "park.h"
 #include "runtime.h"
+#include "../driver/driver.h"
+#include "../driver/time.h"
 #include "../common/lock.h"
 
 /* Remote queue checks per local polls, as in the multi-threaded workers. */
@@ -40,6 +49,8 @@ struct ct_sched {
 	struct weft__parker parker;
 	_Atomic bool main_woken;
 	_Atomic bool driving;
+	/* The runtime's one driver thread (parker.drv too). */
+	struct weft__drv_thread *dt;
 };
 
 static struct ct_sched *ct_of(struct weft__sched *s)
@@ -182,6 +193,14 @@ static void run_task(struct ct_sched *ct, struct weft_task *t)
 	weft__ctx.in_runtime = false;
 }
 
+/* Dispatches I/O completions and due timers; what they wake goes to
+ * the local queue (we are the driving thread). */
+static void reap_driver(struct ct_sched *ct)
+{
+	weft__drv_reap(ct->dt);
+	weft__time_process(ct->base.rt->time);
+}
+
 /* Runs up to RUN_BATCH tasks; returns how many ran. */
 static unsigned run_batch(struct ct_sched *ct)
 {
@@ -190,8 +209,10 @@ static unsigned run_batch(struct ct_sched *ct)
 	for (n = 0; n < RUN_BATCH; n++) {
 		struct weft_task *t;
 
-		if (++ct->tick % REMOTE_INTERVAL == 0)
+		if (++ct->tick % REMOTE_INTERVAL == 0) {
+			reap_driver(ct);
 			pull_remote(ct);
+		}
 		t = local_pop(ct);
 		if (t == NULL) {
 			pull_remote(ct);
@@ -219,6 +240,7 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 		return -EBUSY;
 	weft__ctx.rt = rt;
 	weft__ctx.owner = ct;
+	weft__ctx.drv = ct->dt;
 	weft__ctx.in_runtime = false;
 	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
 	for (;;) {
@@ -239,7 +261,10 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 			continue;
 		if (atomic_load_explicit(&ct->main_woken, memory_order_relaxed))
 			continue;
-		weft__parker_park(&ct->parker);
+		if (weft__time_auto_advance(rt->time))
+			continue;
+		weft__parker_park_driver(&ct->parker, rt->time);
+		reap_driver(ct);
 	}
 	weft__ctx = saved;
 	/* Release: the next driver sees our queue state. */
@@ -254,6 +279,9 @@ static void ct_shutdown(struct weft_runtime *rt)
 
 	weft__sched_close(&ct->base);
 	weft__sched_shutdown_tasks(&ct->base);
+	/* Nothing may stay in the kernel: cancel and drain the ring (the
+	 * dropped futures above let go of their slots). */
+	weft__drv_thread_finish(ct->dt);
 	pthread_mutex_lock(&ct->remote_lock);
 	ct->remote_closed = true;
 	list = ct->remote_head;
@@ -267,9 +295,16 @@ static void ct_shutdown(struct weft_runtime *rt)
 		weft__task_discard(t);
 }
 
+/* A new earliest timer: a driving thread asleep re-reads the deadline. */
+static void ct_timer_changed(struct weft_runtime *rt)
+{
+	weft__drv_kick(ct_of(rt->sched)->dt);
+}
+
 static const struct weft__runtime_ops ct_runtime_ops = {
 	.block_on = ct_block_on,
 	.shutdown = ct_shutdown,
+	.timer_changed = ct_timer_changed,
 };
 
 int weft__current_thread_create(struct weft_runtime *rt)
@@ -292,6 +327,8 @@ int weft__current_thread_create(struct weft_runtime *rt)
 	atomic_init(&ct->remote_len, 0);
 	ct->remote_closed = false;
 	weft__parker_init(&ct->parker);
+	ct->dt = weft__drv_thread_at(rt->driver, 0);
+	ct->parker.drv = ct->dt;
 	atomic_init(&ct->main_woken, false);
 	atomic_init(&ct->driving, false);
 	rt->ops = &ct_runtime_ops;

@@ -17,10 +17,37 @@
  * it looks at the injector first so that remote work is never starved by a
  * busy local queue.  With both empty it becomes a searcher (idle.c): it
  * steals half of a random victim's queue, then takes a batch from the
- * injector.  Finding nothing, it parks on its futex; whoever makes work
- * available later wakes one parked worker when nobody is searching.  The
- * last searcher to find work wakes the next, so wakes ripple out only as
- * far as there is work.
+ * injector.  Finding nothing, it parks; whoever makes work available
+ * later wakes one parked worker when nobody is searching.  The last
+ * searcher to find work wakes the next, so wakes ripple out only as far as
+ * there is work.
+ *
+ * Parking in the driver
+ * =====================
+ *
+ * A parked worker sleeps inside the I/O driver (src/driver/driver.h): on
+ * io_uring every worker waits in its own ring; on epoll one worker at a
+ * time waits in the runtime's epoll instance and the others on their
+ * futexes.  Which one: the holder of the timer duty, a token (timer_duty)
+ * that a parking worker takes when it is free and gives back when it
+ * leaves park.  The holder waits with the earliest timer deadline as its
+ * timeout and fires the timers when it wakes; every other parked worker
+ * waits without a timeout.  A new earliest timer kicks the holder
+ * (mt_timer_changed).  While no worker holds the duty, some worker is
+ * awake and fires timers and reaps I/O on its injector cadence.
+ *
+ * The idle protocol of idle.c is unchanged: a worker leaves park only
+ * when a notifier claimed its bit and unparked it (or at shutdown).  What
+ * the driver adds are returns from the wait that are not unparks: an I/O
+ * completion, a timer deadline, a kick.  The worker then reaps the driver
+ * with no worker context (weft__ctx.owner NULL), so every task those
+ * completions and timers wake goes through the injector and
+ * notify_parked, exactly like a wake from a foreign thread; notify_parked
+ * may claim this very worker, whose park then sees NOTIFIED and returns.
+ * It parks again otherwise.  So the lost-wake-up argument of idle.c still
+ * covers every wake, and the driver's own handshakes (the parker's
+ * PARKED_DRIVER swap against the unparker's swap, the sleeping mark
+ * against a kick) only decide whether a syscall is needed (park.c).
  *
  * Shutdown sets a flag, unparks every worker and joins them; the workers
  * stop after the poll they are in.  Then the destroying thread cancels
@@ -38,6 +65,8 @@
 #include "park.h"
 #include "queue.h"
 #include "runtime.h"
+#include "../driver/driver.h"
+#include "../driver/time.h"
 
 #define MAX_LIFO_POLLS 3
 #define GLOBAL_INTERVAL 61
@@ -49,6 +78,8 @@ struct worker {
 	struct mt_sched *sched;
 	struct weft_task *lifo; /* owner only */
 	struct weft__parker parker;
+	/* This worker's driver thread (its ring, or its epoll seat). */
+	struct weft__drv_thread *dt;
 	pthread_t thread;
 	unsigned index;
 	uint32_t tick;          /* polls run by this worker */
@@ -56,6 +87,7 @@ struct worker {
 	uint32_t rng;
 	bool searching;
 	bool started;
+	bool driver_ok; /* its driver thread was initialised on this thread */
 };
 
 struct mt_sched {
@@ -66,6 +98,11 @@ struct mt_sched {
 	struct worker **workers;
 	_Atomic bool shutdown;
 	bool block_on_helps; /* see help_run_one */
+	/* Index of the parked worker that holds the timer duty, or -1. */
+	_Atomic int timer_duty;
+	/* io_uring: every parked worker waits in its ring; epoll: only the
+	 * timer duty holder waits in the driver. */
+	bool all_park_in_driver;
 };
 
 static struct mt_sched *mt_of(struct weft__sched *s)
@@ -206,6 +243,15 @@ static struct weft_task *pop_injector(struct worker *w)
 	return first;
 }
 
+/* Busy cadence: completions and timers are not starved by ready tasks.
+ * What they wake goes to this worker's queues. */
+static void reap_driver(struct worker *w)
+{
+	if (w->driver_ok)
+		weft__drv_reap(w->dt);
+	weft__time_process(w->sched->base.rt->time);
+}
+
 static struct weft_task *next_local_task(struct worker *w)
 {
 	struct weft_task *t;
@@ -215,6 +261,7 @@ static struct weft_task *next_local_task(struct worker *w)
 	 * injector waits behind more than GLOBAL_INTERVAL polls of a worker. */
 	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL) {
 		w->injector_tick = w->tick;
+		reap_driver(w);
 		t = pop_injector(w);
 		if (t != NULL)
 			return t;
@@ -295,15 +342,56 @@ static bool work_available(struct mt_sched *mt)
 	return false;
 }
 
+static bool take_timer_duty(struct mt_sched *mt, struct worker *w)
+{
+	int none = -1;
+
+	/* SeqCst: a timer changer stores its deadline and then reads the
+	 * holder; we take the duty and then read the deadline (park.c). */
+	return atomic_compare_exchange_strong_explicit(&mt->timer_duty, &none,
+						       (int)w->index,
+						       memory_order_seq_cst,
+						       memory_order_relaxed);
+}
+
+/* One wait in the driver, then a reap with no worker context (see the
+ * essay).  Returns true when the worker was unparked. */
+static bool park_in_driver(struct worker *w, bool duty)
+{
+	struct weft_runtime *rt = w->sched->base.rt;
+	bool unparked;
+
+	unparked = weft__parker_park_driver(&w->parker, duty ? rt->time : NULL);
+	weft__ctx.owner = NULL;
+	weft__drv_reap(w->dt);
+	if (duty)
+		weft__time_process(rt->time);
+	weft__ctx.owner = w;
+	return unparked;
+}
+
 static void park(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
+	bool duty;
 
+	if (weft__time_auto_advance(mt->base.rt->time))
+		return; /* timers fired: there is work */
 	if (weft__idle_transition_to_parked(&mt->idle, w->index, w->searching) &&
 	    work_available(mt))
 		notify_parked(mt);
 	w->searching = false;
-	weft__parker_park(&w->parker);
+	duty = w->driver_ok && take_timer_duty(mt, w);
+	if (duty || (w->driver_ok && mt->all_park_in_driver)) {
+		while (!park_in_driver(w, duty))
+			;
+	} else {
+		weft__parker_park(&w->parker);
+	}
+	if (duty) {
+		/* Release: pairs with the CAS of the next holder. */
+		atomic_store_explicit(&mt->timer_duty, -1, memory_order_release);
+	}
 	/* Unparked: by a notifier, which counted us as searching, or by
 	 * shutdown. */
 	w->searching = true;
@@ -317,6 +405,14 @@ static void *worker_main(void *arg)
 	weft__ctx.rt = mt->base.rt;
 	weft__ctx.owner = w;
 	weft__ctx.in_runtime = true;
+	if (weft__drv_thread_init(w->dt) == 0) {
+		weft__ctx.drv = w->dt;
+		w->driver_ok = true;
+	} else {
+		/* The ring cannot be enabled on this thread: close it to
+		 * new operations and park on the futex instead. */
+		weft__drv_thread_finish(w->dt);
+	}
 	while (!is_shutdown(mt)) {
 		struct weft_task *t = next_local_task(w);
 
@@ -328,8 +424,13 @@ static void *worker_main(void *arg)
 		}
 		park(w);
 	}
-	weft__ctx.rt = NULL;
+	/* Cancel and drain what is in flight on our ring before we go; what
+	 * it wakes goes to the injector. */
 	weft__ctx.owner = NULL;
+	if (w->driver_ok)
+		weft__drv_thread_finish(w->dt);
+	weft__ctx.rt = NULL;
+	weft__ctx.drv = NULL;
 	weft__ctx.in_runtime = false;
 	return NULL;
 }
@@ -396,6 +497,8 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 	waker = weft__thread_parker_waker_ref(p);
 	weft__ctx.rt = rt;
 	weft__ctx.owner = NULL;
+	/* No ring of our own: I/O started here is handed to a worker. */
+	weft__ctx.drv = NULL;
 	weft__ctx.defer_notify = helps;
 	weft__ctx.notify_deferred = false;
 	for (;;) {
@@ -459,9 +562,23 @@ static void mt_shutdown(struct weft_runtime *rt)
 	}
 }
 
+/* A new earliest timer: the duty holder re-reads the deadline. */
+static void mt_timer_changed(struct weft_runtime *rt)
+{
+	struct mt_sched *mt = mt_of(rt->sched);
+	int holder;
+
+	/* SeqCst: see take_timer_duty. */
+	atomic_thread_fence(memory_order_seq_cst);
+	holder = atomic_load_explicit(&mt->timer_duty, memory_order_seq_cst);
+	if (holder >= 0)
+		weft__drv_kick(mt->workers[holder]->dt);
+}
+
 static const struct weft__runtime_ops mt_runtime_ops = {
 	.block_on = mt_block_on,
 	.shutdown = mt_shutdown,
+	.timer_changed = mt_timer_changed,
 };
 
 static unsigned default_workers(void)
@@ -493,6 +610,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 	memset(mt, 0, sizeof(*mt));
 	mt->num_workers = n;
 	atomic_init(&mt->shutdown, false);
+	atomic_init(&mt->timer_duty, -1);
+	mt->all_park_in_driver = !rt->driver->ops->any_thread;
 	mt->block_on_helps = getenv("WEFT_BLOCK_ON_HELP") == NULL ||
 			     strcmp(getenv("WEFT_BLOCK_ON_HELP"), "0") != 0;
 	err = weft__injector_init(&mt->injector);
@@ -519,6 +638,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1);
 		weft__parker_init(&w->parker);
+		w->dt = weft__drv_thread_at(rt->driver, i);
+		w->parker.drv = w->dt;
 		mt->workers[i] = w;
 	}
 	err = weft__sched_init(&mt->base, &mt_sched_ops, alloc, rt);

@@ -15,7 +15,13 @@ struct weft__runtime_ops {
 	/* Stops threads and cancels every task; frees the flavour's state
 	 * (the common sched is released by the caller). */
 	void (*shutdown)(struct weft_runtime *rt);
+	/* The earliest timer moved earlier (weft__runtime_timer_changed). */
+	void (*timer_changed)(struct weft_runtime *rt);
 };
+
+struct weft__driver;
+struct weft__drv_thread;
+struct weft__time;
 
 struct weft_runtime {
 	const struct weft__runtime_ops *ops;
@@ -24,6 +30,11 @@ struct weft_runtime {
 	/* The flavour's scheduler; its first member is a struct weft__sched. */
 	struct weft__sched *sched;
 	weft_allocator alloc;
+	/* The I/O driver (src/driver/driver.h) and the timers
+	 * (src/driver/time.h); created before the scheduler, destroyed
+	 * after its shutdown. */
+	struct weft__driver *driver;
+	struct weft__time *time;
 };
 
 /*
@@ -44,6 +55,10 @@ struct weft__context {
 	 * worker is needed (see multi_thread.c). */
 	bool defer_notify;
 	bool notify_deferred;
+	/* The driver thread this thread owns (a worker's ring, the
+	 * current-thread runtime's while inside block_on), or NULL: I/O
+	 * started here goes to the owner of another (driver.h). */
+	struct weft__drv_thread *drv;
 };
 
 /* Initial-exec TLS: one instruction per access instead of a call to
