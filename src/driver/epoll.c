@@ -293,7 +293,7 @@ static void ep_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
 {
 	struct ep_thread *t = (struct ep_thread *)dt;
 	struct ep *e = ep_of(dt);
-	int timeout = -1, n;
+	int timeout = -1, n, i;
 
 	if (deadline_ns != UINT64_MAX) {
 		uint64_t now = weft__now_ns();
@@ -305,6 +305,17 @@ static void ep_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
 		return;
 	n = epoll_wait(e->epfd, t->ev, EVENTS, timeout);
 	t->nready = n > 0 ? n : 0;
+	for (i = 0; i < t->nready; i++) {
+		if (t->ev[i].data.u64 == WAKE_TAG) {
+			/* Only the waiter consumes a wake: a busy reaper that
+			 * sees the eventfd leaves it readable for the waiter
+			 * it was meant for. */
+			uint64_t v;
+			ssize_t rc = read(e->efd, &v, sizeof(v));
+
+			(void)rc;
+		}
+	}
 }
 
 static void ep_wake(struct weft__drv_thread *dt)
@@ -377,13 +388,8 @@ static unsigned ep_reap(struct weft__drv_thread *dt)
 	n = t->nready;
 	t->nready = 0;
 	for (i = 0; i < n; i++) {
-		if (t->ev[i].data.u64 == WAKE_TAG) {
-			uint64_t v;
-			ssize_t rc = read(e->efd, &v, sizeof(v));
-
-			(void)rc;
-			continue;
-		}
+		if (t->ev[i].data.u64 == WAKE_TAG)
+			continue; /* consumed by ep_wait, or left for the waiter */
 		done += dispatch(e, t->ev[i].data.u64, t->ev[i].events);
 	}
 	return done;

@@ -244,12 +244,20 @@ static struct weft_task *pop_injector(struct worker *w)
 }
 
 /* Busy cadence: completions and timers are not starved by ready tasks.
- * What they wake goes to this worker's queues. */
+ * What they wake goes to this worker's queues; the LIFO slot is only run
+ * after a poll, so its task moves to the local queue. */
 static void reap_driver(struct worker *w)
 {
+	struct weft_task *t;
+
 	if (w->driver_ok)
 		weft__drv_reap(w->dt);
 	weft__time_process(w->sched->base.rt->time);
+	t = w->lifo;
+	if (t != NULL) {
+		w->lifo = NULL;
+		push_local(w, t);
+	}
 }
 
 static struct weft_task *next_local_task(struct worker *w)
