@@ -12,7 +12,7 @@ static void test_create(weft_runtime_flavor flavor, unsigned workers)
 	for (k = 1;; k++) {
 		struct test_alloc ta;
 		weft_allocator alloc = test_allocator(&ta);
-		weft_runtime_config cfg = { flavor, workers, &alloc };
+		weft_runtime_config cfg = { .flavor = flavor, .workers = workers, .allocator = &alloc };
 		weft_runtime *rt = NULL;
 		int rc;
 

@@ -60,7 +60,8 @@ typedef struct weft_fd_ready {
  * Initialises `f` to wait until `fd` has one of `events` (WEFT_IO_READABLE,
  * WEFT_IO_WRITABLE or both).  Returns 0; -EINVAL for a NULL `f`, no events
  * or unknown bits; -EBADF when `fd` is not an open file descriptor.  After
- * an error `f` is still safe to drop.  Any thread; the future is then
+ * an error `f` is still safe to poll (ready at once with the error in
+ * `result`) and to drop.  Any thread; the future is then
  * polled in a runtime and dropped with weft_future_drop.
  */
 int weft_fd_ready_init(weft_fd_ready *f, int fd, unsigned events);
@@ -87,8 +88,9 @@ typedef struct weft_read {
 
 /*
  * Initialises a read.  Returns 0; -EINVAL for a NULL `f`, a NULL `buf`
- * with nonzero `len`, or `len` above 1 GiB; -EBADF when `fd` is not open.
- * Any thread.
+ * with nonzero `len`, or `len` above 1 GiB; -EBADF when `fd` is not open
+ * or not open for reading.  After an error `f` is safe to poll (ready at
+ * once with the error in `result`) and to drop.  Any thread.
  */
 int weft_read_init(weft_read *f, int fd, void *buf, size_t len);
 
@@ -110,7 +112,8 @@ typedef struct weft_write {
 	weft_io_slot_ slot; /* private */
 } weft_write;
 
-/* Initialises a write; returns as weft_read_init.  Any thread. */
+/* Initialises a write; returns as weft_read_init (-EBADF also for an fd
+ * not open for writing).  Any thread. */
 int weft_write_init(weft_write *f, int fd, const void *buf, size_t len);
 
 #ifdef __cplusplus

@@ -10,7 +10,11 @@
  * Per-fd state: the table, indexed by fd, lists the slots waiting on that
  * fd.  The fd is registered with EPOLLONESHOT and the union of the waiters'
  * interests; an event completes every waiter it satisfies and re-arms the
- * fd for the ones left.  The event's data carries the fd and the
+ * fd for the ones left.  The recorded interests are trusted only while a
+ * waiter exists (the fd cannot be closed then): an event that empties the
+ * list leaves the registration disarmed, and a cancel that empties it
+ * deletes the registration, so the next waiter always arms afresh (MOD,
+ * or ADD when the fd number now names another file).  The event's data carries the fd and the
  * registration's generation (bumped at each EPOLL_CTL_ADD), so an event of
  * an older registration of the same fd number is dropped.  A file that
  * epoll refuses (EPERM: a regular file) is always ready.
@@ -284,8 +288,18 @@ static void ep_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t
 {
 	struct ep *e = ep_of(dt);
 
+	struct fd_entry *fe = &e->fds[op->fd];
+
 	/* No kernel operation to wait for: the slot goes at once. */
 	fd_unlink(e, op, index);
+	if (fe->head == WEFT__OP_NONE && fe->added) {
+		/* Nobody waits on this fd any more, and the caller may close
+		 * it next: forget the registration (interests are only
+		 * trusted while a waiter exists). */
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, op->fd, NULL);
+		fe->added = false;
+		fe->armed = 0;
+	}
 	weft__slab_release(&e->slab, index);
 }
 

@@ -45,15 +45,21 @@ static void slot_reset(weft_io_slot_ *s)
 	s->gen_ = 0;
 }
 
-/* 0 for an open fd, -EBADF otherwise; *nonblock says O_NONBLOCK. */
-static int check_fd(int fd, int *nonblock)
+/* 0 for an open fd, -EBADF otherwise; *nonblock says O_NONBLOCK.
+ * `access` (O_RDONLY for a read, O_WRONLY for a write, -1: any) must be
+ * allowed by the fd's mode, as read(2) and write(2) check: otherwise a
+ * readiness wait for it (epoll) would never end. */
+static int check_fd(int fd, int *nonblock, int access)
 {
-	int fl;
+	int fl, mode;
 
 	if (fd < 0)
 		return -EBADF;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0)
+		return -EBADF;
+	mode = fl & O_ACCMODE;
+	if (access != -1 && mode != O_RDWR && mode != access)
 		return -EBADF;
 	if (nonblock != NULL)
 		*nonblock = (fl & O_NONBLOCK) != 0;
@@ -136,7 +142,7 @@ int weft_fd_ready_init(weft_fd_ready *f, int fd, unsigned events)
 	if (events == 0 || (events & ~(WEFT_IO_READABLE | WEFT_IO_WRITABLE)) != 0)
 		err = -EINVAL;
 	else
-		err = check_fd(fd, NULL);
+		err = check_fd(fd, NULL, -1);
 	if (err < 0) {
 		/* Polling it reports the error; dropping it is a no-op. */
 		f->started = 2;
@@ -286,13 +292,13 @@ static void write_drop(weft_future *base)
 	weft__io_cancel(op_of(&((weft_write *)base)->slot));
 }
 
-static int rw_check(int fd, const void *buf, size_t len, int *nonblock)
+static int rw_check(int fd, const void *buf, size_t len, int *nonblock, int access)
 {
 	if (buf == NULL && len != 0)
 		return -EINVAL;
 	if (len > MAX_IO_LEN)
 		return -EINVAL;
-	return check_fd(fd, nonblock);
+	return check_fd(fd, nonblock, access);
 }
 
 int weft_read_init(weft_read *f, int fd, void *buf, size_t len)
@@ -310,7 +316,7 @@ int weft_read_init(weft_read *f, int fd, void *buf, size_t len)
 	f->buf = buf;
 	f->len = len;
 	slot_reset(&f->slot);
-	err = rw_check(fd, buf, len, &f->nonblock);
+	err = rw_check(fd, buf, len, &f->nonblock, O_RDONLY);
 	if (err < 0) {
 		f->result = err;
 		f->phase = PHASE_FAILED;
@@ -333,7 +339,7 @@ int weft_write_init(weft_write *f, int fd, const void *buf, size_t len)
 	f->buf = buf;
 	f->len = len;
 	slot_reset(&f->slot);
-	err = rw_check(fd, buf, len, &f->nonblock);
+	err = rw_check(fd, buf, len, &f->nonblock, O_WRONLY);
 	if (err < 0) {
 		f->result = err;
 		f->phase = PHASE_FAILED;

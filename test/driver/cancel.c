@@ -1,0 +1,144 @@
+/*
+ * An in-flight read is cancelled (its task aborted while the read waits in
+ * the kernel or in epoll), its fd is closed, its slot is reused by another
+ * operation, and a late completion carrying the old slot generation
+ * reaches nobody: the new operation is neither woken nor completed by it.
+ * Also the same through a plain thread's block_on, whose operations and
+ * cancels are handed to a worker's ring.  Run under ASan: the slot's
+ * buffer is freed only by the final completion.
+ */
+#include "driver_test.h"
+
+static struct op_slab *slab_of(weft_runtime *rt)
+{
+	/* One worker: every operation of its tasks lives in this slab. */
+	return weft__drv_thread_at(rt->driver, 0)->slab;
+}
+
+static void cancel_then_reuse(weft_runtime *rt)
+{
+	uint64_t freed0 = drv_counter(&weft__driver_counters.orphan_freed);
+	uint64_t stale0 = drv_counter(&weft__driver_counters.stale);
+	struct test_event polled, polled2;
+	int p1[2], p2[2], out = 0;
+	long got = -1;
+	uint32_t idx = 0, gen = 0;
+	struct read_task r;
+	struct ready_task t;
+	weft_join_handle h;
+	struct weft__op *op;
+
+	drv_pipe(p1);
+	drv_pipe(p2);
+	test_event_init(&polled);
+	test_event_init(&polled2);
+	r = read_task_make(p1[0], &got, NULL, &polled);
+	r.slot_index = &idx;
+	r.slot_gen = &gen;
+	CHECK_EQ(weft_spawn(rt, &r.base, sizeof(r), &h), 0);
+	test_event_wait(&polled);
+	CHECK(gen != 0);
+	CHECK_EQ(weft_join_abort(&h), 0);
+	CHECK_EQ(weft_join(&h), -ECANCELED);
+	weft_join_detach(&h);
+	CHECK_EQ(got, -1); /* the read never completed for its future */
+	if (drv_is_uring(rt)) {
+		/* The final completion (-ECANCELED) frees the orphan slot. */
+		drv_wait_counter(&weft__driver_counters.orphan_freed, freed0 + 1);
+	}
+	close(p1[0]);
+	close(p1[1]);
+
+	/* The freed slot is the next one taken: reuse it. */
+	t = ready_task_make(p2[0], WEFT_IO_READABLE, &out, &polled2);
+	CHECK_EQ(weft_spawn(rt, &t.base, sizeof(t), &h), 0);
+	test_event_wait(&polled2);
+	pthread_mutex_lock(&slab_of(rt)->lock);
+	op = weft__slab_get(slab_of(rt), idx);
+	CHECK(op->gen != gen);
+	CHECK_EQ(op->state, OP_INFLIGHT);
+	pthread_mutex_unlock(&slab_of(rt)->lock);
+	/* A late completion of the cancelled read: stale, dropped. */
+	CHECK(!weft__op_complete(slab_of(rt), idx, gen, 5));
+	CHECK_EQ(drv_counter(&weft__driver_counters.stale), stale0 + 1);
+	pthread_mutex_lock(&slab_of(rt)->lock);
+	CHECK_EQ(op->state, OP_INFLIGHT);
+	pthread_mutex_unlock(&slab_of(rt)->lock);
+	CHECK_EQ(weft_join_try(&h), -EAGAIN);
+	CHECK_EQ(out, 0);
+	CHECK_EQ(write(p2[1], "x", 1), 1);
+	CHECK_EQ(weft_join(&h), 0);
+	CHECK(out & WEFT_IO_READABLE);
+	weft_join_detach(&h);
+	test_event_finish(&polled);
+	test_event_finish(&polled2);
+	close(p2[0]);
+	close(p2[1]);
+}
+
+/* A future that starts a read, and on its second poll drops it (the read
+ * still in flight) and reports done. */
+struct start_drop {
+	weft_future base;
+	weft_read rd;
+	char buf[32];
+	int step;
+	int fd;
+};
+
+static weft_poll start_drop_poll(weft_future *f, weft_cx *cx)
+{
+	struct start_drop *s = (struct start_drop *)f;
+
+	if (s->step == 0) {
+		CHECK_EQ(weft_read_init(&s->rd, s->fd, s->buf, sizeof(s->buf)), 0);
+		CHECK(weft_future_poll(&s->rd.base, cx) == WEFT_PENDING);
+		s->step = 1;
+		weft_waker_wake_by_ref(weft_cx_waker(cx));
+		return WEFT_PENDING;
+	}
+	weft_future_drop(&s->rd.base);
+	return WEFT_READY;
+}
+
+static void plain_thread_cancels(weft_runtime *rt, int rounds)
+{
+	int p[2], i;
+	struct start_drop s;
+	weft_read rd;
+	char buf[8];
+
+	drv_pipe(p);
+	for (i = 0; i < rounds; i++) {
+		memset(&s, 0, sizeof(s));
+		s.base.poll = start_drop_poll;
+		s.fd = p[0];
+		CHECK_EQ(weft_block_on(rt, &s.base), 0);
+	}
+	/* The pipe still works: no cancelled read took the byte. */
+	CHECK_EQ(write(p[1], "y", 1), 1);
+	CHECK_EQ(weft_read_init(&rd, p[0], buf, sizeof(buf)), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, 1);
+	CHECK_EQ(buf[0], 'y');
+	weft_future_drop(&rd.base);
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(void)
+{
+	weft_runtime *rt = drv_runtime(1);
+	weft_runtime *ct;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		cancel_then_reuse(rt);
+	plain_thread_cancels(rt, 50);
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
+	/* The current-thread runtime: cancels from its own driving thread. */
+	ct = drv_runtime(0);
+	plain_thread_cancels(ct, 50);
+	CHECK_EQ(weft_runtime_destroy(ct), 0);
+	return 0;
+}
