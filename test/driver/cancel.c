@@ -64,8 +64,9 @@ static void cancel_then_reuse(weft_runtime *rt)
 	pthread_mutex_lock(&slab_of(rt)->lock);
 	CHECK_EQ(op->state, OP_INFLIGHT);
 	pthread_mutex_unlock(&slab_of(rt)->lock);
+	/* Not completed by it (`out` is read only after the join: the pipe
+	 * write below is no synchronisation TSan can see). */
 	CHECK_EQ(weft_join_try(&h), -EAGAIN);
-	CHECK_EQ(out, 0);
 	CHECK_EQ(write(p2[1], "x", 1), 1);
 	CHECK_EQ(weft_join(&h), 0);
 	CHECK(out & WEFT_IO_READABLE);
