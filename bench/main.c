@@ -14,10 +14,13 @@ extern const size_t weft_sync_cases_len;
 extern const struct bench_case weft_chan_cases[];
 extern const size_t weft_chan_cases_len;
 #endif
+#ifdef WEFT_BENCH_HAVE_IO
+extern const struct bench_case_table weft_io_cases;
+#endif
 
 int main(int argc, char **argv)
 {
-	struct bench_case_table tables[3];
+	struct bench_case_table tables[4];
 	size_t ntables = 0, total = 0, i, k = 0;
 	struct bench_case *all;
 	int rc;
