@@ -32,6 +32,9 @@ int main(int argc, char **argv)
 #ifdef WEFT_BENCH_HAVE_CHAN
 	tables[ntables++] = (struct bench_case_table){ weft_chan_cases, weft_chan_cases_len };
 #endif
+#ifdef WEFT_BENCH_HAVE_IO
+	tables[ntables++] = weft_io_cases;
+#endif
 	for (i = 0; i < ntables; i++)
 		total += tables[i].len;
 	all = calloc(total, sizeof(*all));

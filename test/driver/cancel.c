@@ -9,6 +9,10 @@
  */
 #include "driver_test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 static struct op_slab *slab_of(weft_runtime *rt)
 {
 	/* One worker: every operation of its tasks lives in this slab. */
@@ -127,6 +131,76 @@ static void plain_thread_cancels(weft_runtime *rt, int rounds)
 	close(p[1]);
 }
 
+/*
+ * An accept (an operation that yields an fd) whose future is dropped
+ * before it took the result: the driver closes the accepted fd, whether
+ * the completion came before the drop or after it (orphan).  io_uring
+ * only (epoll has no accept operation: sockets do readiness + accept4).
+ */
+struct accept_drop {
+	weft_future base;
+	struct weft__io_op op;
+	int lfd, step;
+};
+
+static weft_poll accept_drop_poll(weft_future *f, weft_cx *cx)
+{
+	struct accept_drop *a = (struct accept_drop *)f;
+	struct weft__io_req req = { WEFT__OP_ACCEPT, a->lfd, 0, NULL, 0 };
+
+	(void)cx;
+	CHECK_EQ(weft__io_start(&a->op, &req), 0);
+	weft__io_cancel(&a->op); /* never looked at the result */
+	return WEFT_READY;
+}
+
+static int open_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static void accept_dropped(weft_runtime *rt)
+{
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	uint64_t closed0 = drv_counter(&weft__driver_counters.fd_closed);
+	int lfd, cfd, before, i;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(lfd >= 0);
+	CHECK_EQ(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	CHECK_EQ(listen(lfd, 16), 0);
+	CHECK_EQ(getsockname(lfd, (struct sockaddr *)&addr, &len), 0);
+	before = open_fds();
+	for (i = 0; i < 4; i++) {
+		struct accept_drop a;
+		weft_join_handle h;
+
+		cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CHECK_EQ(connect(cfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		memset(&a, 0, sizeof(a));
+		a.base.poll = accept_drop_poll;
+		a.lfd = lfd;
+		CHECK_EQ(weft_spawn(rt, &a.base, sizeof(a), &h), 0);
+		CHECK_EQ(weft_join(&h), 0);
+		weft_join_detach(&h);
+		/* The accept completed (a connection was pending) and its fd
+		 * was closed by the driver, possibly after the drop. */
+		drv_wait_counter(&weft__driver_counters.fd_closed, closed0 + i + 1);
+		close(cfd);
+	}
+	CHECK_EQ(open_fds(), before);
+	close(lfd);
+}
+
 int main(void)
 {
 	weft_runtime *rt = drv_runtime(1);
@@ -135,6 +209,8 @@ int main(void)
 
 	for (i = 0; i < 10; i++)
 		cancel_then_reuse(rt);
+	if (drv_is_uring(rt))
+		accept_dropped(rt);
 	plain_thread_cancels(rt, 50);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	/* The current-thread runtime: cancels from its own driving thread. */
