@@ -296,7 +296,69 @@ static void teardown_ring(void *state)
 static const char msg_mode[] = "msg";
 #endif
 
+/*
+ * io/block_on_read and io/ct_block_on_read: a plain thread writes one byte
+ * to a pipe and block_ons a weft_read of it, per iteration.  On the
+ * multi-threaded runtime the thread has no ring: the read is handed to a
+ * worker's ring (io_uring) or registered with the runtime's epoll, and the
+ * completion wakes the thread's futex.  On the current-thread runtime the
+ * thread drives the runtime's own ring.  Ordinary timing (ns per read).
+ */
+struct read_state {
+	weft_runtime *rt;
+	int p[2];
+};
+
+static int setup_read(const struct bench_case *bc, int workers, void **state)
+{
+	struct read_state *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return -ENOMEM;
+	s->rt = bench_runtime(bc->param != NULL ? 0 : workers, bc->param != NULL);
+	if (s->rt == NULL || pipe(s->p) != 0) {
+		weft_runtime_destroy(s->rt);
+		free(s);
+		return -ENOMEM;
+	}
+	*state = s;
+	return 0;
+}
+
+static int run_read(void *state, long iterations)
+{
+	struct read_state *s = state;
+	long i;
+
+	for (i = 0; i < iterations; i++) {
+		weft_read rd;
+		char c;
+
+		if (write(s->p[1], "r", 1) != 1 || weft_read_init(&rd, s->p[0], &c, 1) != 0)
+			return -1;
+		if (weft_block_on(s->rt, &rd.base) != 0 || bench_check(rd.result == 1, "read"))
+			return -1;
+		weft_future_drop(&rd.base);
+	}
+	return 0;
+}
+
+static void teardown_read(void *state)
+{
+	struct read_state *s = state;
+
+	weft_runtime_destroy(s->rt);
+	close(s->p[0]);
+	close(s->p[1]);
+	free(s);
+}
+
+static const char ct_mode[] = "ct";
+
 static const struct bench_case cases[] = {
+	{ "io/block_on_read", 2, 2000, 50, 10, setup_read, run_read, teardown_read, NULL },
+	{ "io/ct_block_on_read", 1, 2000, 50, 10, setup_read, run_read, teardown_read,
+	  ct_mode },
 	{ "wake/remote_idle", WAKE_WORKERS, 2000, 50, 1, setup_wake, run_wake, teardown_wake,
 	  NULL },
 #ifdef WEFT_HAVE_URING
