@@ -138,6 +138,10 @@ void weft__drv_sleep_begin(struct weft__drv_thread *dt)
 	/* SeqCst: a kicker publishes its request (or new deadline) and then
 	 * reads this mark; we set it and then read theirs. */
 	atomic_store_explicit(&dt->sleeping, true, memory_order_seq_cst);
+	/* SeqCst: orders the mark before our (possibly relaxed) reads of the
+	 * request count and the timer deadline; pairs with the fence in
+	 * weft__drv_kick. */
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 void weft__drv_sleep_cancel(struct weft__drv_thread *dt)
