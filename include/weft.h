@@ -13,5 +13,6 @@
 #include "weft/combinators.h"
 #include "weft/sync.h"
 #include "weft/time.h"
+#include "weft/io.h"
 
 #endif /* WEFT_H */

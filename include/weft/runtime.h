@@ -71,6 +71,19 @@ typedef enum weft_block_on_help {
 } weft_block_on_help;
 
 /*
+ * The I/O driver (backend) of a runtime; see docs/driver.md.
+ *  - WEFT_DRIVER_AUTO: io_uring when the kernel accepts it, else epoll,
+ *    silently.  The environment variable WEFT_DRIVER=uring|io_uring|epoll
+ *    turns AUTO into that choice (and then behaves as forced).
+ *  - WEFT_DRIVER_URING / WEFT_DRIVER_EPOLL: that backend or an error.
+ */
+typedef enum weft_driver_kind {
+	WEFT_DRIVER_AUTO = 0,
+	WEFT_DRIVER_URING = 1,
+	WEFT_DRIVER_EPOLL = 2,
+} weft_driver_kind;
+
+/*
  * Runtime configuration.  A zeroed struct means "all defaults".
  */
 typedef struct weft_runtime_config {
@@ -98,6 +111,9 @@ typedef struct weft_runtime_config {
 	 * weft_runtime_create returns -EINVAL for a multi-threaded runtime
 	 * with it set.  Default false. */
 	bool start_paused;
+	/* I/O backend; default AUTO (see weft_driver_kind).  The config wins
+	 * over WEFT_DRIVER. */
+	weft_driver_kind driver;
 } weft_runtime_config;
 
 /*
@@ -107,8 +123,11 @@ typedef struct weft_runtime_config {
  * allocator without alloc or free, more than 65536 workers, or
  * start_paused on a multi-threaded runtime;
  * -ENOMEM when an allocation fails, -EAGAIN (or another -errno from
- * pthread_create) when a thread cannot be started; *out is then untouched
- * and nothing is leaked.  Any thread.
+ * pthread_create) when a thread cannot be started; for a forced driver
+ * (config or WEFT_DRIVER) that cannot start, -ENOTSUP (not built, or a
+ * needed io_uring opcode missing) or the kernel's -errno (-ENOSYS,
+ * -EPERM, ...), and -EINVAL for an unknown driver kind or WEFT_DRIVER
+ * value; *out is then untouched and nothing is leaked.  Any thread.
  */
 int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out);
 
@@ -152,6 +171,12 @@ weft_runtime *weft_runtime_current(void);
  * 0 for NULL.
  */
 unsigned weft_runtime_workers(const weft_runtime *rt);
+
+/*
+ * Returns the name of the I/O backend `rt` runs on, "io_uring" or
+ * "epoll" (a static string), or NULL for NULL.  Any thread.
+ */
+const char *weft_runtime_driver(const weft_runtime *rt);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,12 @@
  * the main future has had its turn (when it was woken) and the local queue
  * has run dry: a task that yields in a loop is polled about once per poll
  * of the main future, as in Tokio, instead of RUN_BATCH times.
+ * The driving thread parks inside the runtime's I/O driver (its ring, or
+ * its epoll instance) with the earliest timer deadline as timeout, and
+ * reaps completions and fires timers when it returns and, while busy,
+ * every REMOTE_INTERVAL polls.  What they wake goes to the local queue,
+ * since the reaping thread is the driving thread.  An unpark of a parker
+ * asleep in the driver is a driver wake (park.c).
  *
  * Lost wake-ups are excluded by ordering: the driver publishes itself in
  * `driving` and then checks the remote length, while a remote pusher bumps
@@ -24,6 +30,8 @@
 
 #include "park.h"
 #include "runtime.h"
+#include "../driver/driver.h"
+#include "../driver/time.h"
 #include "../common/lock.h"
 #include "../driver/time.h"
 
@@ -49,6 +57,8 @@ struct ct_sched {
 	struct weft__parker parker;
 	_Atomic bool main_woken;
 	_Atomic bool driving;
+	/* The runtime's one driver thread (parker.drv too). */
+	struct weft__drv_thread *dt;
 };
 
 static struct ct_sched *ct_of(struct weft__sched *s)
@@ -214,6 +224,14 @@ static void run_task(struct ct_sched *ct, struct weft_task *t)
 	weft__ctx.in_runtime = false;
 }
 
+/* Dispatches I/O completions and due timers; what they wake goes to
+ * the local queue (we are the driving thread). */
+static void reap_driver(struct ct_sched *ct)
+{
+	weft__drv_reap(ct->dt);
+	weft__time_process(ct->base.rt->time);
+}
+
 /* Runs up to RUN_BATCH tasks; returns how many ran. */
 static unsigned run_batch(struct ct_sched *ct)
 {
@@ -222,8 +240,10 @@ static unsigned run_batch(struct ct_sched *ct)
 	for (n = 0; n < RUN_BATCH; n++) {
 		struct weft_task *t;
 
-		if (++ct->tick % REMOTE_INTERVAL == 0)
+		if (++ct->tick % REMOTE_INTERVAL == 0) {
+			reap_driver(ct);
 			pull_remote(ct);
+		}
 		t = local_pop(ct);
 		if (t == NULL) {
 			pull_remote(ct);
@@ -234,36 +254,6 @@ static unsigned run_batch(struct ct_sched *ct)
 		run_task(ct, t);
 	}
 	return n;
-}
-
-/*
- * Parks the driving thread until an unpark or the next timer's deadline.
- * The loop processes timers right after.  A timer registered meanwhile by
- * another thread calls ct_timer_changed, which unparks us: its SeqCst store
- * of the deadline and load of `driving` against our SeqCst store of
- * `driving` (block_on's CAS) and load of the deadline here mean that either
- * we park with the new deadline or it sees us driving and unparks us.
- */
-static void ct_park(struct ct_sched *ct, struct weft__time *t)
-{
-	uint64_t deadline = weft__time_park_deadline(t);
-
-	if (deadline == UINT64_MAX)
-		weft__parker_park(&ct->parker);
-	else
-		weft__parker_park_until(&ct->parker, deadline);
-}
-
-static void ct_timer_changed(struct weft_runtime *rt)
-{
-	struct ct_sched *ct = ct_of(rt->sched);
-
-	/* The driving thread itself reads the deadline before it parks. */
-	if (weft__ctx.owner == ct)
-		return;
-	/* SeqCst: see ct_park. */
-	if (atomic_load_explicit(&ct->driving, memory_order_seq_cst))
-		weft__parker_unpark(&ct->parker);
 }
 
 static int ct_block_on(struct weft_runtime *rt, weft_future *f)
@@ -281,6 +271,7 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 		return -EBUSY;
 	weft__ctx.rt = rt;
 	weft__ctx.owner = ct;
+	weft__ctx.drv = ct->dt;
 	weft__ctx.in_runtime = false;
 	atomic_store_explicit(&ct->main_woken, true, memory_order_relaxed);
 	for (;;) {
@@ -310,10 +301,10 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 		 * acquires before the poll. */
 		if (atomic_load_explicit(&ct->main_woken, memory_order_relaxed))
 			continue;
-		/* Nothing to run: a paused clock jumps to the next timer. */
 		if (weft__time_auto_advance(rt->time))
 			continue;
-		ct_park(ct, rt->time);
+		weft__parker_park_driver(&ct->parker, rt->time);
+		reap_driver(ct);
 	}
 	weft__ctx = saved;
 	/* Release: the next driver sees our queue state. */
@@ -328,6 +319,9 @@ static void ct_shutdown(struct weft_runtime *rt)
 
 	weft__sched_close(&ct->base);
 	weft__sched_shutdown_tasks(&ct->base);
+	/* Nothing may stay in the kernel: cancel and drain the ring (the
+	 * dropped futures above let go of their slots). */
+	weft__drv_thread_finish(ct->dt);
 	pthread_mutex_lock(&ct->remote_lock);
 	ct->remote_closed = true;
 	list = ct->remote_head;
@@ -340,6 +334,25 @@ static void ct_shutdown(struct weft_runtime *rt)
 	requeue_yielded(ct);
 	while ((t = local_pop(ct)) != NULL)
 		weft__task_discard(t);
+}
+
+/* A new earliest timer: a driving thread asleep re-reads the deadline. */
+/*
+ * A timer that became the earliest while the driving thread sleeps in the
+ * driver with a later (or no) timeout: kick it, so that it re-reads the
+ * deadline.  The kick's SeqCst fence and load of the sleeping mark against
+ * the sleeper's SeqCst store of the mark and fence before it reads the
+ * deadline (weft__drv_sleep_begin) mean that either the sleeper parks with
+ * the new deadline or the kick sees it asleep and wakes it.
+ */
+static void ct_timer_changed(struct weft_runtime *rt)
+{
+	struct ct_sched *ct = ct_of(rt->sched);
+
+	/* The driving thread itself reads the deadline before it parks. */
+	if (weft__ctx.owner == ct)
+		return;
+	weft__drv_kick(ct->dt);
 }
 
 static const struct weft__runtime_ops ct_runtime_ops = {
@@ -369,6 +382,8 @@ int weft__current_thread_create(struct weft_runtime *rt)
 	atomic_init(&ct->remote_len, 0);
 	ct->remote_closed = false;
 	weft__parker_init(&ct->parker);
+	ct->dt = weft__drv_thread_at(rt->driver, 0);
+	ct->parker.drv = ct->dt;
 	atomic_init(&ct->main_woken, false);
 	atomic_init(&ct->driving, false);
 	rt->ops = &ct_runtime_ops;

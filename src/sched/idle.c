@@ -154,33 +154,3 @@ int weft__idle_worker_to_notify(struct idle *idle)
 	return claim_parked_bit(idle);
 }
 
-
-bool weft__idle_is_parked(struct idle *idle, unsigned index)
-{
-	/* SeqCst: pairs with the claim's fetch_and; a worker unparked by the
-	 * claim sees its bit cleared (the claim precedes the unpark). */
-	uint64_t word = atomic_load_explicit(&idle->parked[index / 64], memory_order_seq_cst);
-
-	return (word >> (index % 64)) & 1;
-}
-
-bool weft__idle_unpark_timers(struct idle *idle, void (*unpark)(void *ctx, unsigned index),
-			      void *ctx)
-{
-	size_t i;
-
-	/* SeqCst: orders the caller's SeqCst store of the new deadline before
-	 * the loads of the bits; pairs with the parker's SeqCst fetch_or of
-	 * its bit followed by its SeqCst load of the deadline. */
-	atomic_thread_fence(memory_order_seq_cst);
-	for (i = 0; i < idle->words; i++) {
-		/* SeqCst: as above. */
-		uint64_t word = atomic_load_explicit(&idle->parked[i], memory_order_seq_cst);
-
-		if (word != 0) {
-			unpark(ctx, (unsigned)(i * 64 + (unsigned)__builtin_ctzll(word)));
-			return true;
-		}
-	}
-	return false;
-}

@@ -47,23 +47,4 @@ bool weft__idle_transition_to_parked(struct idle *idle, unsigned index, bool sea
  */
 int weft__idle_worker_to_notify(struct idle *idle);
 
-/*
- * Returns true while worker `index`'s parked bit is set: it parked and no
- * notifier has claimed it.  A parked worker that wakes for another reason
- * (a timer deadline, weft__idle_unpark_timers) finds its bit still set and
- * must park again without touching the counts: it is still parked as far
- * as the protocol is concerned.
- */
-bool weft__idle_is_parked(struct idle *idle, unsigned index);
-
-/*
- * Calls unpark(ctx, i) for one worker i whose parked bit is set (the lowest
- * index), after a SeqCst fence, and returns true; false when no bit is set.
- * For timers (src/driver/time.h): a worker parked with a deadline later
- * than a new timer's wakes to re-read it.  The counts do not change: it goes
- * on being parked (see weft__idle_is_parked).
- */
-bool weft__idle_unpark_timers(struct idle *idle, void (*unpark)(void *ctx, unsigned index),
-			      void *ctx);
-
 #endif /* WEFT_SRC_SCHED_IDLE_H */

@@ -21,10 +21,37 @@
  * it looks at the injector first so that remote work is never starved by a
  * busy local queue.  With both empty it becomes a searcher (idle.c): it
  * steals half of a random victim's queue, then takes a batch from the
- * injector.  Finding nothing, it parks on its futex; whoever makes work
- * available later wakes one parked worker when nobody is searching.  The
- * last searcher to find work wakes the next, so wakes ripple out only as
- * far as there is work.
+ * injector.  Finding nothing, it parks; whoever makes work available
+ * later wakes one parked worker when nobody is searching.  The last
+ * searcher to find work wakes the next, so wakes ripple out only as far as
+ * there is work.
+ *
+ * Parking in the driver
+ * =====================
+ *
+ * A parked worker sleeps inside the I/O driver (src/driver/driver.h): on
+ * io_uring every worker waits in its own ring; on epoll one worker at a
+ * time waits in the runtime's epoll instance and the others on their
+ * futexes.  Which one: the holder of the timer duty, a token (timer_duty)
+ * that a parking worker takes when it is free and gives back when it
+ * leaves park.  The holder waits with the earliest timer deadline as its
+ * timeout and fires the timers when it wakes; every other parked worker
+ * waits without a timeout.  A new earliest timer kicks the holder
+ * (mt_timer_changed).  While no worker holds the duty, some worker is
+ * awake and fires timers and reaps I/O on its injector cadence.
+ *
+ * The idle protocol of idle.c is unchanged: a worker leaves park only
+ * when a notifier claimed its bit and unparked it (or at shutdown).  What
+ * the driver adds are returns from the wait that are not unparks: an I/O
+ * completion, a timer deadline, a kick.  The worker then reaps the driver
+ * with no worker context (weft__ctx.owner NULL), so every task those
+ * completions and timers wake goes through the injector and
+ * notify_parked, exactly like a wake from a foreign thread; notify_parked
+ * may claim this very worker, whose park then sees NOTIFIED and returns.
+ * It parks again otherwise.  So the lost-wake-up argument of idle.c still
+ * covers every wake, and the driver's own handshakes (the parker's
+ * PARKED_DRIVER swap against the unparker's swap, the sleeping mark
+ * against a kick) only decide whether a syscall is needed (park.c).
  *
  * Shutdown
  * ========
@@ -88,6 +115,7 @@
 #include "park.h"
 #include "queue.h"
 #include "runtime.h"
+#include "../driver/driver.h"
 #include "../driver/time.h"
 
 #define MAX_LIFO_POLLS 3
@@ -100,15 +128,17 @@ struct worker {
 	struct mt_sched *sched;
 	struct weft_task *lifo; /* owner only */
 	struct weft__parker parker;
+	/* This worker's driver thread (its ring, or its epoll seat). */
+	struct weft__drv_thread *dt;
 	pthread_t thread;
 	unsigned index;
 	uint32_t tick;          /* polls run by this worker */
 	uint32_t injector_tick; /* tick of the last injector check */
-	uint32_t timer_tick;    /* tick of the last timer check */
 	uint32_t rng;
 	bool yielded; /* the last poll ended in a self-wake: see next_local_task */
 	bool searching;
 	bool started;
+	bool driver_ok; /* its driver thread was initialised on this thread */
 };
 
 struct mt_sched {
@@ -119,6 +149,11 @@ struct mt_sched {
 	struct worker **workers;
 	_Atomic bool shutdown;
 	bool block_on_helps; /* see help_run_one */
+	/* Index of the parked worker that holds the timer duty, or -1. */
+	_Atomic int timer_duty;
+	/* io_uring: every parked worker waits in its ring; epoll: only the
+	 * timer duty holder waits in the driver. */
+	bool all_park_in_driver;
 };
 
 static struct mt_sched *mt_of(struct weft__sched *s)
@@ -259,6 +294,23 @@ static struct weft_task *pop_injector(struct worker *w)
 	return first;
 }
 
+/* Busy cadence: completions and timers are not starved by ready tasks.
+ * What they wake goes to this worker's queues; the LIFO slot is only run
+ * after a poll, so its task moves to the local queue. */
+static void reap_driver(struct worker *w)
+{
+	struct weft_task *t;
+
+	if (w->driver_ok)
+		weft__drv_reap(w->dt);
+	weft__time_process(w->sched->base.rt->time);
+	t = w->lifo;
+	if (t != NULL) {
+		w->lifo = NULL;
+		push_local(w, t);
+	}
+}
+
 static struct weft_task *next_local_task(struct worker *w)
 {
 	struct weft_task *t;
@@ -270,6 +322,7 @@ static struct weft_task *next_local_task(struct worker *w)
 	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL || w->yielded) {
 		w->yielded = false;
 		w->injector_tick = w->tick;
+		reap_driver(w);
 		t = pop_injector(w);
 		if (t != NULL)
 			return t;
@@ -352,57 +405,55 @@ static bool work_available(struct mt_sched *mt)
 	return false;
 }
 
-/*
- * Fires the timers that are due from the worker loop.  Their wakes come
- * from this worker, so they land in its LIFO slot and local queue
- * (mt_schedule); the slot's task is returned to run at once, since nothing
- * else looks at the slot outside run_task.
- */
-static struct weft_task *fire_timers(struct worker *w)
+static bool take_timer_duty(struct mt_sched *mt, struct worker *w)
 {
-	struct weft_task *t;
+	int none = -1;
 
-	if (weft__time_process(w->sched->base.rt->time) == 0)
-		return NULL;
-	t = w->lifo;
-	w->lifo = NULL;
-	return t;
+	/* SeqCst: a timer changer stores its deadline and then reads the
+	 * holder; we take the duty and then read the deadline (park.c). */
+	return atomic_compare_exchange_strong_explicit(&mt->timer_duty, &none,
+						       (int)w->index,
+						       memory_order_seq_cst,
+						       memory_order_relaxed);
 }
 
-/*
- * Timers and parking (the simple scheme until the driver parks workers):
- * every parked worker parks with the next timer deadline as its timeout.
- * A worker that wakes while its parked bit is still set (the deadline
- * passed, or mt_timer_changed unparked it) is still parked for the idle
- * protocol: it fires the due timers as an outsider (owner hidden, so their
- * tasks go to the injector and notify a worker the normal way, possibly
- * claiming this very one) and parks again with the new deadline, counts
- * untouched.  Only a worker whose bit a notifier cleared leaves, counted as
- * searching.  Setting the bit (SeqCst, in to_parked) before loading the
- * deadline (SeqCst) is the parker's half of the handshake with
- * mt_timer_changed.
- */
+/* One wait in the driver, then a reap with no worker context (see the
+ * essay).  Returns true when the worker was unparked. */
+static bool park_in_driver(struct worker *w, bool duty)
+{
+	struct weft_runtime *rt = w->sched->base.rt;
+	bool unparked;
+
+	unparked = weft__parker_park_driver(&w->parker, duty ? rt->time : NULL);
+	weft__ctx.owner = NULL;
+	weft__drv_reap(w->dt);
+	if (duty)
+		weft__time_process(rt->time);
+	weft__ctx.owner = w;
+	return unparked;
+}
+
 static void park(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
-	struct weft__time *time = mt->base.rt->time;
+	bool duty;
 
+	if (weft__time_auto_advance(mt->base.rt->time))
+		return; /* timers fired: there is work */
 	if (weft__idle_transition_to_parked(&mt->idle, w->index, w->searching) &&
 	    work_available(mt))
 		notify_parked(mt);
 	w->searching = false;
-	for (;;) {
-		uint64_t deadline = weft__time_park_deadline(time);
-
-		if (deadline == UINT64_MAX)
-			weft__parker_park(&w->parker);
-		else
-			weft__parker_park_until(&w->parker, deadline);
-		if (is_shutdown(mt) || !weft__idle_is_parked(&mt->idle, w->index))
-			break;
-		weft__ctx.owner = NULL;
-		weft__time_process(time);
-		weft__ctx.owner = w;
+	duty = w->driver_ok && take_timer_duty(mt, w);
+	if (duty || (w->driver_ok && mt->all_park_in_driver)) {
+		while (!park_in_driver(w, duty))
+			;
+	} else {
+		weft__parker_park(&w->parker);
+	}
+	if (duty) {
+		/* Release: pairs with the CAS of the next holder. */
+		atomic_store_explicit(&mt->timer_duty, -1, memory_order_release);
 	}
 	/* Unparked: by a notifier, which counted us as searching, or by
 	 * shutdown. */
@@ -417,29 +468,32 @@ static void *worker_main(void *arg)
 	weft__ctx.rt = mt->base.rt;
 	weft__ctx.owner = w;
 	weft__ctx.in_runtime = true;
+	if (weft__drv_thread_init(w->dt) == 0) {
+		weft__ctx.drv = w->dt;
+		w->driver_ok = true;
+	} else {
+		/* The ring cannot be enabled on this thread: close it to
+		 * new operations and park on the futex instead. */
+		weft__drv_thread_finish(w->dt);
+	}
 	while (!is_shutdown(mt)) {
-		struct weft_task *t = NULL;
+		struct weft_task *t = next_local_task(w);
 
-		/* Timers on the injector's cadence, so they fire while every
-		 * worker is busy, and once more before parking. */
-		if (w->tick - w->timer_tick >= GLOBAL_INTERVAL) {
-			w->timer_tick = w->tick;
-			t = fire_timers(w);
-		}
-		if (t == NULL)
-			t = next_local_task(w);
 		if (t == NULL)
 			t = steal_work(w);
-		if (t == NULL)
-			t = fire_timers(w);
 		if (t != NULL) {
 			run_task(w, t);
 			continue;
 		}
 		park(w);
 	}
-	weft__ctx.rt = NULL;
+	/* Cancel and drain what is in flight on our ring before we go; what
+	 * it wakes goes to the injector. */
 	weft__ctx.owner = NULL;
+	if (w->driver_ok)
+		weft__drv_thread_finish(w->dt);
+	weft__ctx.rt = NULL;
+	weft__ctx.drv = NULL;
 	weft__ctx.in_runtime = false;
 	return NULL;
 }
@@ -512,26 +566,6 @@ static void block_on_park(struct weft_runtime *rt, struct weft__parker *p)
 	weft__time_process(rt->time);
 }
 
-static void unpark_worker(void *ctx, unsigned index)
-{
-	struct mt_sched *mt = ctx;
-
-	weft__parker_unpark(&mt->workers[index]->parker);
-}
-
-/*
- * A new earliest timer: one parked worker is unparked to re-read the
- * deadline and park with it (see park); one thread that will wake in time
- * is enough.  With no worker parked every worker is awake and reads the
- * deadline before it parks (and fires timers on its cadence meanwhile).
- */
-static void mt_timer_changed(struct weft_runtime *rt)
-{
-	struct mt_sched *mt = mt_of(rt->sched);
-
-	weft__idle_unpark_timers(&mt->idle, unpark_worker, mt);
-}
-
 static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 {
 	struct mt_sched *mt = mt_of(rt->sched);
@@ -546,6 +580,8 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 	waker = weft__thread_parker_waker_ref(p);
 	weft__ctx.rt = rt;
 	weft__ctx.owner = NULL;
+	/* No ring of our own: I/O started here is handed to a worker. */
+	weft__ctx.drv = NULL;
 	weft__ctx.defer_notify = helps;
 	weft__ctx.notify_deferred = false;
 	for (;;) {
@@ -616,6 +652,19 @@ static void mt_shutdown(struct weft_runtime *rt)
 	}
 }
 
+/* A new earliest timer: the duty holder re-reads the deadline. */
+static void mt_timer_changed(struct weft_runtime *rt)
+{
+	struct mt_sched *mt = mt_of(rt->sched);
+	int holder;
+
+	/* SeqCst: see take_timer_duty. */
+	atomic_thread_fence(memory_order_seq_cst);
+	holder = atomic_load_explicit(&mt->timer_duty, memory_order_seq_cst);
+	if (holder >= 0)
+		weft__drv_kick(mt->workers[holder]->dt);
+}
+
 static const struct weft__runtime_ops mt_runtime_ops = {
 	.block_on = mt_block_on,
 	.shutdown = mt_shutdown,
@@ -651,6 +700,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 	memset(mt, 0, sizeof(*mt));
 	mt->num_workers = n;
 	atomic_init(&mt->shutdown, false);
+	atomic_init(&mt->timer_duty, -1);
+	mt->all_park_in_driver = !rt->driver->ops->any_thread;
 	mt->block_on_helps = rt->block_on_help;
 	err = weft__injector_init(&mt->injector);
 	if (err < 0)
@@ -676,6 +727,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1);
 		weft__parker_init(&w->parker);
+		w->dt = weft__drv_thread_at(rt->driver, i);
+		w->parker.drv = w->dt;
 		mt->workers[i] = w;
 	}
 	err = weft__sched_init(&mt->base, &mt_sched_ops, alloc, rt);

@@ -1,15 +1,27 @@
 /*
- * src/sched/park.c - futex parking.
+ * src/sched/park.c - futex parking, and parking inside the I/O driver.
  *
- * A parker is one 32-bit word with three values.  EMPTY: nobody parked and
+ * A parker is one 32-bit word with four values.  EMPTY: nobody parked and
  * no wake pending.  PARKED: the owner sleeps (or is about to) on the futex.
- * NOTIFIED: a wake is pending; the next park consumes it and returns at
- * once.  An unpark swaps in NOTIFIED and issues a futex wake only when it
- * swapped out PARKED, so a wake of a running thread costs one atomic swap.
+ * PARKED_DRIVER: the owner sleeps (or is about to) in its driver thread
+ * (an io_uring ring, or the epoll instance).  NOTIFIED: a wake is pending;
+ * the next park consumes it and returns at once.  An unpark swaps in
+ * NOTIFIED and makes a syscall only when it swapped out a parked value: a
+ * futex wake for PARKED, a driver wake (an eventfd write the driver
+ * watches) for PARKED_DRIVER, so a wake of a running thread costs one
+ * atomic swap.  The driver wake is sticky (the eventfd counter), so a wake
+ * that lands between the swap to PARKED_DRIVER and the wait syscall makes
+ * that wait return at once: the same argument as the futex's compare.
+ *
+ * A driver park also returns without an unpark: an I/O completion, a kick
+ * (a request for the ring's owner, a new earliest timer) or the deadline.
+ * It then swaps back to EMPTY, unless an unpark came meanwhile.
  */
 #define _GNU_SOURCE
 #include "park.h"
 #include "runtime.h"
+#include "../driver/driver.h"
+#include "../driver/time.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,7 +32,14 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { PARKER_EMPTY = 0, PARKER_PARKED = 1, PARKER_NOTIFIED = 2 };
+enum {
+	PARKER_EMPTY = 0,
+	PARKER_PARKED = 1,
+	PARKER_NOTIFIED = 2,
+	PARKER_PARKED_DRIVER = 3,
+};
+
+struct weft__park_counters weft__park_counters;
 
 uint64_t weft__now_ns(void)
 {
@@ -33,6 +52,8 @@ uint64_t weft__now_ns(void)
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
 		       const struct timespec *abs_deadline)
 {
+	atomic_fetch_add_explicit(&weft__park_counters.futex_waits, 1,
+				  memory_order_relaxed);
 	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
 		expected, abs_deadline, NULL, FUTEX_BITSET_MATCH_ANY);
@@ -40,6 +61,8 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
 
 static void futex_wake_one(_Atomic uint32_t *word)
 {
+	atomic_fetch_add_explicit(&weft__park_counters.futex_wakes, 1,
+				  memory_order_relaxed);
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
 		NULL, NULL, 0);
 }
@@ -49,6 +72,7 @@ void weft__parker_init(struct weft__parker *p)
 	atomic_init(&p->state, PARKER_EMPTY);
 	atomic_init(&p->refs, 1);
 	atomic_init(&p->woken, false);
+	p->drv = NULL;
 }
 
 static bool park_common(struct weft__parker *p, const struct timespec *deadline,
@@ -113,13 +137,54 @@ bool weft__parker_park_until(struct weft__parker *p, uint64_t deadline_ns)
 	return park_common(p, &ts, deadline_ns);
 }
 
+bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time)
+{
+	uint32_t expected = PARKER_NOTIFIED;
+	uint64_t deadline;
+
+	/* Acquire: pairs with the release swap in unpark. */
+	if (atomic_compare_exchange_strong_explicit(&p->state, &expected, PARKER_EMPTY,
+						    memory_order_acquire,
+						    memory_order_relaxed))
+		return true;
+	expected = PARKER_EMPTY;
+	/* SeqCst: the mark is visible before the deadline is read below and
+	 * before the driver reads its request queue. */
+	if (!atomic_compare_exchange_strong_explicit(&p->state, &expected,
+						     PARKER_PARKED_DRIVER,
+						     memory_order_seq_cst,
+						     memory_order_relaxed)) {
+		/* Acquire: pairs with the release swap in unpark. */
+		atomic_exchange_explicit(&p->state, PARKER_EMPTY, memory_order_acquire);
+		return true;
+	}
+	weft__drv_sleep_begin(p->drv);
+	deadline = time != NULL ? weft__time_park_deadline(time) : UINT64_MAX;
+	weft__drv_wait(p->drv, deadline);
+	expected = PARKER_PARKED_DRIVER;
+	if (atomic_compare_exchange_strong_explicit(&p->state, &expected, PARKER_EMPTY,
+						    memory_order_relaxed,
+						    memory_order_relaxed))
+		return false;
+	/* Notified meanwhile: consume it.  Acquire: pairs with the release
+	 * swap in unpark. */
+	atomic_exchange_explicit(&p->state, PARKER_EMPTY, memory_order_acquire);
+	return true;
+}
+
 void weft__parker_unpark(struct weft__parker *p)
 {
 	/* Release: publishes what the waker wrote before waking; pairs with
-	 * the acquire operations in park_common. */
-	if (atomic_exchange_explicit(&p->state, PARKER_NOTIFIED, memory_order_release) ==
-	    PARKER_PARKED)
+	 * the acquire operations in park_common and park_driver.  SeqCst as
+	 * well: the swap is one side of the handshake with the parker's
+	 * SeqCst swap to PARKED_DRIVER. */
+	uint32_t prev = atomic_exchange_explicit(&p->state, PARKER_NOTIFIED,
+						 memory_order_seq_cst);
+
+	if (prev == PARKER_PARKED)
 		futex_wake_one(&p->state);
+	else if (prev == PARKER_PARKED_DRIVER)
+		weft__drv_wake(p->drv);
 }
 
 /* ---- the per-thread parker ---------------------------------------------- */

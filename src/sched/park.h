@@ -12,9 +12,17 @@
 
 #include "weft/future.h"
 
+struct weft__drv_thread;
+struct weft__time;
+
 struct weft__parker {
-	/* PARKER_EMPTY, PARKER_PARKED or PARKER_NOTIFIED; the futex word. */
+	/* PARKER_EMPTY, PARKER_PARKED, PARKER_NOTIFIED or
+	 * PARKER_PARKED_DRIVER; the futex word. */
 	_Atomic uint32_t state;
+	/* The driver thread this parker sleeps in with
+	 * weft__parker_park_driver; NULL for futex-only parkers.  Set before
+	 * the parker is shared. */
+	struct weft__drv_thread *drv;
 	/* References of a heap parker (the thread and each waker clone). */
 	_Atomic uint32_t refs;
 	/* Set by the parker's waker before it unparks, so the owner can tell
@@ -32,12 +40,31 @@ void weft__parker_park(struct weft__parker *p);
  * `deadline_ns` first (true when unparked). */
 bool weft__parker_park_until(struct weft__parker *p, uint64_t deadline_ns);
 
-/* Makes the next (or current) park return.  Any thread. */
+/*
+ * Parks in the driver instead of on the futex: waits in `p->drv` until an
+ * unpark, an I/O completion or wake of that driver thread, or the timer
+ * deadline of `time` (read after the parker is marked asleep, so a new
+ * earliest timer either is seen or kicks the wait; NULL: no timeout).
+ * Returns true when it consumed an unpark, false when it returned for
+ * another reason (the caller reaps the driver and decides).  Owner only.
+ */
+bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time);
+
+/* Makes the next (or current) park return: a futex wake for a futex
+ * park, a driver wake for a driver park, nothing for a running owner.
+ * Any thread. */
 void weft__parker_unpark(struct weft__parker *p);
 
 /* The calling thread's reference-counted parker, created on first use;
  * NULL when it cannot be allocated.  Borrowed: valid until thread exit. */
 struct weft__parker *weft__thread_parker(void);
+
+/* Futex syscalls made by parkers (for tests of idleness). */
+struct weft__park_counters {
+	_Atomic uint64_t futex_waits;
+	_Atomic uint64_t futex_wakes;
+};
+extern struct weft__park_counters weft__park_counters;
 
 /* Monotonic clock in nanoseconds. */
 uint64_t weft__now_ns(void);

@@ -3,11 +3,13 @@
  * dispatch, the current-runtime context and the default allocator.
  */
 #include "runtime.h"
+#include "../driver/driver.h"
 #include "../driver/time.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "park.h"
 #include "weft/blocking.h"
@@ -49,6 +51,20 @@ static bool resolve_block_on_help(weft_block_on_help configured)
 	return configured != WEFT_BLOCK_ON_HELP_OFF;
 }
 
+/* Threads the scheduler will run: 1 for current-thread, else the
+ * configured count or the number of CPUs. */
+static unsigned resolve_workers(const weft_runtime_config *config)
+{
+	long n;
+
+	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
+		return 1;
+	if (config->workers != 0)
+		return config->workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
 int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 {
 	weft_runtime_config defaults = { 0 };
@@ -79,29 +95,42 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 		return -ENOMEM;
 	rt->alloc = *alloc;
 	rt->flavor = config->flavor;
-	rt->workers = config->workers;
+	rt->workers = resolve_workers(config);
 	rt->block_on_help = resolve_block_on_help(config->block_on_help);
 	rt->sched = NULL;
 	rt->ops = NULL;
+	rt->driver = NULL;
+	rt->time = NULL;
 	atomic_init(&rt->blocking, NULL);
 	rt->blocking_max_threads = config->max_blocking_threads;
 	rt->blocking_keep_alive_ns = config->blocking_keep_alive_ns;
+	err = -EINVAL;
+	if (rt->workers > 65536)
+		goto fail_rt;
 	err = weft__time_create(rt, config->start_paused, &rt->time);
-	if (err < 0) {
-		alloc->free(alloc->ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
-		return err;
-	}
+	if (err < 0)
+		goto fail_rt;
+	err = weft__driver_create(rt, config->driver, rt->workers,
+				  config->flavor == WEFT_RUNTIME_CURRENT_THREAD, &rt->alloc,
+				  &rt->driver);
+	if (err < 0)
+		goto fail_time;
 	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
 		err = weft__current_thread_create(rt);
 	else
 		err = weft__multi_thread_create(rt);
-	if (err < 0) {
-		weft__time_destroy(rt->time);
-		alloc->free(alloc->ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
-		return err;
-	}
+	if (err < 0)
+		goto fail_driver;
 	*out = rt;
 	return 0;
+
+fail_driver:
+	weft__driver_destroy(rt->driver);
+fail_time:
+	weft__time_destroy(rt->time);
+fail_rt:
+	alloc->free(alloc->ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
+	return err;
 }
 
 /* Destroys `rt`; the blocking pool waits for its running jobs until
@@ -117,11 +146,14 @@ static int runtime_destroy(weft_runtime *rt, uint64_t deadline_ns)
 		return -EDEADLK;
 	rt->ops->shutdown(rt);
 	err = weft__blocking_shutdown(rt, deadline_ns);
+	alloc = rt->alloc;
+	weft__sched_unref(rt->sched);
+	/* Every task was dropped and every worker finished its driver
+	 * thread: nothing is in the kernel any more. */
+	weft__driver_destroy(rt->driver);
 	/* After every task was dropped (their timers unlinked themselves):
 	 * what still waits belongs to futures outside the runtime. */
 	weft__time_destroy(rt->time);
-	alloc = rt->alloc;
-	weft__sched_unref(rt->sched);
 	alloc.free(alloc.ctx, rt, sizeof(*rt), _Alignof(weft_runtime));
 	return err;
 }
@@ -158,9 +190,14 @@ unsigned weft_runtime_workers(const weft_runtime *rt)
 	return rt != NULL ? rt->workers : 0;
 }
 
+const char *weft_runtime_driver(const weft_runtime *rt)
+{
+	return rt != NULL && rt->driver != NULL ? weft__driver_name(rt->driver) : NULL;
+}
+
 void weft__runtime_timer_changed(struct weft_runtime *rt)
 {
-	if (rt->ops != NULL && rt->ops->timer_changed != NULL)
+	if (rt != NULL && rt->ops != NULL && rt->ops->timer_changed != NULL)
 		rt->ops->timer_changed(rt);
 }
 

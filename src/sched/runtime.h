@@ -21,6 +21,10 @@ struct weft__runtime_ops {
 	void (*timer_changed)(struct weft_runtime *rt);
 };
 
+struct weft__driver;
+struct weft__drv_thread;
+struct weft__time;
+
 struct weft_runtime {
 	const struct weft__runtime_ops *ops;
 	weft_runtime_flavor flavor;
@@ -30,9 +34,6 @@ struct weft_runtime {
 	bool block_on_help;
 	/* The flavour's scheduler; its first member is a struct weft__sched. */
 	struct weft__sched *sched;
-	/* The timers and the clock (src/driver/time.c); created before the
-	 * flavour so that workers find it, destroyed after its shutdown. */
-	struct weft__time *time;
 	weft_allocator alloc;
 	/* The blocking pool (src/blocking/), made by the first
 	 * weft_spawn_blocking; NULL until then.  Its settings come from the
@@ -40,6 +41,11 @@ struct weft_runtime {
 	_Atomic(struct weft__blocking_pool *) blocking;
 	unsigned blocking_max_threads;
 	uint64_t blocking_keep_alive_ns;
+	/* The I/O driver (src/driver/driver.h) and the timers
+	 * (src/driver/time.h); created before the scheduler, destroyed
+	 * after its shutdown. */
+	struct weft__driver *driver;
+	struct weft__time *time;
 };
 
 static inline struct weft__time *weft__runtime_time(struct weft_runtime *rt)
@@ -73,6 +79,10 @@ struct weft__context {
 	 * worker is needed (see multi_thread.c). */
 	bool defer_notify;
 	bool notify_deferred;
+	/* The driver thread this thread owns (a worker's ring, the
+	 * current-thread runtime's while inside block_on), or NULL: I/O
+	 * started here goes to the owner of another (driver.h). */
+	struct weft__drv_thread *drv;
 };
 
 /* Initial-exec TLS: one instruction per access instead of a call to

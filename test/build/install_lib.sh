@@ -18,5 +18,14 @@ fi
 pcdir=$(dirname "$pc")
 libdir=$(dirname "$pcdir")
 # The .pc file names the configured prefix; the sysroot maps it into $dest.
-export PKG_CONFIG_LIBDIR=$pcdir
+# Packages weft.pc requires (liburing when the io_uring driver is built)
+# come from the system: their folders join the search path.
+sys_pcdirs=
+for req in $(sed -n 's/^Requires\(\.private\)\?: *//p' "$pc" | tr ',' ' '); do
+	d=$(pkg-config --variable=pcfiledir "$req" 2>/dev/null) && sys_pcdirs=$sys_pcdirs:$d
+	# The sysroot below prefixes their include folder too; CMake insists
+	# that it exists (it stays empty: the real headers are found as usual).
+	inc=$(pkg-config --variable=includedir "$req" 2>/dev/null) && mkdir -p "$dest$inc"
+done
+export PKG_CONFIG_LIBDIR=$pcdir$sys_pcdirs
 export PKG_CONFIG_SYSROOT_DIR=$dest

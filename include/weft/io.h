@@ -1,0 +1,126 @@
+/*
+ * weft/io.h - waiting for file descriptors, and reads and writes as futures.
+ *
+ * These futures work on both I/O backends (io_uring and epoll; see
+ * weft_runtime_driver) and must be polled inside a runtime: from a task, or
+ * from weft_block_on (on a multi-threaded runtime a plain thread's operation
+ * is handed to a worker's ring).  They spend one unit of the cooperative
+ * budget per poll, and dropping one at any point is safe: an operation still
+ * in the kernel is cancelled, and the kernel never touches the future or the
+ * caller's buffer after the drop (docs/driver.md).
+ *
+ * The file descriptors stay the caller's: a future never closes them.  The
+ * caller must not close an fd while a future on it is alive.
+ */
+#ifndef WEFT_IO_H
+#define WEFT_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Readiness event "readable": an interest given to weft_fd_ready_init and
+ * a bit of its result. */
+#define WEFT_IO_READABLE 0x1u
+/* Readiness event "writable": an interest given to weft_fd_ready_init and
+ * a bit of its result. */
+#define WEFT_IO_WRITABLE 0x2u
+/* Result only: an error condition on the descriptor. */
+#define WEFT_IO_ERROR 0x4u
+/* Result only: the peer hung up. */
+#define WEFT_IO_HUP 0x8u
+
+/* Private: a future's reference to its operation slot in the driver. */
+typedef struct weft_io_slot_ {
+	void *thread_;
+	uint32_t index_;
+	uint32_t gen_;
+} weft_io_slot_;
+
+/*
+ * A future that is ready when `fd` is ready for the requested events.
+ * Result: `result` holds the ready events (a nonzero mix of the WEFT_IO_*
+ * bits: the requested ones that are ready, plus WEFT_IO_ERROR / WEFT_IO_HUP
+ * when the condition holds), or a negative errno (-EBADF for an fd the
+ * kernel rejects, -ENOMEM, -EINVAL when polled outside a runtime).  One
+ * shot: it reports readiness once; make a new one to wait again.
+ */
+typedef struct weft_fd_ready {
+	weft_future base;
+	int result;
+	int fd;             /* private */
+	unsigned events;    /* private */
+	int started;        /* private */
+	weft_io_slot_ slot; /* private */
+} weft_fd_ready;
+
+/*
+ * Initialises `f` to wait until `fd` has one of `events` (WEFT_IO_READABLE,
+ * WEFT_IO_WRITABLE or both).  Returns 0; -EINVAL for a NULL `f`, no events
+ * or unknown bits; -EBADF when `fd` is not an open file descriptor.  After
+ * an error `f` is still safe to poll (ready at once with the error in
+ * `result`) and to drop.  Any thread; the future is then
+ * polled in a runtime and dropped with weft_future_drop.
+ */
+int weft_fd_ready_init(weft_fd_ready *f, int fd, unsigned events);
+
+/*
+ * A read of at most `len` bytes from `fd` into `buf`, as a future.
+ * Result: `result` holds the bytes read (0 at end of file) or a negative
+ * errno.  Buffer lifetime: `buf` must stay valid while the future is alive
+ * (until it is ready or dropped), and the kernel never writes to it: on
+ * io_uring the kernel reads into a buffer the driver owns, copied to `buf`
+ * by the poll that completes; on epoll the read runs inside poll.  The
+ * current file position is used (pread offsets are not offered yet).
+ */
+typedef struct weft_read {
+	weft_future base;
+	long result;
+	int fd;             /* private */
+	int phase;          /* private */
+	int nonblock;       /* private */
+	void *buf;          /* private */
+	size_t len;         /* private */
+	weft_io_slot_ slot; /* private */
+} weft_read;
+
+/*
+ * Initialises a read.  Returns 0; -EINVAL for a NULL `f`, a NULL `buf`
+ * with nonzero `len`, or `len` above 1 GiB; -EBADF when `fd` is not open
+ * or not open for reading.  After an error `f` is safe to poll (ready at
+ * once with the error in `result`) and to drop.  Any thread.
+ */
+int weft_read_init(weft_read *f, int fd, void *buf, size_t len);
+
+/*
+ * A write of at most `len` bytes from `buf` to `fd`, as a future.  Result:
+ * `result` holds the bytes written or a negative errno.  On io_uring the
+ * bytes are copied into a driver buffer when the write starts (its first
+ * poll), so `buf` need only be valid until then; on epoll until the future
+ * is ready or dropped.  Keep it valid while the future lives.
+ */
+typedef struct weft_write {
+	weft_future base;
+	long result;
+	int fd;             /* private */
+	int phase;          /* private */
+	int nonblock;       /* private */
+	const void *buf;    /* private */
+	size_t len;         /* private */
+	weft_io_slot_ slot; /* private */
+} weft_write;
+
+/* Initialises a write; returns as weft_read_init (-EBADF also for an fd
+ * not open for writing).  Any thread. */
+int weft_write_init(weft_write *f, int fd, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_IO_H */

@@ -1,0 +1,310 @@
+/*
+ * src/driver/driver.h - the one interface between the schedulers, the I/O
+ * futures and the I/O backends (uring.c, epoll.c).  Private.
+ *
+ * A runtime owns one driver (struct weft__driver) and the driver owns one
+ * driver thread (struct weft__drv_thread) per thread that parks in it: one
+ * per worker of a multi-threaded runtime, one for a current-thread runtime.
+ * A driver thread is the unit that waits: on io_uring it is a ring, on
+ * epoll it is a seat at the runtime's single epoll instance (only the seat
+ * that holds the runtime's timer duty waits there; see multi_thread.c).
+ *
+ * Operations live in slots that the driver owns (struct weft__op, in a
+ * slab per ring, or one slab for the epoll instance), never only in a
+ * future: a future holds a handle (slab, index, generation), and the
+ * kernel's user data is index plus generation, so a completion that comes
+ * after the future was dropped, or after the slot was reused, finds a
+ * different generation and reaches nobody.  The slot owns the buffer the
+ * kernel may write until the operation's final completion.  See
+ * docs/driver.md for the long form, and op.c for the slot protocol.
+ *
+ * Which thread may call what is written on each function.  "Owner" is the
+ * thread that waits in that driver thread: the worker, or the thread inside
+ * weft_block_on of a current-thread runtime.
+ */
+#ifndef WEFT_SRC_DRIVER_DRIVER_H
+#define WEFT_SRC_DRIVER_DRIVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/future.h"
+#include "weft/runtime.h"
+#include "weft_config.h"
+
+struct weft_runtime;
+struct weft__driver;
+struct weft__drv_thread;
+struct op_slab;
+
+/* What an operation does. */
+enum weft__op_kind {
+	WEFT__OP_POLL,   /* readiness of fd for `events` (POLLIN/POLLOUT) */
+	WEFT__OP_READ,   /* read up to len bytes into the slot's buffer */
+	WEFT__OP_WRITE,  /* write len bytes from the slot's buffer */
+	WEFT__OP_ACCEPT, /* accept(fd): yields a new fd */
+};
+
+/* Life of a slot; every transition happens under the slab's lock. */
+enum weft__op_state {
+	OP_FREE,     /* on the free list */
+	OP_QUEUED,   /* handed to the owner, not yet in the kernel */
+	OP_INFLIGHT, /* in the kernel (or registered with epoll) */
+	OP_DONE,     /* completed; result valid; waiting for the future */
+};
+
+/*
+ * An operation slot.  The slab's lock guards every field but `buf`, which
+ * the kernel owns while the state is OP_INFLIGHT on io_uring.
+ */
+struct weft__op {
+	uint32_t gen;
+	uint8_t kind;
+	uint8_t state;
+	/* The future let go (dropped) while the operation was in flight:
+	 * the final completion frees the slot (and closes a yielded fd). */
+	bool orphan;
+	/* A cancel was requested (queued to, or submitted by, the owner). */
+	bool cancel_requested;
+	/* In the slab's request queue: only the owner that pops it may free
+	 * it. */
+	bool queued;
+	int fd;
+	uint32_t events;
+	int32_t result;
+	void *buf;
+	size_t len;
+	size_t cap; /* bytes allocated at buf */
+	weft_waker waker;
+	/* Free list, owner request queue, or epoll per-fd waiter list. */
+	uint32_t next;
+};
+
+#define WEFT__OP_NONE UINT32_MAX
+
+/*
+ * A slab of operation slots: chunks of 64 that never move, so the kernel
+ * may keep pointers to a slot's buffer and the owner may keep slot
+ * pointers across a lock release.
+ */
+struct op_slab {
+	pthread_mutex_t lock;
+	struct weft__op **chunks;
+	uint32_t nchunks;
+	uint32_t free_head;
+	uint32_t inflight; /* slots in OP_INFLIGHT */
+	/* Requests for the owner (io_uring: queued submissions and
+	 * cancels), a FIFO through `next`. */
+	uint32_t req_head, req_tail;
+	_Atomic uint32_t req_count;
+	bool closed; /* the owner left: nothing new may go in flight */
+	const weft_allocator *alloc;
+};
+
+/*
+ * The ops table every backend fills.
+ *  - init / finish: the runtime's driver (init creates every driver
+ *    thread too, so refusals show at runtime creation); thread creator.
+ *  - thread_init / thread_finish: on the owner thread, before its first
+ *    use and at its exit (io_uring: enable the ring; cancel and drain
+ *    everything in flight before the thread leaves).  thread_finish runs
+ *    on the destroying thread for a current-thread runtime.
+ *  - submit: put slot `op` (state OP_QUEUED, fields filled) in flight.
+ *    io_uring: owner only; epoll: any thread.  Returns 0 (the slot is now
+ *    OP_INFLIGHT or already OP_DONE) or -errno (nothing was queued).
+ *    Called with the slab lock held.
+ *  - cancel: ask the kernel to finish an OP_INFLIGHT slot early.  Same
+ *    threads and lock as submit.  The slot is freed by its completion.
+ *  - wait: block until a completion, a wake, or the absolute monotonic
+ *    `deadline_ns` (UINT64_MAX: none).  Owner only.  Completions are not
+ *    dispatched here but by the next reap.
+ *  - wake: make a current or next wait of `dt` return.  Any thread.
+ *  - reap: dispatch every completion that is ready, without blocking;
+ *    returns how many.  Owner only (epoll: any thread).
+ */
+struct weft__driver_ops {
+	const char *name;
+	/* Submissions and cancels may come from any thread (epoll). */
+	bool any_thread;
+	int (*init)(struct weft__driver *d);
+	void (*finish)(struct weft__driver *d);
+	int (*thread_init)(struct weft__drv_thread *dt);
+	void (*thread_finish)(struct weft__drv_thread *dt);
+	int (*submit)(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index);
+	void (*cancel)(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index);
+	void (*wait)(struct weft__drv_thread *dt, uint64_t deadline_ns);
+	void (*wake)(struct weft__drv_thread *dt);
+	unsigned (*reap)(struct weft__drv_thread *dt);
+};
+
+/* The common head of every backend's driver thread. */
+struct weft__drv_thread {
+	struct weft__driver *driver;
+	/* The slab this thread's operations live in (epoll: shared). */
+	struct op_slab *slab;
+	unsigned index;
+	/* True from weft__drv_sleep_begin until its wait returned: a kick
+	 * (weft__drv_kick) then costs a wake. */
+	_Atomic bool sleeping;
+};
+
+struct weft__driver {
+	const struct weft__driver_ops *ops;
+	weft_driver_kind kind;
+	struct weft_runtime *rt;
+	const weft_allocator *alloc;
+	unsigned nthreads;
+	/* Created by the backend's init; each starts with a weft__drv_thread. */
+	struct weft__drv_thread **threads;
+	/* The current-thread runtime's ring is used by whichever thread
+	 * drives it: no single-issuer setup. */
+	bool shared_owner;
+	/* Set by a backend's init when the kernel refused it (as opposed to
+	 * an allocation failure): auto selection then falls back. */
+	bool refused;
+	void *backend;
+};
+
+/* The runtime's allocator calls (weft__alloc, weft__free). */
+#include "../sched/alloc.h"
+
+/* ---- creation (runtime.c) ----------------------------------------------- */
+
+/*
+ * Chooses and starts the backend for `rt` with `nthreads` driver threads
+ * (see weft_runtime_config.driver and docs/driver.md for the choice and
+ * WEFT_DRIVER).  `shared_owner`: the threads are not tied to one OS thread
+ * (current-thread runtime).  Returns 0 and stores the driver, -ENOMEM, or
+ * for a forced backend that cannot start, -ENOTSUP or the kernel's errno.
+ * Any thread.
+ */
+int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
+			unsigned nthreads, bool shared_owner,
+			const weft_allocator *alloc, struct weft__driver **out);
+
+/* Frees the driver; every driver thread was finished.  NULL is ignored. */
+void weft__driver_destroy(struct weft__driver *d);
+
+/* ---- used by the schedulers ------------------------------------------- */
+
+static inline struct weft__drv_thread *weft__drv_thread_at(struct weft__driver *d,
+							    unsigned i)
+{
+	return d->threads[i];
+}
+
+int weft__drv_thread_init(struct weft__drv_thread *dt);
+void weft__drv_thread_finish(struct weft__drv_thread *dt);
+
+/* Marks `dt` as about to sleep (a kick now wakes it).  Owner only; call
+ * before reading the deadline that the wait will use. */
+void weft__drv_sleep_begin(struct weft__drv_thread *dt);
+/* Waits (see the ops table) and clears the sleeping mark.  Owner only. */
+void weft__drv_wait(struct weft__drv_thread *dt, uint64_t deadline_ns);
+/* Clears the sleeping mark without waiting.  Owner only. */
+void weft__drv_sleep_cancel(struct weft__drv_thread *dt);
+/* Wakes `dt` unconditionally.  Any thread. */
+void weft__drv_wake(struct weft__drv_thread *dt);
+/* Wakes `dt` only when it sleeps (or is about to).  Any thread. */
+void weft__drv_kick(struct weft__drv_thread *dt);
+/* Dispatches ready completions and handed-over requests; returns how many
+ * completions.  Owner only.  Cheap when nothing is in flight. */
+unsigned weft__drv_reap(struct weft__drv_thread *dt);
+
+/* The name of the backend: "io_uring" or "epoll". */
+const char *weft__driver_name(const struct weft__driver *d);
+
+/* ---- the operation layer (op.c), used by the I/O futures --------------- */
+
+/* A future's handle on its operation slot. */
+struct weft__io_op {
+	struct weft__drv_thread *dt; /* NULL: no operation */
+	uint32_t index;
+	uint32_t gen;
+};
+
+/* What to start. */
+struct weft__io_req {
+	enum weft__op_kind kind;
+	int fd;
+	uint32_t events;    /* WEFT__OP_POLL */
+	const void *data;   /* WEFT__OP_WRITE: copied into the slot */
+	size_t len;         /* READ / WRITE */
+};
+
+/*
+ * Starts an operation on the driver of the current runtime: on the calling
+ * thread's ring when it owns one, else handed to a ring owner (queue plus
+ * kick).  Returns 0 (h now refers to the slot), -EINVAL outside a runtime
+ * with a driver, -ENOMEM, or -ECANCELED when the ring's owner has left.
+ * Any thread inside a runtime (a task, block_on).
+ */
+int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req);
+
+/*
+ * Checks the operation: WEFT_READY with *result (and, for a read, the
+ * bytes copied to `out`, at most `out_len`) when it completed, the slot
+ * then freed and h reset; otherwise stores the waker and returns
+ * WEFT_PENDING.  Any thread.
+ */
+weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
+			void *out, size_t out_len);
+
+/*
+ * Lets go of the operation: frees a completed or never-submitted slot at
+ * once; for one in flight, requests a cancel (from the owner) and leaves,
+ * the final completion frees the slot.  h is reset.  Any thread.
+ */
+void weft__io_cancel(struct weft__io_op *h);
+
+/* True when the current runtime's driver is completion-based (io_uring);
+ * false for readiness (epoll) or outside a runtime. */
+bool weft__io_completion_based(void);
+
+/* ---- for the backends (op.c) ------------------------------------------ */
+
+int weft__slab_init(struct op_slab *s, const weft_allocator *alloc);
+void weft__slab_finish(struct op_slab *s);
+/* The slot at `index`; caller holds the lock or owns the slot. */
+struct weft__op *weft__slab_get(struct op_slab *s, uint32_t index);
+/* Frees slot `index` (lock held): bumps the generation, frees the buffer. */
+void weft__slab_release(struct op_slab *s, uint32_t index);
+/*
+ * Records the completion of slot `index` if its generation is `gen`
+ * (lock NOT held): stores the result and wakes the future, or frees an
+ * orphan (closing a yielded fd).  A stale generation is counted and
+ * ignored.  Returns true when it matched.
+ */
+bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res);
+/* Pops the owner's request queue (lock held); WEFT__OP_NONE when empty. */
+uint32_t weft__slab_pop_request(struct op_slab *s);
+
+/* user_data packing: index in the low 32 bits, generation in the high. */
+static inline uint64_t weft__op_user_data(uint32_t index, uint32_t gen)
+{
+	return ((uint64_t)gen << 32) | index;
+}
+
+/* ---- counters and test hooks (driver_test.h re-exports them) ---------- */
+
+struct weft__driver_counters {
+	_Atomic uint64_t waits;        /* blocking waits in a driver */
+	_Atomic uint64_t wakes;        /* wakes sent through a driver */
+	_Atomic uint64_t stale;        /* completions that matched no slot */
+	_Atomic uint64_t orphan_freed; /* slots freed by a final completion */
+	_Atomic uint64_t fd_closed;    /* yielded fds closed after a cancel */
+};
+
+extern struct weft__driver_counters weft__driver_counters;
+/* When nonzero, io_uring setup fails with -weft__driver_refuse_uring. */
+extern _Atomic int weft__driver_refuse_uring;
+
+extern const struct weft__driver_ops weft__epoll_ops;
+#ifdef WEFT_HAVE_URING
+extern const struct weft__driver_ops weft__uring_ops;
+#endif
+
+#endif /* WEFT_SRC_DRIVER_DRIVER_H */

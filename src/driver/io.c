@@ -1,0 +1,348 @@
+/*
+ * src/driver/io.c - the public fd futures (weft/io.h) over the operation
+ * layer (op.c).
+ *
+ * Readiness (weft_fd_ready) is one WEFT__OP_POLL operation on either
+ * backend: IORING_OP_POLL_ADD (one shot) on io_uring, an EPOLLONESHOT
+ * registration on epoll.
+ *
+ * Reads and writes are a small state machine:
+ *  - io_uring: submit the read or write; if the kernel answers -EAGAIN (an
+ *    fd in O_NONBLOCK mode with nothing to read), wait for readiness and
+ *    submit again.
+ *  - epoll: an fd in O_NONBLOCK mode gets the syscall first (latency
+ *    first), then readiness on EAGAIN; a blocking fd waits for readiness
+ *    first, so that the syscall does not block the worker.
+ */
+#define _GNU_SOURCE
+#include "weft/io.h"
+#include "driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(weft_io_slot_) == sizeof(struct weft__io_op) &&
+		       offsetof(weft_io_slot_, index_) == offsetof(struct weft__io_op, index) &&
+		       offsetof(weft_io_slot_, gen_) == offsetof(struct weft__io_op, gen),
+	       "the public slot mirror matches the driver's handle");
+
+#define MAX_IO_LEN ((size_t)1 << 30)
+
+enum { PHASE_START, PHASE_WAIT_READY, PHASE_IN_KERNEL, PHASE_FAILED };
+
+static struct weft__io_op *op_of(weft_io_slot_ *s)
+{
+	return (struct weft__io_op *)(void *)s;
+}
+
+static void slot_reset(weft_io_slot_ *s)
+{
+	s->thread_ = NULL;
+	s->index_ = 0;
+	s->gen_ = 0;
+}
+
+/* 0 for an open fd, -EBADF otherwise; *nonblock says O_NONBLOCK.
+ * `access` (O_RDONLY for a read, O_WRONLY for a write, -1: any) must be
+ * allowed by the fd's mode, as read(2) and write(2) check: otherwise a
+ * readiness wait for it (epoll) would never end. */
+static int check_fd(int fd, int *nonblock, int access)
+{
+	int fl, mode;
+
+	if (fd < 0)
+		return -EBADF;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -EBADF;
+	mode = fl & O_ACCMODE;
+	if (access != -1 && mode != O_RDWR && mode != access)
+		return -EBADF;
+	if (nonblock != NULL)
+		*nonblock = (fl & O_NONBLOCK) != 0;
+	return 0;
+}
+
+static unsigned to_weft_events(int32_t revents)
+{
+	unsigned r = 0;
+
+	if (revents & POLLIN)
+		r |= WEFT_IO_READABLE;
+	if (revents & POLLOUT)
+		r |= WEFT_IO_WRITABLE;
+	if (revents & POLLERR)
+		r |= WEFT_IO_ERROR;
+	if (revents & (POLLHUP | POLLRDHUP))
+		r |= WEFT_IO_HUP;
+	return r;
+}
+
+static uint32_t to_poll_events(unsigned events)
+{
+	return ((events & WEFT_IO_READABLE) ? POLLIN : 0) |
+	       ((events & WEFT_IO_WRITABLE) ? POLLOUT : 0);
+}
+
+/* ---- readiness ------------------------------------------------------------ */
+
+static weft_poll fd_ready_poll(weft_future *base, weft_cx *cx)
+{
+	weft_fd_ready *f = (weft_fd_ready *)base;
+	int32_t res;
+
+	if (f->started == 2)
+		return WEFT_READY; /* init failed: result holds the error */
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	if (!f->started) {
+		struct weft__io_req req = { WEFT__OP_POLL, f->fd, to_poll_events(f->events),
+					    NULL, 0 };
+		int err = weft__io_start(op_of(&f->slot), &req);
+
+		if (err < 0) {
+			f->result = err;
+			return WEFT_READY;
+		}
+		f->started = 1;
+	}
+	if (weft__io_poll(op_of(&f->slot), cx, &res, NULL, 0) == WEFT_PENDING) {
+		weft_coop_refund(cx);
+		return WEFT_PENDING;
+	}
+	f->result = res < 0 ? res : (int)to_weft_events(res);
+	if (res >= 0 && (res & POLLNVAL))
+		f->result = -EBADF;
+	return WEFT_READY;
+}
+
+static void fd_ready_drop(weft_future *base)
+{
+	weft_fd_ready *f = (weft_fd_ready *)base;
+
+	weft__io_cancel(op_of(&f->slot));
+}
+
+int weft_fd_ready_init(weft_fd_ready *f, int fd, unsigned events)
+{
+	int err;
+
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = fd_ready_poll;
+	f->base.drop = fd_ready_drop;
+	f->result = 0;
+	f->fd = fd;
+	f->events = events;
+	f->started = 0;
+	slot_reset(&f->slot);
+	if (events == 0 || (events & ~(WEFT_IO_READABLE | WEFT_IO_WRITABLE)) != 0)
+		err = -EINVAL;
+	else
+		err = check_fd(fd, NULL, -1);
+	if (err < 0) {
+		/* Polling it reports the error; dropping it is a no-op. */
+		f->started = 2;
+		f->result = err;
+	}
+	return err;
+}
+
+/* ---- reads and writes -------------------------------------------------- */
+
+struct rw {
+	int fd;
+	int *phase;
+	int nonblock;
+	bool write;
+	void *buf;
+	size_t len;
+	weft_io_slot_ *slot;
+	long *result;
+};
+
+static int start_ready_wait(struct rw *rw)
+{
+	struct weft__io_req req = { WEFT__OP_POLL, rw->fd, rw->write ? POLLOUT : POLLIN,
+				    NULL, 0 };
+	int err = weft__io_start(op_of(rw->slot), &req);
+
+	if (err == 0)
+		*rw->phase = PHASE_WAIT_READY;
+	return err;
+}
+
+static int start_in_kernel(struct rw *rw)
+{
+	struct weft__io_req req = { rw->write ? WEFT__OP_WRITE : WEFT__OP_READ, rw->fd, 0,
+				    rw->buf, rw->len };
+	int err = weft__io_start(op_of(rw->slot), &req);
+
+	if (err == 0)
+		*rw->phase = PHASE_IN_KERNEL;
+	return err;
+}
+
+/* epoll: the syscall itself.  Returns 1 when done, 0 to wait again. */
+static int try_syscall(struct rw *rw)
+{
+	ssize_t n = rw->write ? write(rw->fd, rw->buf, rw->len) : read(rw->fd, rw->buf, rw->len);
+
+	if (n >= 0) {
+		*rw->result = (long)n;
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	*rw->result = -errno;
+	return 1;
+}
+
+/* Moves the machine on until it must wait; returns WEFT_READY when done. */
+static weft_poll rw_step(struct rw *rw, weft_cx *cx)
+{
+	bool uring = weft__io_completion_based();
+	int32_t res;
+	int err = 0;
+
+	if (*rw->phase == PHASE_FAILED)
+		return WEFT_READY; /* init failed: result holds the error */
+	for (;;) {
+		if (*rw->phase == PHASE_START) {
+			if (uring)
+				err = start_in_kernel(rw);
+			else if (rw->nonblock && try_syscall(rw))
+				return WEFT_READY;
+			else
+				err = start_ready_wait(rw);
+			if (err < 0)
+				break;
+		}
+		if (weft__io_poll(op_of(rw->slot), cx, &res, rw->write ? NULL : rw->buf,
+				  rw->len) == WEFT_PENDING)
+			return WEFT_PENDING;
+		if (res < 0 && !(res == -EAGAIN && *rw->phase == PHASE_IN_KERNEL)) {
+			err = res;
+			break;
+		}
+		if (*rw->phase == PHASE_IN_KERNEL && res >= 0) {
+			*rw->result = res;
+			return WEFT_READY;
+		}
+		if (*rw->phase == PHASE_IN_KERNEL) {
+			/* -EAGAIN: an O_NONBLOCK fd; wait for readiness. */
+			err = start_ready_wait(rw);
+		} else if (res & POLLNVAL) {
+			err = -EBADF;
+			break;
+		} else if (uring) {
+			err = start_in_kernel(rw);
+		} else if (try_syscall(rw)) {
+			return WEFT_READY;
+		} else {
+			err = start_ready_wait(rw);
+		}
+		if (err < 0)
+			break;
+	}
+	*rw->result = err;
+	return WEFT_READY;
+}
+
+static weft_poll read_poll(weft_future *base, weft_cx *cx)
+{
+	weft_read *f = (weft_read *)base;
+	struct rw rw = { f->fd, &f->phase, f->nonblock, false, f->buf, f->len, &f->slot,
+			 &f->result };
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	if (rw_step(&rw, cx) == WEFT_PENDING) {
+		weft_coop_refund(cx);
+		return WEFT_PENDING;
+	}
+	return WEFT_READY;
+}
+
+static weft_poll write_poll(weft_future *base, weft_cx *cx)
+{
+	weft_write *f = (weft_write *)base;
+	struct rw rw = { f->fd, &f->phase, f->nonblock, true, (void *)f->buf, f->len,
+			 &f->slot, &f->result };
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	if (rw_step(&rw, cx) == WEFT_PENDING) {
+		weft_coop_refund(cx);
+		return WEFT_PENDING;
+	}
+	return WEFT_READY;
+}
+
+static void read_drop(weft_future *base)
+{
+	weft__io_cancel(op_of(&((weft_read *)base)->slot));
+}
+
+static void write_drop(weft_future *base)
+{
+	weft__io_cancel(op_of(&((weft_write *)base)->slot));
+}
+
+static int rw_check(int fd, const void *buf, size_t len, int *nonblock, int access)
+{
+	if (buf == NULL && len != 0)
+		return -EINVAL;
+	if (len > MAX_IO_LEN)
+		return -EINVAL;
+	return check_fd(fd, nonblock, access);
+}
+
+int weft_read_init(weft_read *f, int fd, void *buf, size_t len)
+{
+	int err;
+
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = read_poll;
+	f->base.drop = read_drop;
+	f->result = 0;
+	f->fd = fd;
+	f->phase = PHASE_START;
+	f->nonblock = 0;
+	f->buf = buf;
+	f->len = len;
+	slot_reset(&f->slot);
+	err = rw_check(fd, buf, len, &f->nonblock, O_RDONLY);
+	if (err < 0) {
+		f->result = err;
+		f->phase = PHASE_FAILED;
+	}
+	return err;
+}
+
+int weft_write_init(weft_write *f, int fd, const void *buf, size_t len)
+{
+	int err;
+
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = write_poll;
+	f->base.drop = write_drop;
+	f->result = 0;
+	f->fd = fd;
+	f->phase = PHASE_START;
+	f->nonblock = 0;
+	f->buf = buf;
+	f->len = len;
+	slot_reset(&f->slot);
+	err = rw_check(fd, buf, len, &f->nonblock, O_WRONLY);
+	if (err < 0) {
+		f->result = err;
+		f->phase = PHASE_FAILED;
+	}
+	return err;
+}

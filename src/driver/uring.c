@@ -1,0 +1,477 @@
+/*
+ * src/driver/uring.c - the io_uring backend (liburing).
+ *
+ * One ring per driver thread (per worker; one for a current-thread
+ * runtime), each with its own slab of operation slots and its own eventfd.
+ *
+ * Setup.  Every ring of a multi-threaded runtime is created at runtime
+ * creation, so a refusal shows there, with IORING_SETUP_SINGLE_ISSUER |
+ * DEFER_TASKRUN | SUBMIT_ALL and R_DISABLED: the worker that owns it
+ * enables it on its own thread (thread_init), which makes that worker the
+ * ring's single issuer.  A kernel that refuses those flags (-EINVAL) gets
+ * SUBMIT_ALL | COOP_TASKRUN, then no flags.  The current-thread runtime's
+ * ring is driven by whichever thread is inside block_on, so it never asks
+ * for single issuer.  The opcodes weft needs are probed once
+ * (io_uring_get_probe_ring); one missing is a refusal.
+ *
+ * Ownership.  Only the owner thread touches its ring: it submits the
+ * operations its tasks start, submits cancels, and reaps.  Other threads
+ * hand work over through the slab's request queue and a kick (op.c); the
+ * owner drains that queue on every reap and before every wait.
+ *
+ * Waking.  The ring keeps a read of 8 bytes on its eventfd in flight; a
+ * wake writes the eventfd, the read completes, and the wait returns.  The
+ * read is re-armed at the next wait.  (docs/driver.md compares this with
+ * a ring message, IORING_OP_MSG_RING.)
+ *
+ * Leaving.  A worker that stops (thread_finish) closes its slab to new
+ * operations, cancels everything in flight (IORING_ASYNC_CANCEL_ANY) and
+ * reaps until nothing is in the kernel, so no buffer is written after
+ * the runtime frees it.
+ */
+#define _GNU_SOURCE
+#include "driver.h"
+#include "../sched/park.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define RING_ENTRIES 256
+/* Tags in the user data of our own operations; liburing reserves
+ * UINT64_MAX for its internal timeouts. */
+#define WAKE_TAG (UINT64_MAX - 1)
+#define CANCEL_TAG (UINT64_MAX - 2)
+
+struct ur_thread {
+	struct weft__drv_thread base;
+	struct io_uring ring;
+	struct op_slab slab;
+	unsigned flags;
+	bool ring_ok;
+	bool efd_armed;
+	int efd;
+	uint64_t efd_buf;
+	unsigned cancels; /* cancel requests whose completion is pending */
+};
+
+static const unsigned setup_tiers[] = {
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+		IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+	0,
+};
+
+static struct ur_thread *ur_of(struct weft__drv_thread *dt)
+{
+	return (struct ur_thread *)dt;
+}
+
+/* io_uring_disabled = 2 refuses every process; 1 refuses those outside
+ * io_uring_group, which io_uring_setup reports as EPERM itself. */
+static int sysctl_refuses(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+	int v = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v == 2 ? -EPERM : 0;
+}
+
+static int probe_opcodes(struct io_uring *ring)
+{
+	static const int needed[] = { IORING_OP_POLL_ADD, IORING_OP_READ, IORING_OP_WRITE,
+				      IORING_OP_ASYNC_CANCEL, IORING_OP_ACCEPT };
+	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+	size_t i;
+	int err = 0;
+
+	if (p == NULL)
+		return -ENOTSUP;
+	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!io_uring_opcode_supported(p, needed[i]))
+			err = -ENOTSUP;
+	io_uring_free_probe(p);
+	return err;
+}
+
+/* Creates the ring of `t`, trying the flag tiers from `*tier` on; stores
+ * the tier that worked.  Returns 0 or the kernel's -errno. */
+static int ring_create(struct ur_thread *t, bool shared, size_t *tier)
+{
+	size_t i = *tier;
+	int err = -EINVAL;
+
+	if (shared && i == 0)
+		i = 1;
+	for (; i < sizeof(setup_tiers) / sizeof(setup_tiers[0]); i++) {
+		struct io_uring_params p;
+
+		memset(&p, 0, sizeof(p));
+		p.flags = setup_tiers[i];
+		err = io_uring_queue_init_params(RING_ENTRIES, &t->ring, &p);
+		if (err == 0) {
+			t->flags = setup_tiers[i];
+			t->ring_ok = true;
+			*tier = i;
+			return 0;
+		}
+		if (err != -EINVAL)
+			break;
+	}
+	return err;
+}
+
+static void ur_free_threads(struct weft__driver *d, struct ur_thread *ts, unsigned n)
+{
+	while (n-- > 0) {
+		if (ts[n].ring_ok)
+			io_uring_queue_exit(&ts[n].ring);
+		if (ts[n].efd >= 0)
+			close(ts[n].efd);
+		weft__slab_finish(&ts[n].slab);
+	}
+	weft__free(d->alloc, ts, d->nthreads * sizeof(*ts), _Alignof(struct ur_thread));
+	if (d->threads != NULL)
+		weft__free(d->alloc, d->threads, d->nthreads * sizeof(*d->threads),
+			   _Alignof(void *));
+	d->threads = NULL;
+	d->backend = NULL;
+}
+
+static void arm_wake(struct ur_thread *t)
+{
+	struct io_uring_sqe *sqe;
+
+	if (t->efd_armed)
+		return;
+	sqe = io_uring_get_sqe(&t->ring);
+	if (sqe == NULL) {
+		io_uring_submit(&t->ring);
+		sqe = io_uring_get_sqe(&t->ring);
+		if (sqe == NULL)
+			return; /* retried at the next wait */
+	}
+	io_uring_prep_read(sqe, t->efd, &t->efd_buf, sizeof(t->efd_buf), 0);
+	io_uring_sqe_set_data64(sqe, WAKE_TAG);
+	t->efd_armed = true;
+}
+
+/* Sets up thread i: slab, eventfd, ring.  Returns 0 or -errno; `refused`
+ * says whether the kernel refused. */
+static int ur_thread_setup(struct weft__driver *d, struct ur_thread *t, unsigned i,
+			   size_t *tier, bool *refused)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->efd = -1;
+	t->base.driver = d;
+	t->base.slab = &t->slab;
+	t->base.index = i;
+	atomic_init(&t->base.sleeping, false);
+	err = weft__slab_init(&t->slab, d->alloc);
+	if (err < 0)
+		return err;
+	t->efd = eventfd(0, EFD_CLOEXEC);
+	if (t->efd < 0)
+		return -errno;
+	err = ring_create(t, d->shared_owner, tier);
+	if (err < 0) {
+		*refused = true;
+		return err;
+	}
+	if (i == 0) {
+		err = probe_opcodes(&t->ring);
+		if (err < 0) {
+			*refused = true;
+			return err;
+		}
+	}
+	if (!(t->flags & IORING_SETUP_R_DISABLED))
+		arm_wake(t);
+	return 0;
+}
+
+static int ur_init(struct weft__driver *d)
+{
+	struct ur_thread *ts;
+	size_t tier = 0;
+	bool refused = false;
+	unsigned i;
+	int err;
+
+	/* Relaxed: a test sets it before creating the runtime. */
+	err = -atomic_load_explicit(&weft__driver_refuse_uring, memory_order_relaxed);
+	if (err == 0)
+		err = sysctl_refuses();
+	if (err < 0) {
+		d->refused = true;
+		return err;
+	}
+	ts = weft__alloc(d->alloc, d->nthreads * sizeof(*ts), _Alignof(struct ur_thread));
+	if (ts == NULL)
+		return -ENOMEM;
+	d->backend = ts;
+	d->threads = weft__alloc(d->alloc, d->nthreads * sizeof(*d->threads),
+				 _Alignof(void *));
+	if (d->threads == NULL) {
+		ur_free_threads(d, ts, 0);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d->nthreads; i++) {
+		err = ur_thread_setup(d, &ts[i], i, &tier, &refused);
+		if (err < 0) {
+			/* The slab of ts[i] may be set up: free it too. */
+			ur_free_threads(d, ts, i + (ts[i].slab.alloc != NULL ? 1 : 0));
+			d->refused = refused;
+			return err;
+		}
+		d->threads[i] = &ts[i].base;
+	}
+	return 0;
+}
+
+static void ur_finish(struct weft__driver *d)
+{
+	ur_free_threads(d, d->backend, d->nthreads);
+}
+
+/* liburing 2.3 declares io_uring_enable_rings but does not export it:
+ * the same request through its exported register call. */
+static int enable_rings(struct io_uring *ring)
+{
+	return io_uring_register((unsigned)ring->ring_fd, IORING_REGISTER_ENABLE_RINGS,
+				 NULL, 0);
+}
+
+static int ur_thread_init(struct weft__drv_thread *dt)
+{
+	struct ur_thread *t = ur_of(dt);
+	int err;
+
+	if (!(t->flags & IORING_SETUP_R_DISABLED))
+		return 0;
+	/* Enabling on this thread makes it the single issuer. */
+	err = enable_rings(&t->ring);
+	if (err < 0)
+		return err;
+	arm_wake(t);
+	io_uring_submit(&t->ring);
+	return 0;
+}
+
+static struct io_uring_sqe *get_sqe(struct ur_thread *t)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
+
+	if (sqe == NULL) {
+		/* Full: push what is queued and try once more. */
+		io_uring_submit(&t->ring);
+		sqe = io_uring_get_sqe(&t->ring);
+	}
+	return sqe;
+}
+
+static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+{
+	struct ur_thread *t = ur_of(dt);
+	struct io_uring_sqe *sqe = get_sqe(t);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	switch (op->kind) {
+	case WEFT__OP_POLL:
+		io_uring_prep_poll_add(sqe, op->fd, op->events);
+		break;
+	case WEFT__OP_READ:
+		io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, (uint64_t)-1);
+		break;
+	case WEFT__OP_WRITE:
+		io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, (uint64_t)-1);
+		break;
+	case WEFT__OP_ACCEPT:
+		io_uring_prep_accept(sqe, op->fd, NULL, NULL, SOCK_CLOEXEC);
+		break;
+	default:
+		io_uring_prep_nop(sqe);
+		break;
+	}
+	io_uring_sqe_set_data64(sqe, weft__op_user_data(index, op->gen));
+	op->state = OP_INFLIGHT;
+	t->slab.inflight++;
+	/* A failed submit leaves the entry queued in the ring: it goes in
+	 * with the next one, and the slot stays in flight meanwhile. */
+	io_uring_submit(&t->ring);
+	return 0;
+}
+
+static void ur_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+{
+	struct ur_thread *t = ur_of(dt);
+	struct io_uring_sqe *sqe = get_sqe(t);
+
+	if (sqe == NULL)
+		return; /* The operation finishes on its own; its slot is an orphan. */
+	io_uring_prep_cancel64(sqe, weft__op_user_data(index, op->gen), 0);
+	io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+	t->cancels++;
+	io_uring_submit(&t->ring);
+}
+
+/* Owner: submits or cancels what other threads handed over. */
+static void drain_requests(struct ur_thread *t)
+{
+	struct op_slab *s = &t->slab;
+	uint32_t idx;
+
+	/* Relaxed: a request seen late is drained by the next call; the
+	 * sleeping handshake (driver.c) covers the wait. */
+	if (atomic_load_explicit(&s->req_count, memory_order_relaxed) == 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	while ((idx = weft__slab_pop_request(s)) != WEFT__OP_NONE) {
+		struct weft__op *op = weft__slab_get(s, idx);
+
+		if (op->orphan && op->state != OP_INFLIGHT) {
+			weft__slab_release(s, idx);
+		} else if (op->state == OP_QUEUED) {
+			int err = s->closed ? -ECANCELED : ur_submit(&t->base, op, idx);
+
+			if (err < 0) {
+				op->state = OP_INFLIGHT;
+				s->inflight++;
+				pthread_mutex_unlock(&s->lock);
+				weft__op_complete(s, idx, op->gen, err);
+				pthread_mutex_lock(&s->lock);
+			}
+		} else if (op->state == OP_INFLIGHT && op->cancel_requested) {
+			ur_cancel(&t->base, op, idx);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static unsigned process_cqes(struct ur_thread *t)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0, done = 0;
+
+	io_uring_for_each_cqe(&t->ring, head, cqe) {
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+		seen++;
+		if (ud == WAKE_TAG) {
+			t->efd_armed = false;
+		} else if (ud == CANCEL_TAG) {
+			t->cancels--;
+		} else if (weft__op_complete(&t->slab, (uint32_t)ud, (uint32_t)(ud >> 32),
+					     cqe->res)) {
+			done++;
+		}
+	}
+	io_uring_cq_advance(&t->ring, seen);
+	return done;
+}
+
+static bool ring_busy(struct ur_thread *t)
+{
+	return t->slab.inflight != 0 || t->cancels != 0;
+}
+
+static unsigned ur_reap(struct weft__drv_thread *dt)
+{
+	struct ur_thread *t = ur_of(dt);
+
+	drain_requests(t);
+	if (!ring_busy(t) && io_uring_cq_ready(&t->ring) == 0)
+		return 0;
+	/* Flushes queued entries and, with deferred task running, posts
+	 * the completions that are ready. */
+	if (t->flags & IORING_SETUP_DEFER_TASKRUN)
+		io_uring_submit_and_get_events(&t->ring);
+	return process_cqes(t);
+}
+
+static void ur_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
+{
+	struct ur_thread *t = ur_of(dt);
+	struct __kernel_timespec ts, *tsp = NULL;
+	struct io_uring_cqe *cqe;
+
+	drain_requests(t);
+	arm_wake(t);
+	if (io_uring_cq_ready(&t->ring) != 0)
+		return;
+	if (deadline_ns != UINT64_MAX) {
+		uint64_t now = weft__now_ns(), rel = deadline_ns > now ? deadline_ns - now : 0;
+
+		ts.tv_sec = (long long)(rel / 1000000000u);
+		ts.tv_nsec = (long long)(rel % 1000000000u);
+		tsp = &ts;
+	}
+	io_uring_submit_and_wait_timeout(&t->ring, &cqe, 1, tsp, NULL);
+}
+
+static void ur_wake(struct weft__drv_thread *dt)
+{
+	uint64_t one = 1;
+	ssize_t rc = write(ur_of(dt)->efd, &one, sizeof(one));
+
+	(void)rc; /* A full counter means a wake is already pending. */
+}
+
+static void ur_thread_finish(struct weft__drv_thread *dt)
+{
+	struct ur_thread *t = ur_of(dt);
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+
+	pthread_mutex_lock(&t->slab.lock);
+	t->slab.closed = true;
+	pthread_mutex_unlock(&t->slab.lock);
+	drain_requests(t);
+	if ((t->flags & IORING_SETUP_R_DISABLED) && !t->efd_armed && !ring_busy(t))
+		return; /* never enabled: nothing can be in flight */
+	sqe = get_sqe(t);
+	if (sqe != NULL) {
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+		t->cancels++;
+	}
+	while (ring_busy(t) || t->efd_armed) {
+		if (io_uring_submit_and_wait(&t->ring, 1) < 0 &&
+		    io_uring_cq_ready(&t->ring) == 0) {
+			/* Our cancel is gone; wake the eventfd read instead. */
+			ur_wake(dt);
+			if (io_uring_wait_cqe(&t->ring, &cqe) < 0)
+				break;
+		}
+		process_cqes(t);
+		drain_requests(t);
+	}
+}
+
+const struct weft__driver_ops weft__uring_ops = {
+	.name = "io_uring",
+	.any_thread = false,
+	.init = ur_init,
+	.finish = ur_finish,
+	.thread_init = ur_thread_init,
+	.thread_finish = ur_thread_finish,
+	.submit = ur_submit,
+	.cancel = ur_cancel,
+	.wait = ur_wait,
+	.wake = ur_wake,
+	.reap = ur_reap,
+};

@@ -1,0 +1,263 @@
+/*
+ * An in-flight read is cancelled (its task aborted while the read waits in
+ * the kernel or in epoll), its fd is closed, its slot is reused by another
+ * operation, and a late completion carrying the old slot generation
+ * reaches nobody: the new operation is neither woken nor completed by it.
+ * Also the same through a plain thread's block_on, whose operations and
+ * cancels are handed to a worker's ring.  Run under ASan: the slot's
+ * buffer is freed only by the final completion.
+ */
+#include "driver_test.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+static struct op_slab *slab_of(weft_runtime *rt)
+{
+	/* One worker: every operation of its tasks lives in this slab. */
+	return weft__drv_thread_at(rt->driver, 0)->slab;
+}
+
+static void cancel_then_reuse(weft_runtime *rt)
+{
+	uint64_t freed0 = drv_counter(&weft__driver_counters.orphan_freed);
+	uint64_t stale0 = drv_counter(&weft__driver_counters.stale);
+	struct test_event polled, polled2;
+	int p1[2], p2[2], out = 0;
+	long got = -1;
+	uint32_t idx = 0, gen = 0;
+	struct read_task r;
+	struct ready_task t;
+	weft_join_handle h;
+	struct weft__op *op;
+
+	drv_pipe(p1);
+	drv_pipe(p2);
+	test_event_init(&polled);
+	test_event_init(&polled2);
+	r = read_task_make(p1[0], &got, NULL, &polled);
+	r.slot_index = &idx;
+	r.slot_gen = &gen;
+	CHECK_EQ(weft_spawn(rt, &r.base, sizeof(r), &h), 0);
+	test_event_wait(&polled);
+	CHECK(gen != 0);
+	CHECK_EQ(weft_join_abort(&h), 0);
+	CHECK_EQ(weft_join(&h), -ECANCELED);
+	weft_join_detach(&h);
+	CHECK_EQ(got, -1); /* the read never completed for its future */
+	if (drv_is_uring(rt)) {
+		/* The final completion (-ECANCELED) frees the orphan slot. */
+		drv_wait_counter(&weft__driver_counters.orphan_freed, freed0 + 1);
+	}
+	close(p1[0]);
+	close(p1[1]);
+
+	/* The freed slot is the next one taken: reuse it. */
+	t = ready_task_make(p2[0], WEFT_IO_READABLE, &out, &polled2);
+	CHECK_EQ(weft_spawn(rt, &t.base, sizeof(t), &h), 0);
+	test_event_wait(&polled2);
+	pthread_mutex_lock(&slab_of(rt)->lock);
+	op = weft__slab_get(slab_of(rt), idx);
+	CHECK(op->gen != gen);
+	CHECK_EQ(op->state, OP_INFLIGHT);
+	pthread_mutex_unlock(&slab_of(rt)->lock);
+	/* A late completion of the cancelled read: stale, dropped. */
+	CHECK(!weft__op_complete(slab_of(rt), idx, gen, 5));
+	CHECK_EQ(drv_counter(&weft__driver_counters.stale), stale0 + 1);
+	pthread_mutex_lock(&slab_of(rt)->lock);
+	CHECK_EQ(op->state, OP_INFLIGHT);
+	pthread_mutex_unlock(&slab_of(rt)->lock);
+	/* Not completed by it (`out` is read only after the join: the pipe
+	 * write below is no synchronisation TSan can see). */
+	CHECK_EQ(weft_join_try(&h), -EAGAIN);
+	CHECK_EQ(write(p2[1], "x", 1), 1);
+	CHECK_EQ(weft_join(&h), 0);
+	CHECK(out & WEFT_IO_READABLE);
+	weft_join_detach(&h);
+	test_event_finish(&polled);
+	test_event_finish(&polled2);
+	close(p2[0]);
+	close(p2[1]);
+}
+
+/* A future that starts a read, and on its second poll drops it (the read
+ * still in flight) and reports done. */
+struct start_drop {
+	weft_future base;
+	weft_read rd;
+	char buf[32];
+	int step;
+	int fd;
+};
+
+static weft_poll start_drop_poll(weft_future *f, weft_cx *cx)
+{
+	struct start_drop *s = (struct start_drop *)f;
+
+	if (s->step == 0) {
+		CHECK_EQ(weft_read_init(&s->rd, s->fd, s->buf, sizeof(s->buf)), 0);
+		CHECK(weft_future_poll(&s->rd.base, cx) == WEFT_PENDING);
+		s->step = 1;
+		weft_waker_wake_by_ref(weft_cx_waker(cx));
+		return WEFT_PENDING;
+	}
+	weft_future_drop(&s->rd.base);
+	return WEFT_READY;
+}
+
+static void plain_thread_cancels(weft_runtime *rt, int rounds)
+{
+	int p[2], i;
+	struct start_drop s;
+	weft_read rd;
+	char buf[8];
+
+	drv_pipe(p);
+	for (i = 0; i < rounds; i++) {
+		memset(&s, 0, sizeof(s));
+		s.base.poll = start_drop_poll;
+		s.fd = p[0];
+		CHECK_EQ(weft_block_on(rt, &s.base), 0);
+	}
+	/* The pipe still works: no cancelled read took the byte. */
+	CHECK_EQ(write(p[1], "y", 1), 1);
+	CHECK_EQ(weft_read_init(&rd, p[0], buf, sizeof(buf)), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, 1);
+	CHECK_EQ(buf[0], 'y');
+	weft_future_drop(&rd.base);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * An accept (an operation that yields an fd) whose future is dropped
+ * before it took the result: the driver closes the accepted fd, whether
+ * the completion came before the drop or after it (orphan).  io_uring
+ * only (epoll has no accept operation: sockets do readiness + accept4).
+ */
+struct accept_drop {
+	weft_future base;
+	struct weft__io_op op;
+	int lfd, step;
+};
+
+static weft_poll accept_drop_poll(weft_future *f, weft_cx *cx)
+{
+	struct accept_drop *a = (struct accept_drop *)f;
+	struct weft__io_req req = { WEFT__OP_ACCEPT, a->lfd, 0, NULL, 0 };
+
+	(void)cx;
+	CHECK_EQ(weft__io_start(&a->op, &req), 0);
+	weft__io_cancel(&a->op); /* never looked at the result */
+	return WEFT_READY;
+}
+
+static int open_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static void accept_dropped(weft_runtime *rt)
+{
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	uint64_t closed0 = drv_counter(&weft__driver_counters.fd_closed);
+	int lfd, cfd, before, i;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(lfd >= 0);
+	CHECK_EQ(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	CHECK_EQ(listen(lfd, 16), 0);
+	CHECK_EQ(getsockname(lfd, (struct sockaddr *)&addr, &len), 0);
+	before = open_fds();
+	for (i = 0; i < 4; i++) {
+		struct accept_drop a;
+		weft_join_handle h;
+
+		cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CHECK_EQ(connect(cfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		memset(&a, 0, sizeof(a));
+		a.base.poll = accept_drop_poll;
+		a.lfd = lfd;
+		CHECK_EQ(weft_spawn(rt, &a.base, sizeof(a), &h), 0);
+		CHECK_EQ(weft_join(&h), 0);
+		weft_join_detach(&h);
+		/* The accept completed (a connection was pending) and its fd
+		 * was closed by the driver, possibly after the drop. */
+		drv_wait_counter(&weft__driver_counters.fd_closed, closed0 + i + 1);
+		close(cfd);
+	}
+	CHECK_EQ(open_fds(), before);
+	close(lfd);
+}
+
+/* Destroying a runtime with reads in flight (tasks and the current-thread
+ * runtime's own) drops them all; nothing leaks, nothing is written late. */
+static void destroy_in_flight(unsigned workers)
+{
+	enum { N = 16 };
+	weft_runtime *r = drv_runtime(workers);
+	struct test_event polled[N];
+	weft_join_handle h[N];
+	int p[N][2], i;
+	long got[N];
+
+	for (i = 0; i < N; i++) {
+		struct read_task t;
+
+		drv_pipe(p[i]);
+		test_event_init(&polled[i]);
+		got[i] = -1;
+		t = read_task_make(p[i][0], &got[i], NULL, &polled[i]);
+		CHECK_EQ(weft_spawn(r, &t.base, sizeof(t), &h[i]), 0);
+	}
+	if (workers != 0) {
+		for (i = 0; i < N; i++)
+			test_event_wait(&polled[i]);
+	} else {
+		/* Run the tasks once: block_on a future that yields once. */
+		weft_yield y;
+
+		weft_yield_now(&y);
+		CHECK_EQ(weft_block_on(r, &y.base), 0);
+	}
+	CHECK_EQ(weft_runtime_destroy(r), 0);
+	for (i = 0; i < N; i++) {
+		CHECK_EQ(weft_join(&h[i]), -ECANCELED);
+		weft_join_detach(&h[i]);
+		test_event_finish(&polled[i]);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
+int main(void)
+{
+	weft_runtime *rt = drv_runtime(1);
+	weft_runtime *ct;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		cancel_then_reuse(rt);
+	if (drv_is_uring(rt))
+		accept_dropped(rt);
+	plain_thread_cancels(rt, 50);
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
+	/* The current-thread runtime: cancels from its own driving thread. */
+	ct = drv_runtime(0);
+	plain_thread_cancels(ct, 50);
+	CHECK_EQ(weft_runtime_destroy(ct), 0);
+	destroy_in_flight(2);
+	destroy_in_flight(0);
+	return 0;
+}
