@@ -1,0 +1,479 @@
+/*
+ * src/net/future.c - the socket futures of weft/net.h.
+ *
+ * How a socket future runs
+ * ========================
+ *
+ * Each future makes its system call (recv, send, accept4, connect,
+ * recvfrom, sendto) inside its own poll, non-blocking.  When the call
+ * answers EAGAIN the future starts a readiness wait in the runtime's
+ * driver (WEFT__OP_POLL: IORING_OP_POLL_ADD on io_uring, a one-shot epoll
+ * registration on epoll), stores its waker there, and returns pending; the
+ * next poll after readiness makes the call again.  So:
+ *  - latency first: a socket with data (or room) costs one system call and
+ *    no driver round trip, on both backends;
+ *  - cancellation is trivially safe: data only moves inside a poll, and the
+ *    result is recorded before the poll returns, so a dropped read read
+ *    nothing, a dropped write wrote nothing it did not report, a dropped
+ *    accept accepted nothing.  The kernel holds no pointer to the future or
+ *    to the caller's buffer after a poll returns (a readiness wait has no
+ *    buffer), so no copy through a driver-owned buffer is needed either;
+ *  - a dropped future with a readiness wait in flight cancels it through
+ *    the operation layer (the slot is freed by the final completion).
+ *
+ * The shared step is weft__net_drive; each future supplies an `attempt`
+ * that makes its call and stores its result.
+ */
+#define _GNU_SOURCE
+#include "net_internal.h"
+#include "../driver/driver.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { W_IDLE = 0, W_WAITING = 1, W_DONE = 2 };
+
+static struct weft__io_op *op_of(weft_net_wait_ *w)
+{
+	return (struct weft__io_op *)(void *)&w->slot;
+}
+
+void weft__net_wait_init(weft_net_wait_ *w, int fd, bool failed)
+{
+	w->slot.thread_ = NULL;
+	w->slot.index_ = 0;
+	w->slot.gen_ = 0;
+	w->fd = fd;
+	w->phase = failed ? W_DONE : W_IDLE;
+}
+
+bool weft__net_wait_done(const weft_net_wait_ *w)
+{
+	return w->phase == W_DONE;
+}
+
+void weft__net_wait_cancel(weft_net_wait_ *w)
+{
+	weft__io_cancel(op_of(w));
+}
+
+/* Polls the readiness wait: 1 ready, 0 pending, or -errno. */
+static int poll_wait(weft_net_wait_ *w, weft_cx *cx)
+{
+	int32_t res;
+
+	if (weft__io_poll(op_of(w), cx, &res, NULL, 0) == WEFT_PENDING)
+		return 0;
+	w->phase = W_IDLE;
+	if (res < 0)
+		return res;
+	if (res & POLLNVAL)
+		return -EBADF;
+	return 1;
+}
+
+int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
+		    int (*attempt)(void *self), void *self)
+{
+	int rc;
+
+	if (w->phase == W_DONE)
+		return 1;
+	if (!weft_coop_proceed(cx))
+		return 0;
+	for (;;) {
+		if (w->phase == W_WAITING) {
+			rc = poll_wait(w, cx);
+			if (rc == 0) {
+				weft_coop_refund(cx);
+				return 0;
+			}
+			if (rc < 0)
+				break;
+		}
+		if (attempt(self)) {
+			w->phase = W_DONE;
+			return 1;
+		}
+		{
+			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events, NULL, 0 };
+
+			rc = weft__io_start(op_of(w), &req);
+		}
+		if (rc < 0)
+			break;
+		w->phase = W_WAITING;
+	}
+	w->phase = W_DONE;
+	return rc;
+}
+
+/* ---- accept --------------------------------------------------------------- */
+
+static int accept_attempt(void *self)
+{
+	weft_accept_future *f = self;
+	weft_socket l = { f->wait_.fd, SOCK_STREAM };
+	int rc = weft_try_accept(&l, &f->socket, &f->peer);
+
+	if (rc == -EAGAIN)
+		return 0;
+	f->result = rc;
+	return 1;
+}
+
+static weft_poll accept_poll(weft_future *base, weft_cx *cx)
+{
+	weft_accept_future *f = (weft_accept_future *)base;
+	int rc = weft__net_drive(&f->wait_, cx, POLLIN, accept_attempt, f);
+
+	if (rc < 0)
+		f->result = rc;
+	return rc == 0 ? WEFT_PENDING : WEFT_READY;
+}
+
+static void accept_drop(weft_future *base)
+{
+	weft__net_wait_cancel(&((weft_accept_future *)base)->wait_);
+}
+
+int weft_accept_init(weft_accept_future *f, const weft_socket *l)
+{
+	int err;
+
+	if (f == NULL)
+		return -EINVAL;
+	memset(f, 0, sizeof(*f));
+	f->base.poll = accept_poll;
+	f->base.drop = accept_drop;
+	f->socket.fd = -1;
+	err = weft__net_check(l);
+	weft__net_wait_init(&f->wait_, err < 0 ? -1 : l->fd, err < 0);
+	f->result = err;
+	return err;
+}
+
+/* ---- connect ------------------------------------------------------------- */
+
+static int connect_fail(weft_connect_future *f, int err)
+{
+	close(f->socket.fd);
+	f->socket.fd = -1;
+	f->socket.type_ = 0;
+	f->result = err;
+	return 1;
+}
+
+static int connect_attempt(void *self)
+{
+	weft_connect_future *f = self;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (f->socket.fd < 0) {
+		err = weft__net_open(&f->socket, f->addr_.storage.ss_family, SOCK_STREAM);
+		if (err < 0) {
+			f->result = err;
+			return 1;
+		}
+		f->wait_.fd = f->socket.fd;
+		if (connect(f->socket.fd, (const struct sockaddr *)&f->addr_.storage,
+			    f->addr_.len) == 0) {
+			f->result = 0;
+			return 1;
+		}
+		if (errno == EINPROGRESS || errno == EINTR)
+			return 0;
+		return connect_fail(f, -errno);
+	}
+	if (getsockopt(f->socket.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0)
+		return connect_fail(f, -err);
+	f->result = 0;
+	return 1;
+}
+
+static weft_poll connect_poll(weft_future *base, weft_cx *cx)
+{
+	weft_connect_future *f = (weft_connect_future *)base;
+	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, connect_attempt, f);
+
+	if (rc < 0 && f->socket.fd >= 0)
+		connect_fail(f, rc);
+	else if (rc < 0)
+		f->result = rc;
+	return rc == 0 ? WEFT_PENDING : WEFT_READY;
+}
+
+static void connect_drop(weft_future *base)
+{
+	weft_connect_future *f = (weft_connect_future *)base;
+
+	weft__net_wait_cancel(&f->wait_);
+	/* Not finished: the half-made socket is ours to close.  Finished
+	 * with success: the socket is the caller's. */
+	if (!weft__net_wait_done(&f->wait_) && f->socket.fd >= 0) {
+		close(f->socket.fd);
+		f->socket.fd = -1;
+	}
+}
+
+int weft_connect_init(weft_connect_future *f, const weft_addr *addr)
+{
+	int fam, err = 0;
+
+	if (f == NULL)
+		return -EINVAL;
+	memset(f, 0, sizeof(*f));
+	f->base.poll = connect_poll;
+	f->base.drop = connect_drop;
+	f->socket.fd = -1;
+	fam = weft_addr_family(addr);
+	if (fam < 0)
+		err = -EINVAL;
+	else if (fam != AF_INET && fam != AF_INET6 && fam != AF_UNIX)
+		err = -EAFNOSUPPORT;
+	else
+		f->addr_ = *addr;
+	weft__net_wait_init(&f->wait_, -1, err < 0);
+	f->result = err;
+	return err;
+}
+
+/* ---- read and write -------------------------------------------------------- */
+
+static int read_attempt(void *self)
+{
+	weft_sock_read *f = self;
+	weft_socket s = { f->wait_.fd, 0 };
+	long n = weft_try_read(&s, f->buf_, f->len_);
+
+	if (n == -EAGAIN)
+		return 0;
+	f->result = n;
+	return 1;
+}
+
+static weft_poll read_poll(weft_future *base, weft_cx *cx)
+{
+	weft_sock_read *f = (weft_sock_read *)base;
+	int rc = weft__net_drive(&f->wait_, cx, POLLIN, read_attempt, f);
+
+	if (rc < 0)
+		f->result = rc;
+	return rc == 0 ? WEFT_PENDING : WEFT_READY;
+}
+
+static void read_drop(weft_future *base)
+{
+	weft__net_wait_cancel(&((weft_sock_read *)base)->wait_);
+}
+
+/* Common init of the buffer futures: 0 or the error the future holds. */
+static int buf_init(weft_net_wait_ *w, const weft_socket *s, const void *buf, size_t len)
+{
+	int err = weft__net_check(s);
+
+	if (err == 0 && buf == NULL && len != 0)
+		err = -EINVAL;
+	weft__net_wait_init(w, err < 0 ? -1 : s->fd, err < 0);
+	return err;
+}
+
+int weft_sock_read_init(weft_sock_read *f, const weft_socket *s, void *buf, size_t len)
+{
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = read_poll;
+	f->base.drop = read_drop;
+	f->buf_ = buf;
+	f->len_ = len;
+	f->result = buf_init(&f->wait_, s, buf, len);
+	return (int)f->result;
+}
+
+static int write_attempt(void *self)
+{
+	weft_sock_write *f = self;
+	weft_socket s = { f->wait_.fd, 0 };
+	long n = weft_try_write(&s, f->buf_, f->len_);
+
+	if (n == -EAGAIN)
+		return 0;
+	f->result = n;
+	return 1;
+}
+
+static weft_poll write_poll(weft_future *base, weft_cx *cx)
+{
+	weft_sock_write *f = (weft_sock_write *)base;
+	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_attempt, f);
+
+	if (rc < 0)
+		f->result = rc;
+	return rc == 0 ? WEFT_PENDING : WEFT_READY;
+}
+
+static void write_drop(weft_future *base)
+{
+	weft__net_wait_cancel(&((weft_sock_write *)base)->wait_);
+}
+
+int weft_sock_write_init(weft_sock_write *f, const weft_socket *s, const void *buf,
+			 size_t len)
+{
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = write_poll;
+	f->base.drop = write_drop;
+	f->buf_ = buf;
+	f->len_ = len;
+	f->result = buf_init(&f->wait_, s, buf, len);
+	return (int)f->result;
+}
+
+static int write_all_attempt(void *self)
+{
+	weft_write_all_future *f = self;
+	weft_socket s = { f->wait_.fd, 0 };
+
+	while (f->written < f->len_) {
+		long n = weft_try_write(&s, (const char *)f->buf_ + f->written,
+					f->len_ - f->written);
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0) {
+			f->result = (int)n;
+			return 1;
+		}
+		f->written += (size_t)n;
+	}
+	f->result = 0;
+	return 1;
+}
+
+static weft_poll write_all_poll(weft_future *base, weft_cx *cx)
+{
+	weft_write_all_future *f = (weft_write_all_future *)base;
+	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_all_attempt, f);
+
+	if (rc < 0)
+		f->result = rc;
+	return rc == 0 ? WEFT_PENDING : WEFT_READY;
+}
+
+static void write_all_drop(weft_future *base)
+{
+	weft__net_wait_cancel(&((weft_write_all_future *)base)->wait_);
+}
+
+int weft_write_all_init(weft_write_all_future *f, const weft_socket *s, const void *buf,
+			size_t len)
+{
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = write_all_poll;
+	f->base.drop = write_all_drop;
+	f->buf_ = buf;
+	f->len_ = len;
+	f->written = 0;
+	f->result = buf_init(&f->wait_, s, buf, len);
+	return f->result;
+}
+
+/* ---- datagrams --------------------------------------------------------------- */
+
+static int send_to_attempt(void *self)
+{
+	weft_send_to_future *f = self;
+	weft_socket s = { f->wait_.fd, SOCK_DGRAM };
+	long n = weft_try_send_to(&s, f->buf_, f->len_, f->to_.len != 0 ? &f->to_ : NULL);
+
+	if (n == -EAGAIN)
+		return 0;
+	f->result = n;
+	return 1;
+}
+
+static weft_poll send_to_poll(weft_future *base, weft_cx *cx)
+{
+	weft_send_to_future *f = (weft_send_to_future *)base;
+	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, send_to_attempt, f);
+
+	if (rc < 0)
+		f->result = rc;
+	return rc == 0 ? WEFT_PENDING : WEFT_READY;
+}
+
+static void send_to_drop(weft_future *base)
+{
+	weft__net_wait_cancel(&((weft_send_to_future *)base)->wait_);
+}
+
+int weft_send_to_init(weft_send_to_future *f, const weft_socket *s, const void *buf,
+		      size_t len, const weft_addr *to)
+{
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = send_to_poll;
+	f->base.drop = send_to_drop;
+	f->buf_ = buf;
+	f->len_ = len;
+	memset(&f->to_, 0, sizeof(f->to_));
+	f->result = buf_init(&f->wait_, s, buf, len);
+	if (f->result == 0 && to != NULL) {
+		if (to->len == 0 || to->len > (socklen_t)sizeof(to->storage)) {
+			f->result = -EINVAL;
+			weft__net_wait_init(&f->wait_, -1, true);
+		} else {
+			f->to_ = *to;
+		}
+	}
+	return (int)f->result;
+}
+
+static int recv_from_attempt(void *self)
+{
+	weft_recv_from_future *f = self;
+	weft_socket s = { f->wait_.fd, SOCK_DGRAM };
+	long n = weft_try_recv_from(&s, f->buf_, f->len_, &f->from);
+
+	if (n == -EAGAIN)
+		return 0;
+	f->result = n;
+	return 1;
+}
+
+static weft_poll recv_from_poll(weft_future *base, weft_cx *cx)
+{
+	weft_recv_from_future *f = (weft_recv_from_future *)base;
+	int rc = weft__net_drive(&f->wait_, cx, POLLIN, recv_from_attempt, f);
+
+	if (rc < 0)
+		f->result = rc;
+	return rc == 0 ? WEFT_PENDING : WEFT_READY;
+}
+
+static void recv_from_drop(weft_future *base)
+{
+	weft__net_wait_cancel(&((weft_recv_from_future *)base)->wait_);
+}
+
+int weft_recv_from_init(weft_recv_from_future *f, const weft_socket *s, void *buf,
+			size_t len)
+{
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = recv_from_poll;
+	f->base.drop = recv_from_drop;
+	f->buf_ = buf;
+	f->len_ = len;
+	memset(&f->from, 0, sizeof(f->from));
+	f->result = buf_init(&f->wait_, s, buf, len);
+	return (int)f->result;
+}

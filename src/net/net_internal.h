@@ -1,0 +1,40 @@
+/*
+ * src/net/net_internal.h - what the files of src/net share.  Private.
+ */
+#ifndef WEFT_SRC_NET_INTERNAL_H
+#define WEFT_SRC_NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/net.h"
+
+/* 0 for an open socket; -EINVAL for NULL, -EBADF for fd -1. */
+int weft__net_check(const weft_socket *s);
+
+/* Opens a non-blocking, close-on-exec socket into `out`.  Returns 0 or
+ * -errno. */
+int weft__net_open(weft_socket *out, int family, int type);
+
+/*
+ * The step every socket future shares (future.c): if a readiness wait is
+ * in progress, polls it; then calls attempt(self), which makes the system
+ * call and returns 1 when the future is finished (it stored the result)
+ * or 0 when the call would block; on 0 starts a readiness wait for
+ * `events` (POLLIN / POLLOUT) on w->fd and polls it.  Returns 1 (ready),
+ * 0 (pending: the waker is stored) or a negative errno from the driver
+ * (the future is finished with that error).  Spends one unit of budget.
+ */
+int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
+		    int (*attempt)(void *self), void *self);
+
+/* Lets go of a readiness wait in progress (drop).  Any thread. */
+void weft__net_wait_cancel(weft_net_wait_ *w);
+
+/* Makes `w` idle on `fd`; phase done when `failed`. */
+void weft__net_wait_init(weft_net_wait_ *w, int fd, bool failed);
+
+/* True once the future owning `w` finished. */
+bool weft__net_wait_done(const weft_net_wait_ *w);
+
+#endif /* WEFT_SRC_NET_INTERNAL_H */
