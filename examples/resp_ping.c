@@ -110,7 +110,7 @@ static void reply(struct conn *c, const char **w, const size_t *wl, int nw)
 	char *o = c->out + c->outlen;
 
 	if (nw >= 1 && is_ping(w[0], wl[0]) && nw == 1) {
-		memcpy(o, "+PONG\r\n", 7);
+		memcpy(o, "+PONG\r\n", 7); /* 7 bytes: no NUL */
 		c->outlen += 7;
 	} else if (nw == 2 && is_ping(w[0], wl[0])) {
 		c->outlen += (size_t)sprintf(o, "$%zu\r\n", wl[1]);
@@ -119,8 +119,10 @@ static void reply(struct conn *c, const char **w, const size_t *wl, int nw)
 		memcpy(c->out + c->outlen, "\r\n", 2);
 		c->outlen += 2;
 	} else if (nw > 0) {
-		memcpy(o, "-ERR unknown command\r\n", 23);
-		c->outlen += 23;
+		static const char err[] = "-ERR unknown command\r\n";
+
+		memcpy(o, err, sizeof(err) - 1);
+		c->outlen += sizeof(err) - 1;
 	}
 }
 
@@ -139,8 +141,10 @@ static void answer(struct conn *c)
 		if (used == 0)
 			break;
 		if (used < 0) {
-			memcpy(c->out + c->outlen, "-ERR protocol error\r\n", 22);
-			c->outlen += 22;
+			static const char err[] = "-ERR protocol error\r\n";
+
+			memcpy(c->out + c->outlen, err, sizeof(err) - 1);
+			c->outlen += sizeof(err) - 1;
 			c->closing = 1;
 			start = c->have;
 			break;

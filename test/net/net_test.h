@@ -109,6 +109,10 @@ static inline bool net_read_full(int fd, void *buf, size_t n)
 	while (got < n) {
 		ssize_t r = read(fd, (char *)buf + got, n - got);
 
+		/* io_uring task work of this process can interrupt a read that
+		 * has a receive timeout (the socket returns EINTR then). */
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r <= 0)
 			return false;
 		got += (size_t)r;
@@ -123,6 +127,8 @@ static inline void net_write_full(int fd, const void *buf, size_t n)
 	while (put < n) {
 		ssize_t w = write(fd, (const char *)buf + put, n - put);
 
+		if (w < 0 && errno == EINTR)
+			continue;
 		CHECK(w > 0);
 		put += (size_t)w;
 	}
