@@ -9,11 +9,13 @@
  * wake that goes through the driver (an eventfd write) into a parked
  * worker.  Run it per backend with WEFT_DRIVER=uring|epoll.
  *
- * Value mode: the case's sample is t1 - t0, not the time of the run call
- * (which includes the 1 ms sleep).  Until bench/harness.h reports a value
- * returned by the case, the harness's timing columns for this row are
- * meaningless: the case keeps every t1 - t0 and prints n, median, p99,
- * mean and max on stderr at teardown ("wake/remote_idle[io_uring]: ...").
+ * Value mode (bench/harness.h): each sample's value is t1 - t0 in ns, the
+ * 1 ms pause is not in it.  The peers do the same with one worker per CPU
+ * (Tokio: a task awaits a oneshot, the main thread sends; Go: a goroutine
+ * receives from a channel, the main goroutine locked to its thread sends);
+ * weft's waiting task lives across samples and re-arms its notification,
+ * which is the same wake (a parked runtime, a plain thread's notify, the
+ * task's next poll).
  */
 #include "common.h"
 #include "weft_config.h"
@@ -22,8 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WAKE_WORKERS 2
-#define MAX_SAMPLES 100000
 
 struct wake_state {
 	weft_runtime *rt;
@@ -32,8 +32,6 @@ struct wake_state {
 	weft_join_handle task;
 	_Atomic bool stop;
 	_Atomic uint64_t t1;
-	uint64_t *samples;
-	long nsamples;
 };
 
 /* The waiting task: await a notification, record t1, signal, repeat. */
@@ -80,11 +78,9 @@ static int setup_wake(const struct bench_case *bc, int workers, void **state)
 	(void)bc;
 	if (s == NULL)
 		return -ENOMEM;
-	s->samples = calloc(MAX_SAMPLES, sizeof(*s->samples));
 	s->rt = bench_runtime(workers, false);
-	if (s->samples == NULL || s->rt == NULL || weft_notify_init(&s->notify) != 0) {
+	if (s->rt == NULL || weft_notify_init(&s->notify) != 0) {
 		weft_runtime_destroy(s->rt);
-		free(s->samples);
 		free(s);
 		return -ENOMEM;
 	}
@@ -99,48 +95,25 @@ static int setup_wake(const struct bench_case *bc, int workers, void **state)
 	return 0;
 }
 
-static int run_wake(void *state, long iterations)
+/* One value-mode sample: let the workers park, notify, return t1 - t0. */
+static int sample_wake(void *state, double *value)
 {
 	struct wake_state *s = state;
-	long i;
+	uint64_t t0;
 
-	for (i = 0; i < iterations; i++) {
-		uint64_t t0;
-
-		bench_sleep_ms(1); /* the workers park */
-		t0 = bench_now_ns();
-		weft_notify_one(&s->notify);
-		bench_signal_wait(&s->ran, 1);
-		if (s->nsamples < MAX_SAMPLES)
-			s->samples[s->nsamples++] = atomic_load(&s->t1) - t0;
-	}
+	bench_sleep_ms(1); /* the workers park */
+	t0 = bench_now_ns();
+	weft_notify_one(&s->notify);
+	bench_signal_wait(&s->ran, 1);
+	*value = (double)(atomic_load(&s->t1) - t0);
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static void teardown_wake(void *state)
 {
 	struct wake_state *s = state;
-	double sum = 0;
-	long i, n = s->nsamples;
 
-	if (n > 0) {
-		qsort(s->samples, (size_t)n, sizeof(*s->samples), cmp_u64);
-		for (i = 0; i < n; i++)
-			sum += (double)s->samples[i];
-		fprintf(stderr,
-			"wake/remote_idle[%s]: n=%ld median=%llu p99=%llu mean=%.0f max=%llu ns\n",
-			weft_runtime_driver(s->rt), n,
-			(unsigned long long)s->samples[n / 2],
-			(unsigned long long)s->samples[(n * 99 + 99) / 100 - 1], sum / (double)n,
-			(unsigned long long)s->samples[n - 1]);
-	}
+	fprintf(stderr, "wake/remote_idle: driver %s\n", weft_runtime_driver(s->rt));
 	atomic_store(&s->stop, true);
 	weft_notify_one(&s->notify);
 	weft_join(&s->task);
@@ -148,7 +121,6 @@ static void teardown_wake(void *state)
 	weft_runtime_destroy(s->rt);
 	weft_notify_finish(&s->notify);
 	bench_signal_finish(&s->ran);
-	free(s->samples);
 	free(s);
 }
 
@@ -160,7 +132,7 @@ static void teardown_wake(void *state)
  * running, as the workers' rings); the notifier takes t0 and either writes
  * the eventfd the ring has a read on, or submits IORING_OP_MSG_RING from
  * its own ring to the waiter's; the waiter takes t1 when the wait returns.
- * Same value-mode note as above; stats on stderr at teardown.
+ * Value mode, as above.
  */
 #include <liburing.h>
 #include <sys/eventfd.h>
@@ -174,8 +146,6 @@ struct ring_state {
 	struct bench_signal ready, ran;
 	_Atomic uint64_t t1;
 	_Atomic bool stop;
-	uint64_t *samples;
-	long nsamples;
 };
 
 static void *ring_waiter(void *arg)
@@ -213,9 +183,8 @@ static int setup_ring(const struct bench_case *bc, int workers, void **state)
 	if (s == NULL)
 		return -ENOMEM;
 	s->msg = bc->param != NULL;
-	s->samples = calloc(MAX_SAMPLES, sizeof(*s->samples));
 	s->efd = eventfd(0, EFD_CLOEXEC);
-	if (s->samples == NULL || s->efd < 0 || io_uring_queue_init(8, &s->nring, 0) < 0)
+	if (s->efd < 0 || io_uring_queue_init(8, &s->nring, 0) < 0)
 		return -ENOMEM;
 	bench_signal_init(&s->ready);
 	bench_signal_init(&s->ran);
@@ -244,44 +213,23 @@ static void ring_kick(struct ring_state *s)
 	}
 }
 
-static int run_ring(void *state, long iterations)
+static int sample_ring(void *state, double *value)
 {
 	struct ring_state *s = state;
-	long i;
+	uint64_t t0;
 
-	for (i = 0; i < iterations; i++) {
-		uint64_t t0;
-
-		bench_sleep_ms(1);
-		t0 = bench_now_ns();
-		ring_kick(s);
-		bench_signal_wait(&s->ran, 1);
-		if (s->nsamples < MAX_SAMPLES)
-			s->samples[s->nsamples++] = atomic_load(&s->t1) - t0;
-	}
+	bench_sleep_ms(1);
+	t0 = bench_now_ns();
+	ring_kick(s);
+	bench_signal_wait(&s->ran, 1);
+	*value = (double)(atomic_load(&s->t1) - t0);
 	return 0;
-}
-
-static void print_stats(const char *name, uint64_t *v, long n)
-{
-	double sum = 0;
-	long i;
-
-	if (n == 0)
-		return;
-	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
-	for (i = 0; i < n; i++)
-		sum += (double)v[i];
-	fprintf(stderr, "%s: n=%ld median=%llu p99=%llu mean=%.0f max=%llu ns\n", name, n,
-		(unsigned long long)v[n / 2], (unsigned long long)v[(n * 99 + 99) / 100 - 1],
-		sum / (double)n, (unsigned long long)v[n - 1]);
 }
 
 static void teardown_ring(void *state)
 {
 	struct ring_state *s = state;
 
-	print_stats(s->msg ? "wake/ring_msg" : "wake/ring_eventfd", s->samples, s->nsamples);
 	atomic_store(&s->stop, true);
 	ring_kick(s);
 	pthread_join(s->thread, NULL);
@@ -289,7 +237,6 @@ static void teardown_ring(void *state)
 	close(s->efd);
 	bench_signal_finish(&s->ready);
 	bench_signal_finish(&s->ran);
-	free(s->samples);
 	free(s);
 }
 
@@ -359,11 +306,14 @@ const struct bench_case weft_io_cases[] = {
 	{ "io/block_on_read", 2, 2000, 50, 10, setup_read, run_read, teardown_read, NULL },
 	{ "io/ct_block_on_read", 1, 2000, 50, 10, setup_read, run_read, teardown_read,
 	  ct_mode },
-	{ "wake/remote_idle", WAKE_WORKERS, 2000, 50, 1, setup_wake, run_wake, teardown_wake,
-	  NULL },
+	/* Value mode (ns per sample); workers and defaults as BENCH_EXTRA_CASES. */
+	{ "wake/remote_idle", 0, 1000, 10, 1, setup_wake, NULL, teardown_wake, NULL, sample_wake,
+	  "ns" },
 #ifdef WEFT_HAVE_URING
-	{ "wake/ring_eventfd", 1, 2000, 50, 1, setup_ring, run_ring, teardown_ring, NULL },
-	{ "wake/ring_msg", 1, 2000, 50, 1, setup_ring, run_ring, teardown_ring, msg_mode },
+	{ "wake/ring_eventfd", 1, 2000, 50, 1, setup_ring, NULL, teardown_ring, NULL, sample_ring,
+	  "ns" },
+	{ "wake/ring_msg", 1, 2000, 50, 1, setup_ring, NULL, teardown_ring, msg_mode, sample_ring,
+	  "ns" },
 #endif
 };
 
