@@ -2,20 +2,18 @@
  * bench/io_cases.c - the driver's wake-latency benchmark.
  *
  * wake/remote_idle: on an idle multi-threaded runtime a task awaits a
- * weft_notify; a plain OS thread (the harness thread) takes t0 and
- * notifies; the task takes t1 when it runs.  The sample is t1 - t0 in ns.
+ * oneshot; a plain OS thread (the harness thread) takes t0 and sends; the
+ * task takes t1 when it runs.  The sample is t1 - t0 in ns.
  * Before each sample the notifier sleeps 1 ms so that every worker has
  * parked (in its ring, or in epoll / on its futex): what is measured is a
  * wake that goes through the driver (an eventfd write) into a parked
  * worker.  Run it per backend with WEFT_DRIVER=uring|epoll.
  *
  * Value mode (bench/harness.h): each sample's value is t1 - t0 in ns, the
- * 1 ms pause is not in it.  The peers do the same with one worker per CPU
- * (Tokio: a task awaits a oneshot, the main thread sends; Go: a goroutine
- * receives from a channel, the main goroutine locked to its thread sends);
- * weft's waiting task lives across samples and re-arms its notification,
- * which is the same wake (a parked runtime, a plain thread's notify, the
- * task's next poll).
+ * 1 ms pause is not in it.  As the peers, with one worker per CPU: each
+ * sample spawns a fresh task on a fresh oneshot (Tokio: the same with
+ * tokio's oneshot, the main thread sends; Go: a goroutine receives from a
+ * channel, the main goroutine locked to its thread sends).
  */
 #include "common.h"
 #include "weft_config.h"
@@ -27,39 +25,34 @@
 
 struct wake_state {
 	weft_runtime *rt;
-	weft_notify notify;
+	weft_oneshot os;
 	struct bench_signal ran;
-	weft_join_handle task;
-	_Atomic bool stop;
 	_Atomic uint64_t t1;
 };
 
-/* The waiting task: await a notification, record t1, signal, repeat. */
+/* The waiting task: await the oneshot, record t1, signal. */
 struct waiter {
 	weft_future base;
 	struct wake_state *s;
-	weft_notify_future wait;
-	int armed;
+	weft_oneshot_recv_future rx;
+	bool armed;
 };
 
 static weft_poll waiter_poll(weft_future *f, weft_cx *cx)
 {
 	struct waiter *w = (struct waiter *)f;
 
-	for (;;) {
-		if (!w->armed) {
-			weft_notify_notified(&w->s->notify, &w->wait);
-			w->armed = 1;
-		}
-		if (weft_future_poll(&w->wait.base, cx) == WEFT_PENDING)
-			return WEFT_PENDING;
-		atomic_store(&w->s->t1, bench_now_ns());
-		weft_future_drop(&w->wait.base);
-		w->armed = 0;
-		if (atomic_load(&w->s->stop))
-			return WEFT_READY;
-		bench_signal_post(&w->s->ran);
+	if (!w->armed) {
+		weft_oneshot_recv(&w->s->os, NULL, &w->rx);
+		w->armed = true;
 	}
+	if (weft_future_poll(&w->rx.base, cx) == WEFT_PENDING)
+		return WEFT_PENDING;
+	atomic_store(&w->s->t1, bench_now_ns());
+	weft_future_drop(&w->rx.base);
+	w->armed = false;
+	bench_signal_post(&w->s->ran);
+	return WEFT_READY;
 }
 
 static void waiter_drop(weft_future *f)
@@ -67,44 +60,56 @@ static void waiter_drop(weft_future *f)
 	struct waiter *w = (struct waiter *)f;
 
 	if (w->armed)
-		weft_future_drop(&w->wait.base);
+		weft_future_drop(&w->rx.base);
 }
 
 static int setup_wake(const struct bench_case *bc, int workers, void **state)
 {
 	struct wake_state *s = calloc(1, sizeof(*s));
-	struct waiter w;
 
 	(void)bc;
 	if (s == NULL)
 		return -ENOMEM;
 	s->rt = bench_runtime(workers, false);
-	if (s->rt == NULL || weft_notify_init(&s->notify) != 0) {
-		weft_runtime_destroy(s->rt);
+	if (s->rt == NULL) {
 		free(s);
 		return -ENOMEM;
 	}
 	bench_signal_init(&s->ran);
-	memset(&w, 0, sizeof(w));
-	w.base.poll = waiter_poll;
-	w.base.drop = waiter_drop;
-	w.s = s;
-	if (weft_spawn(s->rt, &w.base, sizeof(w), &s->task) != 0)
-		return -ENOMEM;
 	*state = s;
 	return 0;
 }
 
-/* One value-mode sample: let the workers park, notify, return t1 - t0. */
+/* One value-mode sample, as the Tokio peer: spawn a task that awaits a
+ * fresh oneshot, let the workers park, send, return t1 - t0. */
 static int sample_wake(void *state, double *value)
 {
 	struct wake_state *s = state;
+	struct waiter w;
+	weft_join_handle h;
 	uint64_t t0;
+	int err;
 
-	bench_sleep_ms(1); /* the workers park */
+	memset(&w, 0, sizeof(w));
+	w.base.poll = waiter_poll;
+	w.base.drop = waiter_drop;
+	w.s = s;
+	weft_oneshot_init(&s->os, NULL, 0);
+	err = weft_spawn(s->rt, &w.base, sizeof(w), &h);
+	if (err < 0) {
+		weft_oneshot_finish(&s->os);
+		return err;
+	}
+	bench_sleep_ms(1); /* the task waits, the workers park */
 	t0 = bench_now_ns();
-	weft_notify_one(&s->notify);
-	bench_signal_wait(&s->ran, 1);
+	err = weft_oneshot_send(&s->os, NULL);
+	if (err == 0)
+		bench_signal_wait(&s->ran, 1);
+	weft_join(&h);
+	weft_join_detach(&h);
+	weft_oneshot_finish(&s->os);
+	if (bench_check(err == 0, "the waiting task was gone"))
+		return -1;
 	*value = (double)(atomic_load(&s->t1) - t0);
 	return 0;
 }
@@ -114,12 +119,7 @@ static void teardown_wake(void *state)
 	struct wake_state *s = state;
 
 	fprintf(stderr, "wake/remote_idle: driver %s\n", weft_runtime_driver(s->rt));
-	atomic_store(&s->stop, true);
-	weft_notify_one(&s->notify);
-	weft_join(&s->task);
-	weft_join_detach(&s->task);
 	weft_runtime_destroy(s->rt);
-	weft_notify_finish(&s->notify);
 	bench_signal_finish(&s->ran);
 	free(s);
 }
