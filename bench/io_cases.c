@@ -2,18 +2,18 @@
  * bench/io_cases.c - the driver's wake-latency benchmark.
  *
  * wake/remote_idle: on an idle multi-threaded runtime a task awaits a
- * weft_notify; a plain OS thread (the harness thread) takes t0 and
- * notifies; the task takes t1 when it runs.  The sample is t1 - t0 in ns.
+ * oneshot; a plain OS thread (the harness thread) takes t0 and sends; the
+ * task takes t1 when it runs.  The sample is t1 - t0 in ns.
  * Before each sample the notifier sleeps 1 ms so that every worker has
  * parked (in its ring, or in epoll / on its futex): what is measured is a
  * wake that goes through the driver (an eventfd write) into a parked
  * worker.  Run it per backend with WEFT_DRIVER=uring|epoll.
  *
- * Value mode: the case's sample is t1 - t0, not the time of the run call
- * (which includes the 1 ms sleep).  Until bench/harness.h reports a value
- * returned by the case, the harness's timing columns for this row are
- * meaningless: the case keeps every t1 - t0 and prints n, median, p99,
- * mean and max on stderr at teardown ("wake/remote_idle[io_uring]: ...").
+ * Value mode (bench/harness.h): each sample's value is t1 - t0 in ns, the
+ * 1 ms pause is not in it.  As the peers, with one worker per CPU: each
+ * sample spawns a fresh task on a fresh oneshot (Tokio: the same with
+ * tokio's oneshot, the main thread sends; Go: a goroutine receives from a
+ * channel, the main goroutine locked to its thread sends).
  */
 #include "common.h"
 #include "weft_config.h"
@@ -22,46 +22,37 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WAKE_WORKERS 2
-#define MAX_SAMPLES 100000
 
 struct wake_state {
 	weft_runtime *rt;
-	weft_notify notify;
+	weft_oneshot os;
 	struct bench_signal ran;
-	weft_join_handle task;
-	_Atomic bool stop;
 	_Atomic uint64_t t1;
-	uint64_t *samples;
-	long nsamples;
 };
 
-/* The waiting task: await a notification, record t1, signal, repeat. */
+/* The waiting task: await the oneshot, record t1, signal. */
 struct waiter {
 	weft_future base;
 	struct wake_state *s;
-	weft_notify_future wait;
-	int armed;
+	weft_oneshot_recv_future rx;
+	bool armed;
 };
 
 static weft_poll waiter_poll(weft_future *f, weft_cx *cx)
 {
 	struct waiter *w = (struct waiter *)f;
 
-	for (;;) {
-		if (!w->armed) {
-			weft_notify_notified(&w->s->notify, &w->wait);
-			w->armed = 1;
-		}
-		if (weft_future_poll(&w->wait.base, cx) == WEFT_PENDING)
-			return WEFT_PENDING;
-		atomic_store(&w->s->t1, bench_now_ns());
-		weft_future_drop(&w->wait.base);
-		w->armed = 0;
-		if (atomic_load(&w->s->stop))
-			return WEFT_READY;
-		bench_signal_post(&w->s->ran);
+	if (!w->armed) {
+		weft_oneshot_recv(&w->s->os, NULL, &w->rx);
+		w->armed = true;
 	}
+	if (weft_future_poll(&w->rx.base, cx) == WEFT_PENDING)
+		return WEFT_PENDING;
+	atomic_store(&w->s->t1, bench_now_ns());
+	weft_future_drop(&w->rx.base);
+	w->armed = false;
+	bench_signal_post(&w->s->ran);
+	return WEFT_READY;
 }
 
 static void waiter_drop(weft_future *f)
@@ -69,86 +60,67 @@ static void waiter_drop(weft_future *f)
 	struct waiter *w = (struct waiter *)f;
 
 	if (w->armed)
-		weft_future_drop(&w->wait.base);
+		weft_future_drop(&w->rx.base);
 }
 
 static int setup_wake(const struct bench_case *bc, int workers, void **state)
 {
 	struct wake_state *s = calloc(1, sizeof(*s));
-	struct waiter w;
 
 	(void)bc;
 	if (s == NULL)
 		return -ENOMEM;
-	s->samples = calloc(MAX_SAMPLES, sizeof(*s->samples));
 	s->rt = bench_runtime(workers, false);
-	if (s->samples == NULL || s->rt == NULL || weft_notify_init(&s->notify) != 0) {
-		weft_runtime_destroy(s->rt);
-		free(s->samples);
+	if (s->rt == NULL) {
 		free(s);
 		return -ENOMEM;
 	}
 	bench_signal_init(&s->ran);
-	memset(&w, 0, sizeof(w));
-	w.base.poll = waiter_poll;
-	w.base.drop = waiter_drop;
-	w.s = s;
-	if (weft_spawn(s->rt, &w.base, sizeof(w), &s->task) != 0)
-		return -ENOMEM;
 	*state = s;
 	return 0;
 }
 
-static int run_wake(void *state, long iterations)
+/* One value-mode sample, as the Tokio peer: spawn a task that awaits a
+ * fresh oneshot, let the workers park, send, return t1 - t0. */
+static int sample_wake(void *state, double *value)
 {
 	struct wake_state *s = state;
-	long i;
+	struct waiter w;
+	weft_join_handle h;
+	uint64_t t0;
+	int err;
 
-	for (i = 0; i < iterations; i++) {
-		uint64_t t0;
-
-		bench_sleep_ms(1); /* the workers park */
-		t0 = bench_now_ns();
-		weft_notify_one(&s->notify);
-		bench_signal_wait(&s->ran, 1);
-		if (s->nsamples < MAX_SAMPLES)
-			s->samples[s->nsamples++] = atomic_load(&s->t1) - t0;
+	memset(&w, 0, sizeof(w));
+	w.base.poll = waiter_poll;
+	w.base.drop = waiter_drop;
+	w.s = s;
+	weft_oneshot_init(&s->os, NULL, 0);
+	err = weft_spawn(s->rt, &w.base, sizeof(w), &h);
+	if (err < 0) {
+		weft_oneshot_finish(&s->os);
+		return err;
 	}
+	bench_sleep_ms(1); /* the task waits, the workers park */
+	t0 = bench_now_ns();
+	err = weft_oneshot_send(&s->os, NULL);
+	if (err == 0)
+		bench_signal_wait(&s->ran, 1);
+	weft_join(&h);
+	weft_join_detach(&h);
+	weft_oneshot_finish(&s->os);
+	if (bench_check(err == 0, "the waiting task was gone"))
+		return -1;
+	*value = (double)(atomic_load(&s->t1) - t0);
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static void teardown_wake(void *state)
 {
 	struct wake_state *s = state;
-	double sum = 0;
-	long i, n = s->nsamples;
 
-	if (n > 0) {
-		qsort(s->samples, (size_t)n, sizeof(*s->samples), cmp_u64);
-		for (i = 0; i < n; i++)
-			sum += (double)s->samples[i];
-		fprintf(stderr,
-			"wake/remote_idle[%s]: n=%ld median=%llu p99=%llu mean=%.0f max=%llu ns\n",
-			weft_runtime_driver(s->rt), n,
-			(unsigned long long)s->samples[n / 2],
-			(unsigned long long)s->samples[(n * 99 + 99) / 100 - 1], sum / (double)n,
-			(unsigned long long)s->samples[n - 1]);
-	}
-	atomic_store(&s->stop, true);
-	weft_notify_one(&s->notify);
-	weft_join(&s->task);
-	weft_join_detach(&s->task);
+	fprintf(stderr, "wake/remote_idle: driver %s\n", weft_runtime_driver(s->rt));
 	weft_runtime_destroy(s->rt);
-	weft_notify_finish(&s->notify);
 	bench_signal_finish(&s->ran);
-	free(s->samples);
 	free(s);
 }
 
@@ -160,7 +132,7 @@ static void teardown_wake(void *state)
  * running, as the workers' rings); the notifier takes t0 and either writes
  * the eventfd the ring has a read on, or submits IORING_OP_MSG_RING from
  * its own ring to the waiter's; the waiter takes t1 when the wait returns.
- * Same value-mode note as above; stats on stderr at teardown.
+ * Value mode, as above.
  */
 #include <liburing.h>
 #include <sys/eventfd.h>
@@ -174,8 +146,6 @@ struct ring_state {
 	struct bench_signal ready, ran;
 	_Atomic uint64_t t1;
 	_Atomic bool stop;
-	uint64_t *samples;
-	long nsamples;
 };
 
 static void *ring_waiter(void *arg)
@@ -213,9 +183,8 @@ static int setup_ring(const struct bench_case *bc, int workers, void **state)
 	if (s == NULL)
 		return -ENOMEM;
 	s->msg = bc->param != NULL;
-	s->samples = calloc(MAX_SAMPLES, sizeof(*s->samples));
 	s->efd = eventfd(0, EFD_CLOEXEC);
-	if (s->samples == NULL || s->efd < 0 || io_uring_queue_init(8, &s->nring, 0) < 0)
+	if (s->efd < 0 || io_uring_queue_init(8, &s->nring, 0) < 0)
 		return -ENOMEM;
 	bench_signal_init(&s->ready);
 	bench_signal_init(&s->ran);
@@ -244,44 +213,23 @@ static void ring_kick(struct ring_state *s)
 	}
 }
 
-static int run_ring(void *state, long iterations)
+static int sample_ring(void *state, double *value)
 {
 	struct ring_state *s = state;
-	long i;
+	uint64_t t0;
 
-	for (i = 0; i < iterations; i++) {
-		uint64_t t0;
-
-		bench_sleep_ms(1);
-		t0 = bench_now_ns();
-		ring_kick(s);
-		bench_signal_wait(&s->ran, 1);
-		if (s->nsamples < MAX_SAMPLES)
-			s->samples[s->nsamples++] = atomic_load(&s->t1) - t0;
-	}
+	bench_sleep_ms(1);
+	t0 = bench_now_ns();
+	ring_kick(s);
+	bench_signal_wait(&s->ran, 1);
+	*value = (double)(atomic_load(&s->t1) - t0);
 	return 0;
-}
-
-static void print_stats(const char *name, uint64_t *v, long n)
-{
-	double sum = 0;
-	long i;
-
-	if (n == 0)
-		return;
-	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
-	for (i = 0; i < n; i++)
-		sum += (double)v[i];
-	fprintf(stderr, "%s: n=%ld median=%llu p99=%llu mean=%.0f max=%llu ns\n", name, n,
-		(unsigned long long)v[n / 2], (unsigned long long)v[(n * 99 + 99) / 100 - 1],
-		sum / (double)n, (unsigned long long)v[n - 1]);
 }
 
 static void teardown_ring(void *state)
 {
 	struct ring_state *s = state;
 
-	print_stats(s->msg ? "wake/ring_msg" : "wake/ring_eventfd", s->samples, s->nsamples);
 	atomic_store(&s->stop, true);
 	ring_kick(s);
 	pthread_join(s->thread, NULL);
@@ -289,7 +237,6 @@ static void teardown_ring(void *state)
 	close(s->efd);
 	bench_signal_finish(&s->ready);
 	bench_signal_finish(&s->ran);
-	free(s->samples);
 	free(s);
 }
 
@@ -359,11 +306,14 @@ const struct bench_case weft_io_cases[] = {
 	{ "io/block_on_read", 2, 2000, 50, 10, setup_read, run_read, teardown_read, NULL },
 	{ "io/ct_block_on_read", 1, 2000, 50, 10, setup_read, run_read, teardown_read,
 	  ct_mode },
-	{ "wake/remote_idle", WAKE_WORKERS, 2000, 50, 1, setup_wake, run_wake, teardown_wake,
-	  NULL },
+	/* Value mode (ns per sample); workers and defaults as BENCH_EXTRA_CASES. */
+	{ "wake/remote_idle", 0, 1000, 10, 1, setup_wake, NULL, teardown_wake, NULL, sample_wake,
+	  "ns" },
 #ifdef WEFT_HAVE_URING
-	{ "wake/ring_eventfd", 1, 2000, 50, 1, setup_ring, run_ring, teardown_ring, NULL },
-	{ "wake/ring_msg", 1, 2000, 50, 1, setup_ring, run_ring, teardown_ring, msg_mode },
+	{ "wake/ring_eventfd", 1, 2000, 50, 1, setup_ring, NULL, teardown_ring, NULL, sample_ring,
+	  "ns" },
+	{ "wake/ring_msg", 1, 2000, 50, 1, setup_ring, NULL, teardown_ring, msg_mode, sample_ring,
+	  "ns" },
 #endif
 };
 

@@ -9,33 +9,34 @@
  *    ready at once; a sample splits `batch` of them over 8 tasks on 8
  *    workers.
  *  - time/timer_churn: one iteration creates a 1 s sleep, registers it (one
- *    poll, pending) and cancels it (drop), from one task on a 4-worker
- *    runtime: the cost of a timer that never fires (a timeout whose job
- *    finished later than at once).  time/timer_churn_4tasks does the same
- *    from 4 tasks at once (the shared wheel's lock under contention).
- *  - time/sleep_lateness_1ms: one sample is one 1 ms sleep inside a task on
- *    a 4-worker runtime.  The value that matters is the lateness (wake time
- *    minus deadline on the real clock); until the harness has a value mode,
- *    the sample is the wall time of spawn + sleep + join (about 1 ms plus
- *    the lateness plus the spawn/join cost) and teardown prints the
- *    lateness median, p90 and max on stderr.
+ *    poll, pending) and cancels it (drop), from one task (as the peers: one
+ *    task on the multi-thread runtime, one goroutine): the cost of a timer
+ *    that never fires (a timeout whose job finished later than at once).
+ *    time/timer_churn_4tasks does the same from 4 tasks at once on 4
+ *    workers (the shared wheel's lock under contention).
+ *  - time/sleep_lateness_1ms (value mode): one sample spawns a task that
+ *    sleeps 1 ms (weft_sleep, the deadline is its first poll's clock plus
+ *    1 ms) and notes the clock when it runs again; the value is that
+ *    instant minus the deadline in ns, signed (a negative value would be an
+ *    early wake).  As the Tokio peer (a spawned task, sleep_until(now +
+ *    1 ms)) and the Go peer (a goroutine, time.Sleep until now + 1 ms), on
+ *    a runtime with one worker per CPU.
+ *
+ * Workers: time/timeout 8 (Tokio's bench); time/timer_churn and
+ * time/sleep_lateness_1ms one per CPU, as in BENCH_EXTRA_CASES and the
+ * peers; time/timer_churn_4tasks (weft's own) 4.
  */
 #include "common.h"
 
 #include <stdlib.h>
 
 #define TIME_TIMEOUT_WORKERS 8
-#define CHURN_WORKERS 4
-#define LATENESS_WORKERS 4
-#define LATENESS_SAMPLES_MAX 100000
+#define CHURN_4TASKS_WORKERS 4
 
 struct time_state {
 	weft_runtime *rt;
 	int workers;
 	const void *param;
-	/* sleep_lateness_1ms: one value per sample. */
-	double *lateness;
-	int nlateness;
 };
 
 static int time_setup(const struct bench_case *bc, int workers, void **state)
@@ -55,28 +56,11 @@ static int time_setup(const struct bench_case *bc, int workers, void **state)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void time_teardown(void *state)
 {
 	struct time_state *s = state;
 
-	if (s->nlateness > 0) {
-		int n = s->nlateness;
-
-		qsort(s->lateness, (size_t)n, sizeof(double), cmp_double);
-		fprintf(stderr, "weft: sleep lateness over %d samples: median %.0f ns, "
-				"p90 %.0f ns, max %.0f ns\n",
-			n, s->lateness[n / 2], s->lateness[(n * 9 + 9) / 10 - 1],
-			s->lateness[n - 1]);
-	}
 	weft_runtime_destroy(s->rt);
-	free(s->lateness);
 	free(s);
 }
 
@@ -219,7 +203,7 @@ static int run_churn(void *state, long iterations)
 struct nap {
 	weft_future base;
 	weft_sleep_future sleep;
-	uint64_t lateness;
+	double lateness; /* woke minus deadline, ns, signed */
 	bool armed;
 };
 
@@ -233,7 +217,13 @@ static weft_poll nap_poll(weft_future *f, weft_cx *cx)
 	}
 	if (weft_future_poll(&n->sleep.base, cx) == WEFT_PENDING)
 		return WEFT_PENDING;
-	n->lateness = weft_now(weft_runtime_current()) - weft_sleep_deadline(&n->sleep);
+	{
+		uint64_t woke = weft_now(weft_runtime_current());
+		uint64_t deadline = weft_sleep_deadline(&n->sleep);
+
+		n->lateness = woke >= deadline ? (double)(woke - deadline)
+					       : -(double)(deadline - woke);
+	}
 	weft_future_drop(&n->sleep.base);
 	n->armed = false;
 	return WEFT_READY;
@@ -247,32 +237,21 @@ static void nap_drop(weft_future *f)
 		weft_future_drop(&n->sleep.base);
 }
 
-static int run_lateness(void *state, long iterations)
+/* One value-mode sample: spawn a nap, join it, return its lateness. */
+static int sample_lateness(void *state, double *value)
 {
 	struct time_state *s = state;
-	long i;
+	struct nap n = { { nap_poll, nap_drop }, { { 0 }, 0, { 0 } }, 0, false };
+	weft_join_handle h;
+	int err = weft_spawn(s->rt, &n.base, sizeof n, &h);
 
-	if (s->lateness == NULL) {
-		s->lateness = calloc(LATENESS_SAMPLES_MAX, sizeof(double));
-		if (s->lateness == NULL)
-			return -ENOMEM;
-	}
-	for (i = 0; i < iterations; i++) {
-		struct nap n = { { nap_poll, nap_drop }, { { 0 }, 0, { 0 } }, 0, false };
-		weft_join_handle h;
-		int err = weft_spawn(s->rt, &n.base, sizeof n, &h);
-
-		if (err < 0)
-			return err;
-		err = weft_join(&h);
-		if (err == 0 && s->nlateness < LATENESS_SAMPLES_MAX)
-			s->lateness[s->nlateness++] =
-				(double)((struct nap *)weft_join_output(&h))->lateness;
-		weft_join_detach(&h);
-		if (err < 0)
-			return err;
-	}
-	return 0;
+	if (err < 0)
+		return err;
+	err = weft_join(&h);
+	if (err == 0)
+		*value = ((struct nap *)weft_join_output(&h))->lateness;
+	weft_join_detach(&h);
+	return err < 0 ? err : 0;
 }
 
 static const int churn_tasks_4 = 4;
@@ -281,14 +260,14 @@ const struct bench_case weft_time_cases[] = {
 	/* Tokio's bench: name and defaults as in BENCH_TOKIO_CASES. */
 	{ "time/timeout", TIME_TIMEOUT_WORKERS, 30, 3, 16000, time_setup, run_timeout,
 	  time_teardown, NULL },
-	{ "time/timer_churn", CHURN_WORKERS, 100, 5, 10000, time_setup, run_churn,
-	  time_teardown, NULL },
+	{ "time/timer_churn", 0, 50, 3, 10000, time_setup, run_churn, time_teardown, NULL },
 	/* The same from 4 tasks at once on the 4 workers: what the one shared
 	 * wheel's lock costs under contention (docs/time.md). */
-	{ "time/timer_churn_4tasks", CHURN_WORKERS, 100, 5, 10000, time_setup, run_churn,
+	{ "time/timer_churn_4tasks", CHURN_4TASKS_WORKERS, 100, 5, 10000, time_setup, run_churn,
 	  time_teardown, &churn_tasks_4 },
-	{ "time/sleep_lateness_1ms", LATENESS_WORKERS, 500, 20, 1, time_setup, run_lateness,
-	  time_teardown, NULL },
+	/* Value mode: ns late, per sample. */
+	{ "time/sleep_lateness_1ms", 0, 1000, 10, 1, time_setup, NULL, time_teardown, NULL,
+	  sample_lateness, "ns" },
 };
 
 const size_t weft_time_cases_len = BENCH_COUNT(weft_time_cases);

@@ -9,10 +9,12 @@
  * nothing to run and jumps straight to its next timer, so that a test of a
  * 30-day timeout finishes at once.
  *
- * Timers have a resolution of one millisecond (counted from the creation of
- * the runtime): a deadline is rounded up to the next millisecond, so a
- * timer never completes before its deadline, and usually within about a
- * millisecond after it on a runtime that is not overloaded.
+ * Timers are exact to the nanosecond: a timer completes once the runtime
+ * clock has reached its deadline, never before it.  On the real clock it
+ * completes as soon as a parked worker wakes at the deadline (tens of
+ * microseconds late on an idle machine; a busy runtime fires timers on its
+ * scheduling cadence); on a paused clock, auto-advance moves the clock to
+ * exactly the earliest deadline.
  *
  * Durations are uint64_t nanoseconds.  A zero duration, or a deadline that
  * has passed, is ready at its first poll.  A deadline computed from a
@@ -56,7 +58,7 @@ struct weft__time;
  * touched only by the library (src/driver/time.c and wheel.c). */
 struct weft__timer {
 	struct weft__timer *prev, *next; /* the wheel slot or list it is on */
-	uint64_t when;                   /* deadline in ticks (ms) */
+	uint64_t when;                   /* the 1 ms wheel tick holding the deadline */
 	uint64_t deadline;               /* deadline in ns, runtime clock */
 	uint64_t duration;               /* relative: added at first poll */
 	struct weft__time *time;         /* bound timer state (a reference) */

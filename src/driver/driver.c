@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 _Atomic int weft__driver_refuse_uring;
 
@@ -123,8 +124,20 @@ const char *weft__driver_name(const struct weft__driver *d)
 	return d->ops->name;
 }
 
+/*
+ * The timer slack of a driver thread's timed waits, in ns.  Linux lets a
+ * timed wait (futex, epoll_pwait2, io_uring's wait) end up to the thread's
+ * slack after its timeout so that wake-ups can be batched; the default is
+ * 50 us, which would be most of a timer's lateness.  A worker thread is the
+ * runtime's own, so it asks for 1 us (docs/time.md: lateness).
+ */
+#define WORKER_TIMER_SLACK_NS 1000
+
 int weft__drv_thread_init(struct weft__drv_thread *dt)
 {
+	/* Best effort: a kernel that refuses keeps the default slack. */
+	if (!dt->driver->shared_owner)
+		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)WORKER_TIMER_SLACK_NS, 0, 0, 0);
 	return dt->driver->ops->thread_init(dt);
 }
 

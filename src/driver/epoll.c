@@ -303,21 +303,56 @@ static void ep_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t
 	weft__slab_release(&e->slab, index);
 }
 
+/* Whether epoll_pwait2 (Linux 5.11, nanosecond timeouts) works here: 1 yes,
+ * 0 no (ENOSYS, or EPERM from a seccomp filter), -1 not tried yet. */
+static _Atomic int have_pwait2 = -1;
+
+/*
+ * Waits for events until `deadline_ns` (UINT64_MAX: none).  The timeout is
+ * relative, counted from a clock reading taken before the call, so the wait
+ * never ends before the deadline.  With epoll_pwait2 it is exact to the ns;
+ * plain epoll_wait takes milliseconds, so there the timeout is rounded up
+ * (a wake up to 1 ms late, never early).
+ */
+static int wait_events(struct ep *e, struct ep_thread *t, uint64_t deadline_ns)
+{
+	uint64_t now, rel;
+	int n;
+
+	if (deadline_ns == UINT64_MAX)
+		return epoll_wait(e->epfd, t->ev, EVENTS, -1);
+	now = weft__now_ns();
+	rel = deadline_ns > now ? deadline_ns - now : 0;
+	/* Relaxed: a cache of what the kernel answered; every thread would
+	 * find the same. */
+	if (atomic_load_explicit(&have_pwait2, memory_order_relaxed) != 0) {
+		struct timespec ts = {
+			.tv_sec = (time_t)(rel / 1000000000u),
+			.tv_nsec = (long)(rel % 1000000000u),
+		};
+
+		n = epoll_pwait2(e->epfd, t->ev, EVENTS, &ts, NULL);
+		if (n >= 0 || (errno != ENOSYS && errno != EPERM)) {
+			/* Relaxed: as above. */
+			atomic_store_explicit(&have_pwait2, 1, memory_order_relaxed);
+			return n;
+		}
+		/* Relaxed: as above. */
+		atomic_store_explicit(&have_pwait2, 0, memory_order_relaxed);
+	}
+	rel = (rel + 999999u) / 1000000u;
+	return epoll_wait(e->epfd, t->ev, EVENTS, rel > 1000000000u ? 1000000000 : (int)rel);
+}
+
 static void ep_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
 {
 	struct ep_thread *t = (struct ep_thread *)dt;
 	struct ep *e = ep_of(dt);
-	int timeout = -1, n, i;
+	int n, i;
 
-	if (deadline_ns != UINT64_MAX) {
-		uint64_t now = weft__now_ns();
-		uint64_t ms = deadline_ns > now ? (deadline_ns - now + 999999) / 1000000 : 0;
-
-		timeout = ms > 1000000000u ? 1000000000 : (int)ms;
-	}
 	if (t->nready != 0)
 		return;
-	n = epoll_wait(e->epfd, t->ev, EVENTS, timeout);
+	n = wait_events(e, t, deadline_ns);
 	t->nready = n > 0 ? n : 0;
 	for (i = 0; i < t->nready; i++) {
 		if (t->ev[i].data.u64 == WAKE_TAG) {

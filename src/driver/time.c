@@ -15,8 +15,8 @@
  * a drop can see FIRED without taking the lock.
  *
  * Firing (weft__time_process) takes the lock, advances the wheel to the
- * current tick, which moves every due entry to the `fired` list in deadline
- * order, and then hands the list out in batches of FIRE_BATCH: for each
+ * current instant, which moves every due entry to the `fired` list in
+ * exact deadline order, and then hands the list out in batches of FIRE_BATCH: for each
  * entry it takes the waker and then stores FIRED with release order.  That
  * store is the last access to the entry: from then on its owner may drop
  * and free it without the lock.  The batch's wakers are woken after the
@@ -29,39 +29,46 @@
  * The cached next deadline
  * ========================
  *
- * `next_tick` is a lower bound of the earliest deadline (UINT64_MAX: no
- * timer), read without the lock by parkers (weft__time_park_deadline) and by
- * the fast path of weft__time_process.  It is set exactly after each
- * advance (under the lock, with one shard), lowered by a registration that
- * becomes the earliest, and left alone by a cancellation (stale-early only
- * costs one early wake-up).  A registration that lowers it calls
+ * `next_deadline` is a lower bound of the earliest exact deadline in ns
+ * (UINT64_MAX: no timer), read without the lock by parkers
+ * (weft__time_park_deadline) and by the fast path of weft__time_process.
+ * It is set after each advance to the wheel's next deadline (under the
+ * lock, with one shard; exact unless a cancellation left a slot minimum
+ * stale, see wheel.c), lowered by a registration that becomes the
+ * earliest, and left alone by a cancellation (stale-early only costs one
+ * early wake-up, which empties the slot that held the stale value).  A registration that lowers it calls
  * weft__runtime_timer_changed after unlocking; see src/driver/time.h for
  * the SeqCst handshake with parkers.
  *
- * Clock and ticks
- * ===============
+ * Clock, ticks and precision
+ * ==========================
  *
- * Tick k is the instant origin + k ms, origin being the clock at creation.
- * A deadline rounds up to a tick and an entry fires when the clock's tick
- * (rounded down) has reached it: never early.  The real clock is read once
- * per weft__time_process and cached in `cached_now`; a registration that
+ * Tick k is the millisecond [origin + k ms, origin + (k + 1) ms), origin
+ * being the clock at creation.  An entry's tick is the one its exact
+ * deadline lies in; the wheel places it by tick and fires it once the
+ * clock has reached its exact deadline (wheel.c): never early, and late
+ * only by the time it takes the parked thread to wake (the park timeout
+ * is the exact earliest deadline).  The real clock is read once per
+ * weft__time_process and cached in `cached_now`; a registration that
  * finds its deadline <= the cached value is ready without the lock.  A
  * paused clock is `virt_now`, moved only by weft__time_advance and
- * weft__time_auto_advance (under the lock).
+ * weft__time_auto_advance (under the lock); auto-advance moves it to the
+ * exact deadline of the earliest timer.
  *
  * Shards
  * ======
  *
  * The wheel can be split into shards (WEFT_TIME_SHARDS in the environment,
  * 1 to 64, default 1; always 1 on a paused clock), each with its own lock,
- * wheel, fired list and next tick; a thread registers on the shard of its
+ * wheel, fired list and next deadline; a thread registers on the shard of its
  * thread-local hint (assigned round-robin), an entry remembers its shard so
  * that any thread can cancel it under that shard's lock.  The runtime-wide
- * `next_tick` is then a lower bound of the shards' next ticks: a registrar
- * stores its shard's new minimum (SeqCst), then loads `next_tick` (SeqCst)
- * and lowers it with a CAS if its tick is earlier; a processor stores the
+ * `next_deadline` is then a lower bound of the shards' next deadlines: a
+ * registrar stores its shard's new minimum (SeqCst), then loads
+ * `next_deadline` (SeqCst) and lowers it with a CAS if its deadline is
+ * earlier; a processor stores the
  * minimum over the shards it scanned (SeqCst), then scans them again and
- * lowers `next_tick` back (and signals weft__runtime_timer_changed) if one
+ * lowers `next_deadline` back (and signals weft__runtime_timer_changed) if one
  * is earlier.  Either the registrar sees the processor's store, or the
  * processor's second scan sees the registrar's shard, so an earliest timer
  * is never hidden (docs/time.md).
@@ -108,8 +115,8 @@ struct time_shard {
 	struct weft__wheel wheel;
 	struct weft__timer *fired_head, *fired_tail;
 	bool closed;
-	/* This shard's next expiration (written under the lock). */
-	_Atomic uint64_t next_tick;
+	/* This shard's next deadline in ns (written under the lock). */
+	_Atomic uint64_t next_deadline;
 };
 
 #define MAX_SHARDS 64
@@ -117,7 +124,7 @@ struct time_shard {
 struct weft__time {
 	_Atomic uint64_t refs;
 	/* Read-mostly. */
-	_Alignas(64) _Atomic uint64_t next_tick;
+	_Alignas(64) _Atomic uint64_t next_deadline;
 	_Atomic uint64_t cached_now;
 	_Atomic uint64_t virt_now;
 	uint64_t origin;
@@ -141,22 +148,6 @@ static uint64_t tick_floor(const struct weft__time *t, uint64_t ns)
 	return ns <= t->origin ? 0 : (ns - t->origin) / WEFT_MS;
 }
 
-static uint64_t tick_ceil(const struct weft__time *t, uint64_t ns)
-{
-	uint64_t d;
-
-	if (ns <= t->origin)
-		return 0;
-	d = ns - t->origin;
-	return d / WEFT_MS + (d % WEFT_MS != 0);
-}
-
-static uint64_t tick_ns(const struct weft__time *t, uint64_t tick)
-{
-	if (tick > (UINT64_MAX - t->origin) / WEFT_MS)
-		return UINT64_MAX;
-	return t->origin + tick * WEFT_MS;
-}
 
 uint64_t weft__time_now(struct weft__time *t)
 {
@@ -196,10 +187,10 @@ int weft__time_create(struct weft_runtime *rt, bool paused, struct weft__time **
 		err = weft__mutex_init(&sh->lock);
 		if (err != 0)
 			break;
-		weft__wheel_init(&sh->wheel, 0);
+		weft__wheel_init(&sh->wheel, 0, now);
 		sh->fired_head = sh->fired_tail = NULL;
 		sh->closed = false;
-		atomic_init(&sh->next_tick, UINT64_MAX);
+		atomic_init(&sh->next_deadline, UINT64_MAX);
 	}
 	if (err != 0) {
 		while (i-- > 0)
@@ -208,7 +199,7 @@ int weft__time_create(struct weft_runtime *rt, bool paused, struct weft__time **
 		return err;
 	}
 	atomic_init(&t->refs, 1);
-	atomic_init(&t->next_tick, UINT64_MAX);
+	atomic_init(&t->next_deadline, UINT64_MAX);
 	atomic_init(&t->cached_now, now);
 	atomic_init(&t->virt_now, now);
 	t->origin = now;
@@ -324,11 +315,11 @@ static unsigned drain_fired(struct time_shard *sh)
 	return total;
 }
 
-/* Publishes the shard's next expiration.  Under its lock. */
+/* Publishes the shard's next deadline.  Under its lock. */
 static void publish_shard(struct time_shard *sh)
 {
 	/* SeqCst: the shard side of the handshake in the essay (Shards). */
-	atomic_store_explicit(&sh->next_tick, weft__wheel_next_expiration(&sh->wheel),
+	atomic_store_explicit(&sh->next_deadline, weft__wheel_next_deadline(&sh->wheel),
 			      memory_order_seq_cst);
 }
 
@@ -339,7 +330,7 @@ static uint64_t min_over_shards(struct weft__time *t)
 
 	for (i = 0; i < t->nshards; i++) {
 		/* SeqCst: see the essay (Shards). */
-		uint64_t v = atomic_load_explicit(&t->shards[i].next_tick, memory_order_seq_cst);
+		uint64_t v = atomic_load_explicit(&t->shards[i].next_deadline, memory_order_seq_cst);
 
 		if (v < m)
 			m = v;
@@ -347,17 +338,17 @@ static uint64_t min_over_shards(struct weft__time *t)
 	return m;
 }
 
-/* Lowers the runtime-wide next tick to `tick` if that is earlier; returns
- * true when it did. */
-static bool lower_next(struct weft__time *t, uint64_t tick)
+/* Lowers the runtime-wide next deadline to `deadline` if that is earlier;
+ * returns true when it did. */
+static bool lower_next(struct weft__time *t, uint64_t deadline)
 {
 	/* SeqCst: the registrar's side of the handshake with parkers and
 	 * processors. */
-	uint64_t cur = atomic_load_explicit(&t->next_tick, memory_order_seq_cst);
+	uint64_t cur = atomic_load_explicit(&t->next_deadline, memory_order_seq_cst);
 
-	while (tick < cur)
+	while (deadline < cur)
 		/* SeqCst: as above. */
-		if (atomic_compare_exchange_weak_explicit(&t->next_tick, &cur, tick,
+		if (atomic_compare_exchange_weak_explicit(&t->next_deadline, &cur, deadline,
 							  memory_order_seq_cst,
 							  memory_order_seq_cst))
 			return true;
@@ -365,7 +356,7 @@ static bool lower_next(struct weft__time *t, uint64_t tick)
 }
 
 /*
- * Publishes the runtime-wide next tick after shards were advanced: the
+ * Publishes the runtime-wide next deadline after shards were advanced: the
  * minimum over the shards, then a second scan that lowers it back if a
  * registration raced with the first (see the essay).  With one shard the
  * store is already exact (the caller holds its lock).
@@ -375,18 +366,18 @@ static void publish_global(struct weft__time *t)
 	uint64_t m = min_over_shards(t);
 
 	/* SeqCst: the processor's side of the handshake (essay). */
-	atomic_store_explicit(&t->next_tick, m, memory_order_seq_cst);
+	atomic_store_explicit(&t->next_deadline, m, memory_order_seq_cst);
 	if (t->nshards > 1 && lower_next(t, min_over_shards(t)))
 		weft__runtime_timer_changed(t->rt);
 }
 
-/* Advances one shard to `tick` and completes what is due. */
-static unsigned process_shard(struct weft__time *t, struct time_shard *sh, uint64_t tick)
+/* Advances one shard to instant `now` and completes what is due. */
+static unsigned process_shard(struct weft__time *t, struct time_shard *sh, uint64_t now)
 {
 	unsigned n;
 
 	pthread_mutex_lock(&sh->lock);
-	weft__wheel_advance(&sh->wheel, tick, on_due, sh);
+	weft__wheel_advance(&sh->wheel, tick_floor(t, now), now, on_due, sh);
 	publish_shard(sh);
 	if (t->nshards == 1)
 		publish_global(t);
@@ -399,8 +390,8 @@ unsigned weft__time_process(struct weft__time *t)
 {
 	/* Relaxed: a stale value only delays firing to the next call; parkers
 	 * use the SeqCst load in weft__time_park_deadline. */
-	uint64_t next = atomic_load_explicit(&t->next_tick, memory_order_relaxed);
-	uint64_t now, tick;
+	uint64_t next = atomic_load_explicit(&t->next_deadline, memory_order_relaxed);
+	uint64_t now;
 	unsigned n = 0, i;
 
 	if (next == UINT64_MAX)
@@ -408,17 +399,16 @@ unsigned weft__time_process(struct weft__time *t)
 	now = weft__time_now(t);
 	/* Relaxed: any value read is a clock reading of the past. */
 	atomic_store_explicit(&t->cached_now, now, memory_order_relaxed);
-	tick = tick_floor(t, now);
-	if (tick < next)
+	if (now < next)
 		return 0;
 	if (t->nshards == 1)
-		return process_shard(t, &t->shards[0], tick);
+		return process_shard(t, &t->shards[0], now);
 	for (i = 0; i < t->nshards; i++) {
 		struct time_shard *sh = &t->shards[i];
 
 		/* Relaxed: a stale value skips the shard until the next call. */
-		if (atomic_load_explicit(&sh->next_tick, memory_order_relaxed) <= tick)
-			n += process_shard(t, sh, tick);
+		if (atomic_load_explicit(&sh->next_deadline, memory_order_relaxed) <= now)
+			n += process_shard(t, sh, now);
 	}
 	publish_global(t);
 	return n;
@@ -426,13 +416,10 @@ unsigned weft__time_process(struct weft__time *t)
 
 uint64_t weft__time_park_deadline(struct weft__time *t)
 {
-	uint64_t next;
-
 	if (t->paused)
 		return UINT64_MAX;
 	/* SeqCst: the parker's side of the handshake in src/driver/time.h. */
-	next = atomic_load_explicit(&t->next_tick, memory_order_seq_cst);
-	return next == UINT64_MAX ? UINT64_MAX : tick_ns(t, next);
+	return atomic_load_explicit(&t->next_deadline, memory_order_seq_cst);
 }
 
 /* Moves the paused clock to `ns` if that is later.  Under shard 0's lock
@@ -453,15 +440,16 @@ bool weft__time_auto_advance(struct weft__time *t)
 	if (!t->paused || weft__runtime_blocking_active(t->rt) > 0)
 		return false;
 	pthread_mutex_lock(&sh->lock);
-	/* Jump from expiration to expiration (cascading a far timer down the
-	 * levels takes a few) until something is due. */
+	/* Jump to the next deadline until something is due (the first jump
+	 * fires the earliest timer unless a cancellation left a stale-low
+	 * minimum; each stale jump empties the slot that held it). */
 	while (sh->fired_head == NULL) {
-		uint64_t at = weft__wheel_next_expiration(&sh->wheel);
+		uint64_t at = weft__wheel_next_deadline(&sh->wheel);
 
 		if (at == UINT64_MAX)
 			break;
-		move_virtual(t, tick_ns(t, at));
-		weft__wheel_advance(&sh->wheel, at, on_due, sh);
+		move_virtual(t, at);
+		weft__wheel_advance(&sh->wheel, tick_floor(t, at), at, on_due, sh);
 	}
 	publish_shard(sh);
 	publish_global(t);
@@ -497,11 +485,11 @@ void weft__time_destroy(struct weft__time *t)
 		/* Entries already due complete normally (pushed first). */
 		drain_fired(sh);
 		/* SeqCst: as in publish_shard. */
-		atomic_store_explicit(&sh->next_tick, UINT64_MAX, memory_order_seq_cst);
+		atomic_store_explicit(&sh->next_deadline, UINT64_MAX, memory_order_seq_cst);
 		pthread_mutex_unlock(&sh->lock);
 	}
 	/* SeqCst: as in publish_global. */
-	atomic_store_explicit(&t->next_tick, UINT64_MAX, memory_order_seq_cst);
+	atomic_store_explicit(&t->next_deadline, UINT64_MAX, memory_order_seq_cst);
 	time_unref(t);
 }
 
@@ -560,7 +548,7 @@ static weft_poll timer_register(struct weft__timer *e, weft_cx *cx, int *result)
 		 * weft__time_process), so a deadline before it has passed. */
 		return complete(e, T_FIRED, result);
 	}
-	e->when = tick_ceil(t, e->deadline);
+	e->when = tick_floor(t, e->deadline);
 	sh = my_shard(t);
 	pthread_mutex_lock(&sh->lock);
 	if (sh->closed) {
@@ -581,12 +569,12 @@ static weft_poll timer_register(struct weft__timer *e, weft_cx *cx, int *result)
 	/* Relaxed: WAITING is only acted on under the lock. */
 	atomic_store_explicit(&e->state, T_WAITING, memory_order_relaxed);
 	/* Relaxed: written under the lock. */
-	earliest = e->when < atomic_load_explicit(&sh->next_tick, memory_order_relaxed);
+	earliest = e->deadline < atomic_load_explicit(&sh->next_deadline, memory_order_relaxed);
 	if (earliest)
 		/* SeqCst: the registrar's side of the handshake (essay). */
-		atomic_store_explicit(&sh->next_tick, e->when, memory_order_seq_cst);
+		atomic_store_explicit(&sh->next_deadline, e->deadline, memory_order_seq_cst);
 	pthread_mutex_unlock(&sh->lock);
-	if (earliest && lower_next(t, e->when))
+	if (earliest && lower_next(t, e->deadline))
 		weft__runtime_timer_changed(t->rt);
 	weft_coop_refund(cx);
 	return WEFT_PENDING;

@@ -56,6 +56,9 @@ struct ur_thread {
 	unsigned flags;
 	bool ring_ok;
 	bool efd_armed;
+	/* A wait returned and no reap followed yet: the wait already ran the
+	 * deferred task work, so that reap needs no syscall of its own. */
+	bool waited;
 	int efd;
 	uint64_t efd_buf;
 	unsigned cancels; /* cancel requests whose completion is pending */
@@ -393,12 +396,21 @@ static unsigned ur_reap(struct weft__drv_thread *dt)
 {
 	struct ur_thread *t = ur_of(dt);
 
+	bool waited = t->waited;
+
+	t->waited = false;
 	drain_requests(t);
 	if (!ring_busy(t) && io_uring_cq_ready(&t->ring) == 0)
 		return 0;
 	/* Flushes queued entries and, with deferred task running, posts
-	 * the completions that are ready. */
-	if (t->flags & IORING_SETUP_DEFER_TASKRUN)
+	 * the completions that are ready.  Right after a wait the kernel
+	 * has just done the posting (the wait runs the deferred work before
+	 * it returns), so unless entries wait for submission the reap takes
+	 * what is in the completion ring without a syscall: a wake of a
+	 * parked worker costs one syscall less.  Completions posted later
+	 * are taken by the next reap or wait. */
+	if ((t->flags & IORING_SETUP_DEFER_TASKRUN) &&
+	    (!waited || io_uring_sq_ready(&t->ring) != 0))
 		io_uring_submit_and_get_events(&t->ring);
 	return process_cqes(t);
 }
@@ -421,6 +433,7 @@ static void ur_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
 		tsp = &ts;
 	}
 	io_uring_submit_and_wait_timeout(&t->ring, &cqe, 1, tsp, NULL);
+	t->waited = true;
 }
 
 static void ur_wake(struct weft__drv_thread *dt)
