@@ -395,13 +395,36 @@ static int rr_run(void *state, long n)
 struct fanout_case {
 	struct rt_state rs;
 	size_t tasks;
+	bool bare; /* the _bare rows: no do_work (see fanout_param) */
 	_Atomic uint64_t count;
 	weft_notify notify;
 	weft_broadcast_tx *btx;
 	weft_watch_tx *wtx;
 };
 
-static const size_t tasks_10 = 10, tasks_100 = 100;
+/*
+ * A fan-out row's receiver count and per-message work.  Tokio's rows run
+ * do_work (ten float formats into a fresh string; C's snprintf is slower
+ * than Rust's and Go's formatting, and that work is most of the row's
+ * time).  The _bare rows, in all three implementations, replace it with
+ * one SplitMix64 step kept alive with black_box, so that they time the
+ * channel and the wake-ups only.
+ */
+struct fanout_param {
+	size_t tasks;
+	bool bare;
+};
+
+static const struct fanout_param tasks_10 = { 10, false }, tasks_100 = { 100, false };
+static const struct fanout_param tasks_10_bare = { 10, true }, tasks_100_bare = { 100, true };
+
+/* The receivers' per-message work (see fanout_param). */
+static uint32_t fanout_work(const struct fanout_case *c, uint64_t *rng)
+{
+	if (c->bare)
+		return (uint32_t)bench_splitmix64(rng);
+	return bench_do_work(rng);
+}
 
 static void fanout_done_one(struct fanout_case *c, memory_order order)
 {
@@ -435,7 +458,7 @@ static weft_poll bc_receiver_poll(weft_future *f, weft_cx *cx)
 			fprintf(stderr, "weft-bench: a broadcast receiver lagged\n");
 			exit(1);
 		}
-		bench_black_box(bench_do_work(&r->rng));
+		bench_black_box(fanout_work(r->c, &r->rng));
 		fanout_done_one(r->c, memory_order_relaxed);
 	}
 	weft_broadcast_rx_finish(&r->rx);
@@ -471,7 +494,7 @@ static weft_poll w_receiver_poll(weft_future *f, weft_cx *cx)
 		if (r->cf.status != 0)
 			break;
 		weft_watch_read(&r->rx, &r->value, NULL);
-		bench_black_box(bench_do_work(&r->rng));
+		bench_black_box(fanout_work(r->c, &r->rng));
 		fanout_done_one(r->c, memory_order_release);
 	}
 	weft_watch_rx_finish(&r->rx);
@@ -503,7 +526,8 @@ static int fanout_setup(const struct bench_case *bc, int workers, void **state, 
 	if (err != 0)
 		return err;
 	c = *state;
-	c->tasks = *(const size_t *)bc->param;
+	c->tasks = ((const struct fanout_param *)bc->param)->tasks;
+	c->bare = ((const struct fanout_param *)bc->param)->bare;
 	if (weft_notify_init(&c->notify) != 0) {
 		weft_runtime_destroy(c->rs.rt);
 		free(c);
@@ -1108,6 +1132,15 @@ const struct bench_case weft_chan_cases[] = {
 	  fanout_teardown, &tasks_10 },
 	{ "sync_watch/contention_resubscribe_100", 6, 30, 3, 1, watch_setup, watch_run,
 	  fanout_teardown, &tasks_100 },
+	/* The same without do_work (see fanout_param); not Tokio's rows. */
+	{ "sync_broadcast/contended_10_bare", 6, 100, 5, 1, broadcast_setup, broadcast_run,
+	  fanout_teardown, &tasks_10_bare },
+	{ "sync_broadcast/contended_100_bare", 6, 20, 2, 1, broadcast_setup, broadcast_run,
+	  fanout_teardown, &tasks_100_bare },
+	{ "sync_watch/contention_resubscribe_10_bare", 6, 100, 5, 1, watch_setup, watch_run,
+	  fanout_teardown, &tasks_10_bare },
+	{ "sync_watch/contention_resubscribe_100_bare", 6, 20, 2, 1, watch_setup, watch_run,
+	  fanout_teardown, &tasks_100_bare },
 
 	/* 4 producers x 4 consumers over 4 mpsc channels (see the top). */
 	{ "chan/mpsc_4x4", 4, 50, 3, 1, x4_setup, x4_run, rt_state_teardown, NULL },

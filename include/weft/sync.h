@@ -489,6 +489,72 @@ int weft_once_cell_get_or_init(weft_once_cell *c, weft_once_cell_future *f,
 			       weft_future *init, void *const *init_value,
 			       const int *init_status);
 
+/*
+ * Inline fast paths (C only; C++ calls the exported functions above, which
+ * behave the same).  Once a cell is set its value is final, so reading it
+ * needs nothing but one acquire load, which these wrappers do in the
+ * caller: weft_once_cell_get on a set cell costs that load, and
+ * weft_once_cell_get_or_init on a set cell completes the future at once
+ * (its poll returns WEFT_READY with `result` 0 and `value` the cell's value;
+ * it has no drop, and `init` is never polled).  Everything else goes to the
+ * exported function.  The names stay usable as functions: taking
+ * `&weft_once_cell_get` or writing `(weft_once_cell_get)(c, v)` reaches the
+ * exported one.
+ */
+#ifndef __cplusplus
+#include <stdatomic.h>
+
+/* Private: the cell's SET state (once_cell.c). */
+#define WEFT__ONCE_SET 1u
+
+/* Private: the poll function of a get_or_init future that found the cell
+ * set when it was made; `result` and `value` were filled in then. */
+static inline weft_poll weft__once_cell_ready_poll(weft_future *f, weft_cx *cx)
+{
+	(void)f;
+	(void)cx;
+	return WEFT_READY;
+}
+
+/* Private: weft_once_cell_get, inline while the cell is set. */
+static inline int weft__once_cell_get_inline(const weft_once_cell *c, void **value)
+{
+	/* Acquire: pairs with the release store of SET in publish
+	 * (once_cell.c), so the value written before it is seen. */
+	if (c != NULL && value != NULL &&
+	    atomic_load_explicit(&c->state, memory_order_acquire) == WEFT__ONCE_SET) {
+		*value = c->value;
+		return 0;
+	}
+	return (weft_once_cell_get)(c, value);
+}
+
+/* Private: weft_once_cell_get_or_init, inline while the cell is set. */
+static inline int weft__once_cell_get_or_init_inline(weft_once_cell *c,
+						     weft_once_cell_future *f,
+						     weft_future *init,
+						     void *const *init_value,
+						     const int *init_status)
+{
+	/* Acquire: as in weft__once_cell_get_inline. */
+	if (c != NULL && f != NULL && init != NULL && init_value != NULL &&
+	    atomic_load_explicit(&c->state, memory_order_acquire) == WEFT__ONCE_SET) {
+		f->base.poll = weft__once_cell_ready_poll;
+		f->base.drop = NULL;
+		f->result = 0;
+		f->value = c->value;
+		return 0;
+	}
+	return (weft_once_cell_get_or_init)(c, f, init, init_value, init_status);
+}
+
+/* weft_once_cell_get (above), with the set-cell case inline. */
+#define weft_once_cell_get(c, value) weft__once_cell_get_inline((c), (value))
+/* weft_once_cell_get_or_init (above), with the set-cell case inline. */
+#define weft_once_cell_get_or_init(c, f, init, init_value, init_status) \
+	weft__once_cell_get_or_init_inline((c), (f), (init), (init_value), (init_status))
+#endif /* !__cplusplus */
+
 /* ======================================================================== */
 /* Cancellation token                                                        */
 /* ======================================================================== */

@@ -84,14 +84,13 @@
 #include "../common/waitlist.h"
 #include "../common/lock.h"
 
-enum {
-	WAIT_IDLE,    /* not polled yet (or polled but never queued) */
-	WAIT_QUEUED,  /* linked in the queue */
-	WAIT_GRANTED, /* unlinked by a releaser that gave it every permit */
-	WAIT_CLOSED,  /* unlinked by close; its permits went back */
-	WAIT_OWNED,   /* returned ready with result 0: the caller owns them */
-	WAIT_DONE,    /* returned ready with an error, or dropped */
-};
+/* The acquire states (sem.h). */
+#define WAIT_IDLE    WEFT__SEM_WAIT_IDLE
+#define WAIT_QUEUED  WEFT__SEM_WAIT_QUEUED
+#define WAIT_GRANTED WEFT__SEM_WAIT_GRANTED
+#define WAIT_CLOSED  WEFT__SEM_WAIT_CLOSED
+#define WAIT_OWNED   WEFT__SEM_WAIT_OWNED
+#define WAIT_DONE    WEFT__SEM_WAIT_DONE
 
 #define WAIT_OF(n) ((struct weft__sem_wait *)((char *)(n) - offsetof(struct weft__sem_wait, node)))
 
@@ -252,15 +251,6 @@ size_t weft__sem_available(const struct weft__sem *s)
 
 /* ---- the acquire future -------------------------------------------------- */
 
-void weft__sem_wait_init(struct weft__sem_wait *w, struct weft__sem *s, size_t n)
-{
-	weft__waiter_init(&w->node);
-	w->sem = s;
-	w->needed = n;
-	w->remaining = n;
-	atomic_init(&w->state, WAIT_IDLE);
-}
-
 /*
  * The slow path of the first poll: under the lock, either take the permits
  * after all, or take what is left and queue for the rest.  Returns 0 (got
@@ -298,6 +288,8 @@ static int acquire_or_enqueue(struct weft__sem_wait *w, weft_cx *cx)
 		return 0;
 	}
 	w->remaining = n - took;
+	/* First use of the node (weft__sem_wait_init leaves it be). */
+	weft__waiter_init(&w->node);
 	weft__waitlist_push_back(&s->waiters, &w->node);
 	weft_waker_store(&w->node.waker, weft_cx_waker(cx));
 	/* Relaxed: only this future's owner reads its own state outside the
@@ -319,7 +311,7 @@ static weft_poll finish_poll(struct weft__sem_wait *w, unsigned st, int *result)
 	return WEFT_READY;
 }
 
-weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result)
+weft_poll weft__sem_wait_poll_slow(struct weft__sem_wait *w, weft_cx *cx, int *result)
 {
 	struct weft__sem *s = w->sem;
 	weft_waker stale = { NULL, NULL };
@@ -366,7 +358,7 @@ weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result
 	return WEFT_PENDING;
 }
 
-void weft__sem_wait_drop(struct weft__sem_wait *w)
+void weft__sem_wait_drop_slow(struct weft__sem_wait *w)
 {
 	struct weft__sem *s = w->sem;
 	weft_waker stale = { NULL, NULL };

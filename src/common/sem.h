@@ -113,21 +113,85 @@ void weft__sem_close(struct weft__sem *s);
 bool weft__sem_is_closed(const struct weft__sem *s);
 size_t weft__sem_available(const struct weft__sem *s);
 
-/* Prepares `w` to acquire `n` permits of `s`. */
-void weft__sem_wait_init(struct weft__sem_wait *w, struct weft__sem *s, size_t n);
+/* The states of an acquire (struct weft__sem_wait's `state`; sem.c's
+ * essay has the transitions). */
+enum {
+	WEFT__SEM_WAIT_IDLE,    /* not polled yet (or polled but never queued) */
+	WEFT__SEM_WAIT_QUEUED,  /* linked in the queue */
+	WEFT__SEM_WAIT_GRANTED, /* unlinked by a releaser that gave it every permit */
+	WEFT__SEM_WAIT_CLOSED,  /* unlinked by close; its permits went back */
+	WEFT__SEM_WAIT_OWNED,   /* returned ready with result 0: the caller owns them */
+	WEFT__SEM_WAIT_DONE,    /* returned ready with an error, or dropped */
+};
+
+/*
+ * Prepares `w` to acquire `n` permits of `s`.  The waiter node is left
+ * uninitialised: it is set up when (if ever) the acquire queues, and
+ * nothing reads it before (every path that touches it first checks that
+ * the state is QUEUED or later).
+ */
+static inline void weft__sem_wait_init(struct weft__sem_wait *w, struct weft__sem *s, size_t n)
+{
+	w->sem = s;
+	w->needed = n;
+	w->remaining = n;
+	atomic_init(&w->state, WEFT__SEM_WAIT_IDLE);
+}
+
+/* The out-of-line parts of weft__sem_wait_poll and weft__sem_wait_drop. */
+weft_poll weft__sem_wait_poll_slow(struct weft__sem_wait *w, weft_cx *cx, int *result);
+void weft__sem_wait_drop_slow(struct weft__sem_wait *w);
 
 /*
  * Polls the acquire (spending one unit of the budget).  On WEFT_READY,
  * *result is 0 (the caller holds the permits) or -EPIPE (closed).  Must not
- * be polled again after WEFT_READY.
+ * be polled again after WEFT_READY.  The first poll of an acquire that gets
+ * its permits at once (one CAS) is inline; the rest is in sem.c.
  */
-weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result);
+static inline weft_poll weft__sem_wait_poll(struct weft__sem_wait *w, weft_cx *cx, int *result)
+{
+	int err;
+
+	/* Relaxed: IDLE is left only by this future's owner (us), so our own
+	 * program order is enough to read it; other states go to sem.c,
+	 * which loads them with acquire. */
+	if (atomic_load_explicit(&w->state, memory_order_relaxed) != WEFT__SEM_WAIT_IDLE ||
+	    w->needed == 0)
+		return weft__sem_wait_poll_slow(w, cx, result);
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	err = weft__sem_try_acquire(w->sem, w->needed);
+	if (err == -EAGAIN) {
+		/* The slow path spends the unit again, and queues. */
+		weft_coop_refund(cx);
+		return weft__sem_wait_poll_slow(w, cx, result);
+	}
+	atomic_store_explicit(&w->state, err == 0 ? WEFT__SEM_WAIT_OWNED : WEFT__SEM_WAIT_DONE,
+			      memory_order_relaxed);
+	*result = err;
+	return WEFT_READY;
+}
 
 /*
  * Cancels the acquire: unlinks it if queued and passes on every permit it
  * was handed but had not yet returned as ready.  After a ready poll it does
- * nothing (the caller owns the permits).  Idempotent.
+ * nothing (the caller owns the permits).  Idempotent.  Inline unless the
+ * acquire was ever queued.
  */
-void weft__sem_wait_drop(struct weft__sem_wait *w);
+static inline void weft__sem_wait_drop(struct weft__sem_wait *w)
+{
+	/* Relaxed: QUEUED is entered only by the owner (us); a releaser or
+	 * close moves it on to GRANTED or CLOSED, which the slow path loads
+	 * again with acquire.  A state this load reads as anything but
+	 * QUEUED or GRANTED needs no hand-back: IDLE, OWNED and DONE are our
+	 * own, and CLOSED already returned its permits. */
+	unsigned st = atomic_load_explicit(&w->state, memory_order_relaxed);
+
+	if (st == WEFT__SEM_WAIT_QUEUED || st == WEFT__SEM_WAIT_GRANTED) {
+		weft__sem_wait_drop_slow(w);
+		return;
+	}
+	atomic_store_explicit(&w->state, WEFT__SEM_WAIT_DONE, memory_order_relaxed);
+}
 
 #endif /* WEFT_SRC_COMMON_SEM_H */

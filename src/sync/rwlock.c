@@ -157,7 +157,7 @@ int weft_rwlock_unlock_read(weft_rwlock *rw)
 	/* Relaxed: a hint, see the essay. */
 	if (atomic_load_explicit(&rw->writer, memory_order_relaxed))
 		return -EPERM; /* write-locked: no read lock is held */
-	return weft__sem_release(&rw->sem, 1) == 0 ? 0 : -EPERM;
+	return weft__sem_release_one(&rw->sem) == 0 ? 0 : -EPERM;
 }
 
 /* Gives back the writer's permits but `keep`; -EPERM when no writer holds. */

@@ -88,6 +88,57 @@ static void test_get_or_init(void)
 	weft_once_cell_finish(&c);
 }
 
+/* On a set cell, the inline fast paths of weft/sync.h and the exported
+ * functions (reached with the names in parentheses, as C++ reaches them)
+ * agree: get reads the value, and a get_or_init future is ready at its
+ * first poll with that value, never polls its initialiser, and its drop is
+ * safe before and after the poll. */
+static void test_set_cell_paths(void)
+{
+	struct hand h;
+	weft_once_cell c;
+	weft_once_cell_future a, b, d;
+	_Atomic int pi = 0;
+	struct init_fut in = init_make(NULL, &v2, 0, &pi);
+	void *v = NULL;
+
+	hand_init(&h);
+	CHECK_EQ(weft_once_cell_init(&c), 0);
+	CHECK_EQ((weft_once_cell_get)(&c, &v), -EAGAIN);
+	CHECK_EQ(weft_once_cell_set(&c, &v1), 0);
+	CHECK_EQ((weft_once_cell_get)(&c, &v), 0);
+	CHECK(v == &v1);
+	v = NULL;
+	CHECK_EQ(weft_once_cell_get(&c, &v), 0);
+	CHECK(v == &v1);
+	CHECK_EQ(weft_once_cell_get(&c, NULL), -EINVAL);
+	CHECK_EQ(weft_once_cell_get_or_init(&c, &a, &in.base, &in.value, NULL), 0);
+	CHECK_EQ((weft_once_cell_get_or_init)(&c, &b, &in.base, &in.value, NULL), 0);
+	CHECK_EQ(hand_poll(&h, &a.base), WEFT_READY);
+	CHECK_EQ(hand_poll(&h, &b.base), WEFT_READY);
+	CHECK_EQ(a.result, 0);
+	CHECK_EQ(b.result, 0);
+	CHECK(a.value == &v1 && b.value == &v1);
+	/* Bad arguments still complete with -EINVAL on both paths. */
+	CHECK_EQ(weft_once_cell_get_or_init(&c, &d, NULL, &in.value, NULL), -EINVAL);
+	CHECK_EQ(hand_poll(&h, &d.base), WEFT_READY);
+	CHECK_EQ(d.result, -EINVAL);
+	weft_future_drop(&d.base);
+	CHECK_EQ((weft_once_cell_get_or_init)(&c, &d, &in.base, NULL, NULL), -EINVAL);
+	CHECK_EQ(hand_poll(&h, &d.base), WEFT_READY);
+	CHECK_EQ(d.result, -EINVAL);
+	weft_future_drop(&d.base);
+	weft_future_drop(&a.base);
+	weft_future_drop(&b.base);
+	/* Made and dropped without a poll. */
+	CHECK_EQ(weft_once_cell_get_or_init(&c, &a, &in.base, &in.value, NULL), 0);
+	weft_future_drop(&a.base);
+	weft_future_drop(&in.base);
+	CHECK_EQ(atomic_load(&pi), 0); /* never ran */
+	CHECK_EQ(hand_refs(&h), 0);
+	weft_once_cell_finish(&c);
+}
+
 /* The initialiser is cancelled mid-way: the next waiter runs its own. */
 static void test_takeover(void)
 {
@@ -404,6 +455,7 @@ int main(void)
 
 	test_get_set();
 	test_get_or_init();
+	test_set_cell_paths();
 	test_takeover();
 	test_failure_and_handoff();
 	for (r = 0; r < 20 * scale; r++) {

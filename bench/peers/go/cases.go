@@ -64,6 +64,11 @@ func allCases() []benchCase {
 		{"sync_broadcast/contended_100", 6, 20, 2, 1, broadcastContended100},
 		{"sync_watch/contention_resubscribe_10", 6, 100, 5, 1, watchResubscribe10},
 		{"sync_watch/contention_resubscribe_100", 6, 20, 2, 1, watchResubscribe100},
+		// Not Tokio's rows: the four above without doWork (bench/README.md).
+		{"sync_broadcast/contended_10_bare", 6, 100, 5, 1, broadcastContended10Bare},
+		{"sync_broadcast/contended_100_bare", 6, 20, 2, 1, broadcastContended100Bare},
+		{"sync_watch/contention_resubscribe_10_bare", 6, 100, 5, 1, watchResubscribe10Bare},
+		{"sync_watch/contention_resubscribe_100_bare", 6, 20, 2, 1, watchResubscribe100Bare},
 		{"time/timeout", 8, 30, 3, 16000, timeTimeout},
 		{"spawn_blocking/spawn_blocking", 0, 50, 3, 1, spawnBlocking},
 		{"remote_spawn/threads_1", 0, 40, 3, 1, remoteSpawn1},
@@ -743,7 +748,13 @@ func (wg *waitGroup) wait() {
 	}
 }
 
-func broadcastContended(tasks int) runFunc {
+// bareWork is the per-message work of the _bare rows: one SplitMix64 step
+// in place of doWork's formatting (weft's and Tokio's _bare rows do the same).
+func bareWork(rng *splitMix64) uint32 { return uint32(rng.next()) }
+
+func broadcastContended(tasks int) runFunc { return broadcastContendedWith(tasks, doWork) }
+
+func broadcastContendedWith(tasks int, work func(*splitMix64) uint32) runFunc {
 	subscribers := make([]chan int, tasks)
 	wg := &waitGroup{done: newNotifier()}
 	for i := range subscribers {
@@ -752,7 +763,7 @@ func broadcastContended(tasks int) runFunc {
 		rng := splitMix64(i)
 		go func() {
 			for range rx {
-				blackBox(int(doWork(&rng)))
+				blackBox(int(work(&rng)))
 				wg.arrive()
 			}
 		}()
@@ -777,10 +788,16 @@ func broadcastContended10(workers int) runFunc { return broadcastContended(10) }
 
 func broadcastContended100(workers int) runFunc { return broadcastContended(100) }
 
+func broadcastContended10Bare(workers int) runFunc { return broadcastContendedWith(10, bareWork) }
+
+func broadcastContended100Bare(workers int) runFunc { return broadcastContendedWith(100, bareWork) }
+
 // ---------------------------------------------------------------------------
 // sync_watch.rs (contention_resubscribe::<10>, ::<100>)
 
-func watchResubscribe(tasks int) runFunc {
+func watchResubscribe(tasks int) runFunc { return watchResubscribeWith(tasks, doWork) }
+
+func watchResubscribeWith(tasks int, work func(*splitMix64) uint32) runFunc {
 	w := newWatch(0)
 	wg := &waitGroup{done: newNotifier()}
 	for i := 0; i < tasks; i++ {
@@ -790,7 +807,7 @@ func watchResubscribe(tasks int) runFunc {
 			for {
 				w.waitChanged(&seen)
 				blackBox(w.borrow()) // contend on the value's lock
-				blackBox(int(doWork(&rng)))
+				blackBox(int(work(&rng)))
 				wg.arrive()
 			}
 		}()
@@ -820,6 +837,10 @@ func watchResubscribe(tasks int) runFunc {
 func watchResubscribe10(workers int) runFunc { return watchResubscribe(10) }
 
 func watchResubscribe100(workers int) runFunc { return watchResubscribe(100) }
+
+func watchResubscribe10Bare(workers int) runFunc { return watchResubscribeWith(10, bareWork) }
+
+func watchResubscribe100Bare(workers int) runFunc { return watchResubscribeWith(100, bareWork) }
 
 // ---------------------------------------------------------------------------
 // time_timeout.rs (multi_thread_timeout-8): one iteration is one quick job

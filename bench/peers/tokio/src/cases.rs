@@ -47,6 +47,11 @@ pub fn all() -> Vec<Case> {
         case("sync_broadcast/contended_100",                   6,    20,   2,     1, broadcast_contended_100),
         case("sync_watch/contention_resubscribe_10",           6,   100,   5,     1, watch_resubscribe_10),
         case("sync_watch/contention_resubscribe_100",          6,    20,   2,     1, watch_resubscribe_100),
+        // Not Tokio's rows: the four above without do_work (bench/README.md).
+        case("sync_broadcast/contended_10_bare",               6,   100,   5,     1, broadcast_contended_10_bare),
+        case("sync_broadcast/contended_100_bare",              6,    20,   2,     1, broadcast_contended_100_bare),
+        case("sync_watch/contention_resubscribe_10_bare",      6,   100,   5,     1, watch_resubscribe_10_bare),
+        case("sync_watch/contention_resubscribe_100_bare",     6,    20,   2,     1, watch_resubscribe_100_bare),
         case("time/timeout",                                   8,    30,   3, 16000, time_timeout),
         case("spawn_blocking/spawn_blocking",                  0,    50,   3,     1, spawn_blocking),
         case("remote_spawn/threads_1",                         0,    40,   3,     1, remote_spawn_1),
@@ -788,7 +793,22 @@ fn rwlock_read_concurrent_contended(_workers: usize) -> RunFn {
 
 const FANOUT_ITERS: usize = 100;
 
+/// The per-message work of the `_bare` rows: one SplitMix64 step in place
+/// of do_work's formatting, so that the row times the channel and the
+/// wake-ups (weft's and Go's `_bare` rows do the same).
+fn bare_work(rng: &mut SplitMix64) -> u32 {
+    rng.next_u64() as u32
+}
+
 fn broadcast_contended(workers: usize, tasks: usize) -> RunFn {
+    broadcast_contended_with(workers, tasks, do_work)
+}
+
+fn broadcast_contended_with(
+    workers: usize,
+    tasks: usize,
+    work: fn(&mut SplitMix64) -> u32,
+) -> RunFn {
     let rt = rt_multi(workers);
     let (tx, _rx) = broadcast::channel::<usize>(1000);
     let wg = Arc::new((AtomicUsize::new(0), Notify::new()));
@@ -798,7 +818,7 @@ fn broadcast_contended(workers: usize, tasks: usize) -> RunFn {
         let mut rng = SplitMix64(n as u64);
         rt.spawn(async move {
             while rx.recv().await.is_ok() {
-                let r = do_work(&mut rng);
+                let r = work(&mut rng);
                 let _ = black_box(r);
                 if wg.0.fetch_sub(1, Relaxed) == 1 {
                     wg.1.notify_one();
@@ -838,10 +858,22 @@ fn broadcast_contended_100(workers: usize) -> RunFn {
     broadcast_contended(workers, 100)
 }
 
+fn broadcast_contended_10_bare(workers: usize) -> RunFn {
+    broadcast_contended_with(workers, 10, bare_work)
+}
+
+fn broadcast_contended_100_bare(workers: usize) -> RunFn {
+    broadcast_contended_with(workers, 100, bare_work)
+}
+
 // ---------------------------------------------------------------------------
 // sync_watch.rs (contention_resubscribe::<10>, ::<100>)
 
 fn watch_resubscribe(workers: usize, tasks: usize) -> RunFn {
+    watch_resubscribe_with(workers, tasks, do_work)
+}
+
+fn watch_resubscribe_with(workers: usize, tasks: usize, work: fn(&mut SplitMix64) -> u32) -> RunFn {
     let rt = rt_multi(workers);
     let (snd, _) = watch::channel(0i32);
     let snd = Arc::new(snd);
@@ -853,7 +885,7 @@ fn watch_resubscribe(workers: usize, tasks: usize) -> RunFn {
         rt.spawn(async move {
             while rcv.changed().await.is_ok() {
                 let _ = *rcv.borrow(); // contend on the value's lock
-                let r = do_work(&mut rng);
+                let r = work(&mut rng);
                 let _ = black_box(r);
                 if wg.0.fetch_sub(1, Release) == 1 {
                     wg.1.notify_one();
@@ -893,6 +925,14 @@ fn watch_resubscribe_10(workers: usize) -> RunFn {
 
 fn watch_resubscribe_100(workers: usize) -> RunFn {
     watch_resubscribe(workers, 100)
+}
+
+fn watch_resubscribe_10_bare(workers: usize) -> RunFn {
+    watch_resubscribe_with(workers, 10, bare_work)
+}
+
+fn watch_resubscribe_100_bare(workers: usize) -> RunFn {
+    watch_resubscribe_with(workers, 100, bare_work)
 }
 
 // ---------------------------------------------------------------------------
