@@ -214,6 +214,10 @@ class NetBench:
                 ccmd = self._pinned(CLIENT_CPU, self.client_cmd(case, port))
                 logf.write("$ %s\n" % " ".join(ccmd))
                 logf.flush()
+                # --long runs need longer than bench/run's default limit:
+                # 10^6 unpipelined redis-benchmark requests take ~20 s here.
+                if self.long:
+                    timeout = max(timeout, 180.0)
                 try:
                     r = subprocess.run(ccmd, stdout=subprocess.PIPE, stderr=logf, text=True,
                                        timeout=timeout, start_new_session=True)
