@@ -21,8 +21,8 @@
  * Output, one line on stdout:
  *   msgs=N secs=S msgs_per_s=R ns_per_msg=T p50_ns=.. p90_ns=.. p99_ns=..
  *   max_ns=.. slices=T1;T2;...
- * where the percentiles are of the round-trip times of the recorded
- * messages, and the slices are ns per message in each tenth of the recorded
+ * where msgs counts the echoes completed inside the recorded window, the
+ * percentiles are of their round-trip times, and the slices are ns per message in each tenth of the recorded
  * window (their spread shows how steady the run was).  Exit status 0; 1
  * when a connection failed or closed, or an echo came back wrong; 2 for
  * bad arguments.
@@ -298,7 +298,10 @@ int main(int argc, char **argv)
 			}
 			if (done == 0)
 				continue;
-			if (c->start_ns >= rec_start && done <= rec_end) {
+			/* Every echo completed inside the window counts, also
+			 * one whose message was written before it began, so the
+			 * rate has no hole at the window's start. */
+			if (done >= rec_start && done <= rec_end) {
 				record(done - c->start_ns);
 				counts[(done - rec_start) / slice_ns < SLICES ?
 				       (done - rec_start) / slice_ns : SLICES - 1]++;

@@ -37,11 +37,11 @@ table and written to net.csv.
 
 import os
 import re
-import select
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 UNIT = "ns/msg"
@@ -203,11 +203,14 @@ class NetBench:
             prefix = "WEFT_DRIVER=%s " % env["WEFT_DRIVER"] if env.get("WEFT_DRIVER") else ""
             logf.write("$ %s%s &\n" % (prefix, " ".join(cmd)))
             logf.flush()
-            server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=logf, env=env,
+            # The server's stdout goes to a file, not a pipe: a server that
+            # keeps printing must not block on a pipe nobody reads.
+            out = tempfile.TemporaryFile()
+            server = subprocess.Popen(cmd, stdout=out, stderr=logf, env=env,
                                       start_new_session=True)
             try:
                 if port is None:
-                    port = read_port(server, 10.0)
+                    port = read_port(server, out, 10.0)
                 if port is None or not wait_connectable(port, 10.0, server):
                     logf.write("(the server did not start listening)\n")
                     return "no-server", None
@@ -237,6 +240,7 @@ class NetBench:
                 return "ok", row
             finally:
                 stop(server)
+                out.close()
 
 
 def free_port():
@@ -247,23 +251,18 @@ def free_port():
     return port
 
 
-def read_port(proc, limit):
-    """The port of the server's first "listening on ADDR:PORT" line."""
+def read_port(proc, out, limit):
+    """The port of the server's first "listening on ADDR:PORT" line, read
+    from the file `out` its stdout goes to."""
     deadline = time.monotonic() + limit
-    buf = b""
-    fd = proc.stdout.fileno()
     while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                return None
-            buf += chunk
-            m = re.search(rb"listening on \S*:(\d+)\s", buf)
-            if m:
-                return int(m.group(1))
-        elif proc.poll() is not None:
+        out.seek(0)
+        m = re.search(rb"listening on \S*:(\d+)\s", out.read(65536))
+        if m:
+            return int(m.group(1))
+        if proc.poll() is not None:
             return None
+        time.sleep(0.02)
     return None
 
 
@@ -291,8 +290,6 @@ def stop(proc):
             except OSError:
                 pass
             proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
 
 
 def row_from(rate, slices=None, p50=None, p99=None, iters=1):
