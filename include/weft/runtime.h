@@ -89,7 +89,7 @@ typedef enum weft_driver_kind {
 typedef struct weft_runtime_config {
 	/* Which scheduler.  Default: multi-threaded. */
 	weft_runtime_flavor flavor;
-	/* Worker threads of the multi-threaded flavour; 0 = number of CPUs.
+	/* Worker threads of the multi-threaded flavour; 0 = the number of CPUs the process may run on (its affinity mask, e.g. from taskset).
 	 * Ignored by the current-thread flavour. */
 	unsigned workers;
 	/* Allocator; NULL = the C library's malloc/free.  Copied at creation:

@@ -671,13 +671,6 @@ static const struct weft__runtime_ops mt_runtime_ops = {
 	.timer_changed = mt_timer_changed,
 };
 
-static unsigned default_workers(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? (unsigned)n : 1;
-}
-
 static void free_workers(struct mt_sched *mt, const weft_allocator *alloc, unsigned n)
 {
 	while (n-- > 0)
@@ -687,7 +680,7 @@ static void free_workers(struct mt_sched *mt, const weft_allocator *alloc, unsig
 int weft__multi_thread_create(struct weft_runtime *rt)
 {
 	const weft_allocator *alloc = &rt->alloc;
-	unsigned n = rt->workers != 0 ? rt->workers : default_workers();
+	unsigned n = rt->workers; /* resolved by weft_runtime_create */
 	struct mt_sched *mt;
 	unsigned i;
 	int err;

@@ -2,11 +2,13 @@
  * src/sched/runtime.c - runtime creation and destruction, block_on
  * dispatch, the current-runtime context and the default allocator.
  */
+#define _GNU_SOURCE
 #include "runtime.h"
 #include "../driver/driver.h"
 #include "../driver/time.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,15 +54,20 @@ static bool resolve_block_on_help(weft_block_on_help configured)
 }
 
 /* Threads the scheduler will run: 1 for current-thread, else the
- * configured count or the number of CPUs. */
+ * configured count or the number of CPUs this process may run on (its
+ * affinity mask, as `taskset` or a container's cpuset sets it; Tokio's
+ * default counts the same way), falling back to the online CPUs. */
 static unsigned resolve_workers(const weft_runtime_config *config)
 {
+	cpu_set_t set;
 	long n;
 
 	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
 		return 1;
 	if (config->workers != 0)
 		return config->workers;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (unsigned)n : 1;
 }
