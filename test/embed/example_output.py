@@ -2,13 +2,14 @@
 """test/embed/example_output.py - runs an example program and compares what
 it prints with the output a document shows for it.
 
-The document shows the program's output in a console block whose first
+Each document shows the program's output in a console block whose first
 line is "$ examples/NAME"; the rest of the block is the expected standard
-output, line for line.  The program must exit 0 and print exactly that.
+output, line for line.  The program must exit 0 and print exactly that,
+and every document given must show the same output.
 Exit 77 (skip) when WEFT_DRIVER=uring and the program could not create its
 runtime (it says "weft_runtime_create" on stderr): no io_uring here.
 
-Usage: example_output.py DOC.md NAME PROGRAM
+Usage: example_output.py DOC.md... NAME PROGRAM
 """
 import os
 import re
@@ -34,8 +35,13 @@ def expected(path, name):
 
 
 def main():
-    doc, name, exe = sys.argv[1:4]
-    want = expected(doc, name)
+    docs, name, exe = sys.argv[1:-2], sys.argv[-2], sys.argv[-1]
+    want = expected(docs[0], name)
+    for other in docs[1:]:
+        if expected(other, name) != want:
+            print(f'FAIL: {docs[0]} and {other} show different outputs for {name}')
+            return 1
+    doc = docs[0]
     try:
         run = subprocess.run([exe], capture_output=True, text=True, timeout=50)
     except subprocess.TimeoutExpired:
