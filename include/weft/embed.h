@@ -107,7 +107,8 @@ int weft_runtime_tick(weft_runtime *rt, unsigned budget);
  * fd, readable while completions wait in it, or an epoll fd, readable while
  * an event waits in it; a wake from any thread makes either readable.  The
  * fd stays the same for the runtime's life and belongs to the runtime: do
- * not read, write or close it.  The first call marks the runtime as
+ * not read, write or close it; weft_runtime_destroy closes it, so take it
+ * out of the host's poll set first.  The first call marks the runtime as
  * embedded: from then on wakes from other threads also signal the fd.
  * Returns the fd (>= 0), or -EINVAL when `rt` is NULL or multi-threaded.
  * Any thread.

@@ -139,7 +139,9 @@ static void requeue_yielded(struct ct_sched *ct)
 
 /*
  * Makes the poll fd readable for a host that waits on it, once per settle:
- * called after a remote push (or a new earliest timer) is published.
+ * called after a remote push (or a new earliest timer) is published, with
+ * remote_lock held and remote_closed false, so that the driver it wakes
+ * is not being destroyed (ct_shutdown closes the queue first).
  */
 static void embed_signal(struct ct_sched *ct)
 {
@@ -182,10 +184,10 @@ static void ct_schedule(struct weft__sched *s, struct weft_task *t)
 	/* SeqCst: ordered before the load of `driving` below; pairs with the
 	 * driver's store of `driving` and load of remote_len. */
 	atomic_fetch_add_explicit(&ct->remote_len, 1, memory_order_seq_cst);
+	embed_signal(ct);
 	pthread_mutex_unlock(&ct->remote_lock);
 	if (atomic_load_explicit(&ct->driving, memory_order_seq_cst))
 		weft__parker_unpark(&ct->parker);
-	embed_signal(ct);
 }
 
 /* Moves the whole remote queue to the back of the local one. */
@@ -479,7 +481,10 @@ static void ct_timer_changed(struct weft_runtime *rt)
 		return;
 	weft__drv_kick(ct->dt);
 	/* A host waiting on the fd holds a timeout for a later deadline. */
-	embed_signal(ct);
+	pthread_mutex_lock(&ct->remote_lock);
+	if (!ct->remote_closed)
+		embed_signal(ct);
+	pthread_mutex_unlock(&ct->remote_lock);
 }
 
 static const struct weft__runtime_ops ct_runtime_ops = {

@@ -164,8 +164,78 @@ static void many_sleeps(void)
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
 
+/*
+ * A timer of the embedded runtime registered from another thread (a sleep
+ * bound to it, polled by a block_on on a second runtime): the host, asleep
+ * on the fd with no timeout, is woken to re-read the timeout, and the
+ * embedded runtime's tick fires the timer.
+ */
+struct foreign {
+	weft_runtime *rt;
+	uint64_t deadline, end;
+	int result;
+	_Atomic int *done;
+};
+
+struct done_task {
+	weft_future base;
+	_Atomic int *done;
+};
+
+static weft_poll done_poll(weft_future *f, weft_cx *cx)
+{
+	(void)cx;
+	atomic_store(((struct done_task *)f)->done, 1);
+	return WEFT_READY;
+}
+
+static void *foreign_main(void *arg)
+{
+	struct foreign *fo = arg;
+	weft_runtime *other = emb_runtime(false);
+	weft_sleep_future sl;
+
+	test_sleep_ms(5); /* let the host go to sleep on the fd */
+	weft_sleep(&sl, fo->rt, 10 * WEFT_MS);
+	CHECK_EQ(weft_block_on(other, &sl.base), 0);
+	fo->result = sl.result;
+	fo->deadline = weft_sleep_deadline(&sl);
+	fo->end = weft_now(fo->rt);
+	weft_future_drop(&sl.base);
+	CHECK_EQ(weft_runtime_destroy(other), 0);
+	/* Tell the host through the runtime, which wakes it. */
+	{
+		struct done_task d = { { done_poll, NULL }, fo->done };
+
+		CHECK_EQ(weft_spawn(fo->rt, &d.base, sizeof(d), NULL), 0);
+	}
+	return NULL;
+}
+
+static void timer_from_thread(void)
+{
+	weft_runtime *rt = emb_runtime(false);
+	_Atomic int done = 0;
+	struct foreign fo = { rt, 0, 0, 1, &done };
+	struct emb_stats st = { 0 };
+	pthread_t th;
+	int fd = weft_runtime_backend_fd(rt);
+
+	CHECK(fd >= 0);
+	emb_drain(rt);
+	CHECK_EQ(weft_runtime_backend_timeout(rt), -1);
+	CHECK_EQ(pthread_create(&th, NULL, foreign_main, &fo), 0);
+	emb_run(rt, &done, &st);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(fo.result, 0);
+	CHECK(fo.end >= fo.deadline);
+	CHECK(st.fd_wakes >= 1); /* the new timer signalled the fd */
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
+}
+
 int main(void)
 {
+	timer_from_thread();
 	one_sleep(20);
 	one_sleep(1);
 	many_sleeps();
