@@ -24,7 +24,7 @@
  * `driving` and then checks the remote length, while a remote pusher bumps
  * the length and then reads `driving` (both sequentially consistent), and
  * a parker remembers an unpark that comes before the park.
-*
+ *
  * Embedding (weft/embed.h).  A host loop drives the runtime with ticks
  * instead of block_on, and waits on the driver's poll fd itself.  The
  * `driving` flag is the one seat: block_on, a tick, and (for a moment) the
@@ -33,10 +33,12 @@
  * new earliest timer from another thread also *signals* the fd: it sets
  * `signalled` and, when that flag was clear, wakes the driver (an eventfd
  * write that the ring or the epoll instance turns into readability).  A
- * tick *settles* at its start and its end: it consumes the wakes already
- * delivered (poll_prepare with drain), clears `signalled`, and then looks
- * at the remote queue.  A pusher bumps the remote length and then loads
- * `signalled`; the tick clears `signalled` and then loads the length (all
+ * tick *settles* at its start and its end: it clears `signalled`,
+ * consumes the wakes already delivered (poll_prepare with drain; when a
+ * signal was set again meanwhile, its wake may have been consumed too, so
+ * the settle wakes once more), and then looks at the remote queue.  A
+ * pusher bumps the remote length and then loads `signalled`; the tick
+ * clears `signalled` and then loads the length (all
  * SeqCst): either the tick sees the push (it runs it, or returns 1), or
  * the pusher sees the flag clear and signals again.  So the fd is readable
  * after a tick exactly when something came after the tick looked.
