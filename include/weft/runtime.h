@@ -4,7 +4,9 @@
  * A runtime runs spawned tasks.  Two flavours share one task model:
  *  - multi-threaded: N worker threads with work stealing (the default);
  *  - current-thread: every task runs on the thread that calls
- *    weft_block_on, and only while it is inside weft_block_on.
+ *    weft_block_on, and only while it is inside weft_block_on (or, for a
+ *    runtime embedded in another event loop, inside weft_runtime_tick:
+ *    weft/embed.h).
  */
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
@@ -154,8 +156,8 @@ int weft_runtime_destroy(weft_runtime *rt);
  * not dropped: the caller owns it and drops it.  Returns 0 when the future is
  * ready; -EINVAL when `rt` or `future` is NULL; -EDEADLK when called from
  * inside a task or worker (waiting there would block the runtime); -EBUSY
- * when another thread is already inside weft_block_on of the same
- * current-thread runtime; -ENOMEM when the thread's parker cannot be
+ * when another thread is already inside weft_block_on or weft_runtime_tick
+ * (weft/embed.h) of the same current-thread runtime; -ENOMEM when the thread's parker cannot be
  * allocated (first call on a thread only).  Any thread outside the runtime.
  */
 int weft_block_on(weft_runtime *rt, weft_future *future);

@@ -188,3 +188,13 @@ unsigned weft__drv_reap(struct weft__drv_thread *dt)
 {
 	return dt->driver->ops->reap(dt);
 }
+
+int weft__drv_poll_fd(struct weft__drv_thread *dt)
+{
+	return dt->driver->ops->poll_fd(dt);
+}
+
+bool weft__drv_poll_prepare(struct weft__drv_thread *dt, bool drain)
+{
+	return dt->driver->ops->poll_prepare(dt, drain);
+}

@@ -124,6 +124,18 @@ struct op_slab {
  *  - wake: make a current or next wait of `dt` return.  Any thread.
  *  - reap: dispatch every completion that is ready, without blocking;
  *    returns how many.  Owner only (epoll: any thread).
+ *  - poll_fd: the file descriptor a host event loop may poll in place of
+ *    `wait` (weft/embed.h): readable while a completion, a readiness
+ *    event or a wake is waiting to be reaped.  io_uring: the ring fd;
+ *    epoll: the epoll instance.  Any thread.
+ *  - poll_prepare: the owner is about to let a host wait on poll_fd
+ *    instead of waiting itself.  Submits what other threads handed over
+ *    and makes sure a later wake or completion makes poll_fd readable
+ *    (io_uring: the eventfd read is armed and submitted); with `drain`,
+ *    also consumes wakes already delivered so that they no longer make
+ *    poll_fd readable (epoll: reads the eventfd; io_uring consumes them
+ *    in reap).  Returns true when completions wait to be reaped (the
+ *    host must not wait).  Owner only.
  */
 struct weft__driver_ops {
 	const char *name;
@@ -138,6 +150,8 @@ struct weft__driver_ops {
 	void (*wait)(struct weft__drv_thread *dt, uint64_t deadline_ns);
 	void (*wake)(struct weft__drv_thread *dt);
 	unsigned (*reap)(struct weft__drv_thread *dt);
+	int (*poll_fd)(struct weft__drv_thread *dt);
+	bool (*poll_prepare)(struct weft__drv_thread *dt, bool drain);
 };
 
 /* The common head of every backend's driver thread. */
@@ -213,6 +227,13 @@ void weft__drv_kick(struct weft__drv_thread *dt);
 /* Dispatches ready completions and handed-over requests; returns how many
  * completions.  Owner only.  Cheap when nothing is in flight. */
 unsigned weft__drv_reap(struct weft__drv_thread *dt);
+
+/* The fd a host loop polls for `dt` (see poll_fd in the ops table).  Any
+ * thread. */
+int weft__drv_poll_fd(struct weft__drv_thread *dt);
+/* Readies `dt` for a host's wait on its poll fd (see poll_prepare in the
+ * ops table); true when completions wait to be reaped.  Owner only. */
+bool weft__drv_poll_prepare(struct weft__drv_thread *dt, bool drain);
 
 /* The name of the backend: "io_uring" or "epoll". */
 const char *weft__driver_name(const struct weft__driver *d);

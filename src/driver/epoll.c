@@ -23,6 +23,11 @@
  * thread may collect events (epoll_wait from several threads is allowed):
  * a busy worker does it with a zero timeout on its reap cadence, the parked
  * worker holding the timer duty (multi_thread.c) with the timer deadline.
+ *
+ * Embedding (weft/embed.h): a host event loop polls the epoll instance
+ * itself, which is readable while an event is ready in it, the wake
+ * eventfd (level-triggered) included.  poll_prepare with `drain` reads the
+ * eventfd, so that a wake already seen stops making the instance readable.
  */
 #define _GNU_SOURCE
 #include "driver.h"
@@ -375,6 +380,25 @@ static void ep_wake(struct weft__drv_thread *dt)
 	(void)rc; /* EAGAIN: the counter is saturated, a wake is pending. */
 }
 
+static int ep_poll_fd(struct weft__drv_thread *dt)
+{
+	return ep_of(dt)->epfd;
+}
+
+static bool ep_poll_prepare(struct weft__drv_thread *dt, bool drain)
+{
+	struct ep_thread *t = (struct ep_thread *)dt;
+
+	if (drain) {
+		uint64_t v;
+		ssize_t rc = read(ep_of(dt)->efd, &v, sizeof(v));
+
+		(void)rc; /* EAGAIN: no wake was pending. */
+	}
+	/* Events collected by a wait but not yet dispatched. */
+	return t->nready != 0;
+}
+
 /* Completes the waiters of one event; returns how many completed. */
 static unsigned dispatch(struct ep *e, uint64_t data, uint32_t revents)
 {
@@ -456,4 +480,6 @@ const struct weft__driver_ops weft__epoll_ops = {
 	.wait = ep_wait,
 	.wake = ep_wake,
 	.reap = ep_reap,
+	.poll_fd = ep_poll_fd,
+	.poll_prepare = ep_poll_prepare,
 };

@@ -24,6 +24,15 @@
  * read is re-armed at the next wait.  (docs/driver.md compares this with
  * a ring message, IORING_OP_MSG_RING.)
  *
+ * Embedding.  A host event loop that drives a current-thread runtime
+ * (weft/embed.h) polls the ring fd itself, which is readable exactly while
+ * completions wait in the completion ring.  Before the host waits,
+ * poll_prepare submits what is queued and arms the eventfd read, so that a
+ * wake from any thread posts a completion and the fd turns readable.
+ * (With COOP_TASKRUN a completion is posted by task work on the thread
+ * that submitted it; that thread's sleep in poll() is interrupted to run
+ * it, so the host should tick and poll on one thread.)
+ *
  * Leaving.  A worker that stops (thread_finish) closes its slab to new
  * operations, cancels everything in flight (IORING_ASYNC_CANCEL_ANY) and
  * reaps until nothing is in the kernel, so no buffer is written after
@@ -444,6 +453,25 @@ static void ur_wake(struct weft__drv_thread *dt)
 	(void)rc; /* A full counter means a wake is already pending. */
 }
 
+static int ur_poll_fd(struct weft__drv_thread *dt)
+{
+	return ur_of(dt)->ring.ring_fd;
+}
+
+static bool ur_poll_prepare(struct weft__drv_thread *dt, bool drain)
+{
+	struct ur_thread *t = ur_of(dt);
+
+	/* Wakes arrive as completions of the eventfd read: reap consumed
+	 * them already, there is nothing else to drain. */
+	(void)drain;
+	drain_requests(t);
+	arm_wake(t);
+	if (io_uring_sq_ready(&t->ring) != 0)
+		io_uring_submit(&t->ring);
+	return io_uring_cq_ready(&t->ring) != 0;
+}
+
 static void ur_thread_finish(struct weft__drv_thread *dt)
 {
 	struct ur_thread *t = ur_of(dt);
@@ -487,4 +515,6 @@ const struct weft__driver_ops weft__uring_ops = {
 	.wait = ur_wait,
 	.wake = ur_wake,
 	.reap = ur_reap,
+	.poll_fd = ur_poll_fd,
+	.poll_prepare = ur_poll_prepare,
 };

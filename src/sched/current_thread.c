@@ -24,16 +24,44 @@
  * `driving` and then checks the remote length, while a remote pusher bumps
  * the length and then reads `driving` (both sequentially consistent), and
  * a parker remembers an unpark that comes before the park.
+ *
+ * Embedding (weft/embed.h).  A host loop drives the runtime with ticks
+ * instead of block_on, and waits on the driver's poll fd itself.  The
+ * `driving` flag is the one seat: block_on, a tick, and (for a moment) the
+ * host's queries take it with a CAS, so the queues keep their single
+ * owner.  Once the host asked for the fd (`embedded`), a remote push or a
+ * new earliest timer from another thread also *signals* the fd: it sets
+ * `signalled` and, when that flag was clear, wakes the driver (an eventfd
+ * write that the ring or the epoll instance turns into readability).  A
+ * tick *settles* at its start and its end: it clears `signalled`,
+ * consumes the wakes already delivered (poll_prepare with drain; when a
+ * signal was set again meanwhile, its wake may have been consumed too, so
+ * the settle wakes once more), and then looks at the remote queue.  A
+ * pusher bumps the remote length and then loads `signalled`; the tick
+ * clears `signalled` and then loads the length (all
+ * SeqCst): either the tick sees the push (it runs it, or returns 1), or
+ * the pusher sees the flag clear and signals again.  So the fd is readable
+ * after a tick exactly when something came after the tick looked.
+ *
+ * A query that finds the seat taken (the host asks for the timeout while
+ * another thread is inside block_on) marks `seat_missed` and answers -1;
+ * whoever leaves the seat then loads the mark (store the seat free, then
+ * load the mark, against store the mark, then CAS the seat: SeqCst), takes
+ * the seat back and signals the fd, so the host re-reads the timeout.  A
+ * block_on of an embedded runtime signals the fd when it leaves for the
+ * same reason: the host's timeout predates what block_on ran.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+
+#include "weft/embed.h"
 
 #include "park.h"
 #include "runtime.h"
 #include "../driver/driver.h"
 #include "../driver/time.h"
 #include "../common/lock.h"
-#include "../driver/time.h"
 
 /* Remote queue checks per local polls, as in the multi-threaded workers. */
 #define REMOTE_INTERVAL 61
@@ -59,6 +87,15 @@ struct ct_sched {
 	_Atomic bool driving;
 	/* The runtime's one driver thread (parker.drv too). */
 	struct weft__drv_thread *dt;
+	/* Embedding (see the essay).  The host asked for the poll fd. */
+	_Atomic bool embedded;
+	/* The fd was signalled since the last settle. */
+	_Atomic bool signalled;
+	/* A query found the seat taken: its holder signals when it leaves. */
+	_Atomic bool seat_missed;
+	/* Seat holder only: the next settle drains the driver's wakes even
+	 * when `signalled` is clear (a block_on may have left some). */
+	bool drain_next;
 };
 
 static struct ct_sched *ct_of(struct weft__sched *s)
@@ -102,6 +139,30 @@ static void requeue_yielded(struct ct_sched *ct)
 	ct->yielded_head = ct->yielded_tail = NULL;
 }
 
+/*
+ * Makes the poll fd readable for a host that waits on it, once per settle:
+ * called after a remote push (or a new earliest timer) is published, with
+ * remote_lock held and remote_closed false, so that the driver it wakes
+ * is not being destroyed (ct_shutdown closes the queue first).
+ */
+static void embed_signal(struct ct_sched *ct)
+{
+	/* SeqCst: ordered after the caller's SeqCst publication (the remote
+	 * length); pairs with the store in weft_runtime_backend_fd. */
+	if (!atomic_load_explicit(&ct->embedded, memory_order_seq_cst))
+		return;
+	/* SeqCst: the pusher's side of the settle handshake (the essay).
+	 * A set flag seen here is either from after the last settle's clear
+	 * (its wake makes the fd readable), or the next clear follows this
+	 * load, and the settle's load of the remote length after it sees
+	 * the push. */
+	if (atomic_load_explicit(&ct->signalled, memory_order_seq_cst))
+		return;
+	/* SeqCst: as above; only the pusher that sets the flag writes. */
+	if (!atomic_exchange_explicit(&ct->signalled, true, memory_order_seq_cst))
+		weft__drv_wake(ct->dt);
+}
+
 static void ct_schedule(struct weft__sched *s, struct weft_task *t)
 {
 	struct ct_sched *ct = ct_of(s);
@@ -125,6 +186,7 @@ static void ct_schedule(struct weft__sched *s, struct weft_task *t)
 	/* SeqCst: ordered before the load of `driving` below; pairs with the
 	 * driver's store of `driving` and load of remote_len. */
 	atomic_fetch_add_explicit(&ct->remote_len, 1, memory_order_seq_cst);
+	embed_signal(ct);
 	pthread_mutex_unlock(&ct->remote_lock);
 	if (atomic_load_explicit(&ct->driving, memory_order_seq_cst))
 		weft__parker_unpark(&ct->parker);
@@ -206,7 +268,7 @@ static const weft_waker_vtable main_waker_vtable = {
 	.drop = main_drop,
 };
 
-/* ---- block_on ---------------------------------------------------------------- */
+/* ---- running tasks ------------------------------------------------------------ */
 
 static void run_task(struct ct_sched *ct, struct weft_task *t)
 {
@@ -256,18 +318,82 @@ static unsigned run_batch(struct ct_sched *ct)
 	return n;
 }
 
+/* ---- the seat: who drives the runtime -------------------------------------- */
+
+/* Takes the seat (block_on, a tick, a query); false when it is taken. */
+static bool seat_take(struct ct_sched *ct)
+{
+	bool expected = false;
+
+	/* SeqCst: the driver's side of the remote-push handshake (the
+	 * essay), and of the seat_missed handshake; acquires what the
+	 * previous holder wrote before its SeqCst store in seat_leave. */
+	return atomic_compare_exchange_strong_explicit(&ct->driving, &expected, true,
+						       memory_order_seq_cst,
+						       memory_order_relaxed);
+}
+
+/* Makes the poll fd readable now, whatever `signalled` says. */
+static void embed_raise(struct ct_sched *ct)
+{
+	/* SeqCst: as in embed_signal; the settle that clears it drains. */
+	atomic_store_explicit(&ct->signalled, true, memory_order_seq_cst);
+	weft__drv_wake(ct->dt);
+}
+
+/*
+ * Leaves the seat.  On an embedded runtime the driver is first readied for
+ * the host's wait, and with `signal` the fd is made readable.  A query that
+ * missed the seat meanwhile (seat_missed) gets the seat taken back and the
+ * fd signalled, unless another thread took the seat first (it then sees
+ * the mark when it leaves).
+ */
+static void seat_leave(struct ct_sched *ct, bool signal)
+{
+	for (;;) {
+		/* SeqCst: pairs with the store in weft_runtime_backend_fd. */
+		if (atomic_load_explicit(&ct->embedded, memory_order_seq_cst)) {
+			weft__drv_poll_prepare(ct->dt, false);
+			if (signal)
+				embed_raise(ct);
+		}
+		/* SeqCst: publishes our queue state to the next holder, and is
+		 * ordered before the load of the mark below (against the
+		 * query's store of the mark and CAS of the seat). */
+		atomic_store_explicit(&ct->driving, false, memory_order_seq_cst);
+		if (!atomic_load_explicit(&ct->seat_missed, memory_order_seq_cst))
+			return;
+		if (!seat_take(ct))
+			return;
+		/* Relaxed: we hold the seat; a new mark after this is seen
+		 * by the load above in the next round. */
+		atomic_store_explicit(&ct->seat_missed, false, memory_order_relaxed);
+		signal = true;
+	}
+}
+
+/* For a query: takes the seat, or marks that it was missed (the holder
+ * signals the fd when it leaves) and tries once more. */
+static bool seat_take_or_mark(struct ct_sched *ct)
+{
+	if (seat_take(ct))
+		return true;
+	/* SeqCst: ordered before the CAS below; pairs with the store of the
+	 * seat and load of the mark in seat_leave. */
+	atomic_store_explicit(&ct->seat_missed, true, memory_order_seq_cst);
+	return seat_take(ct);
+}
+
+/* ---- block_on ---------------------------------------------------------------- */
+
 static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 {
 	struct ct_sched *ct = ct_of(rt->sched);
 	struct weft__context saved = weft__ctx;
 	weft_waker waker = { ct, &main_waker_vtable };
-	bool expected = false;
 	weft_cx cx;
 
-	/* Acquire: pairs with the release when the previous driver left. */
-	if (!atomic_compare_exchange_strong_explicit(&ct->driving, &expected, true,
-						     memory_order_seq_cst,
-						     memory_order_relaxed))
+	if (!seat_take(ct))
 		return -EBUSY;
 	weft__ctx.rt = rt;
 	weft__ctx.owner = ct;
@@ -307,8 +433,11 @@ static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 		reap_driver(ct);
 	}
 	weft__ctx = saved;
-	/* Release: the next driver sees our queue state. */
-	atomic_store_explicit(&ct->driving, false, memory_order_release);
+	/* The wakes of this block_on may linger in the driver: the next
+	 * settle drains them.  A host waiting on the fd meanwhile holds a
+	 * timeout older than what ran here: signal it. */
+	ct->drain_next = true;
+	seat_leave(ct, true);
 	return 0;
 }
 
@@ -336,7 +465,6 @@ static void ct_shutdown(struct weft_runtime *rt)
 		weft__task_discard(t);
 }
 
-/* A new earliest timer: a driving thread asleep re-reads the deadline. */
 /*
  * A timer that became the earliest while the driving thread sleeps in the
  * driver with a later (or no) timeout: kick it, so that it re-reads the
@@ -349,10 +477,16 @@ static void ct_timer_changed(struct weft_runtime *rt)
 {
 	struct ct_sched *ct = ct_of(rt->sched);
 
-	/* The driving thread itself reads the deadline before it parks. */
+	/* The driving thread itself reads the deadline before it parks (or,
+	 * embedded, before the host reads the timeout after the tick). */
 	if (weft__ctx.owner == ct)
 		return;
 	weft__drv_kick(ct->dt);
+	/* A host waiting on the fd holds a timeout for a later deadline. */
+	pthread_mutex_lock(&ct->remote_lock);
+	if (!ct->remote_closed)
+		embed_signal(ct);
+	pthread_mutex_unlock(&ct->remote_lock);
 }
 
 static const struct weft__runtime_ops ct_runtime_ops = {
@@ -386,6 +520,10 @@ int weft__current_thread_create(struct weft_runtime *rt)
 	ct->parker.drv = ct->dt;
 	atomic_init(&ct->main_woken, false);
 	atomic_init(&ct->driving, false);
+	atomic_init(&ct->embedded, false);
+	atomic_init(&ct->signalled, false);
+	atomic_init(&ct->seat_missed, false);
+	ct->drain_next = true;
 	rt->ops = &ct_runtime_ops;
 	rt->sched = &ct->base;
 	rt->workers = 1;
@@ -396,4 +534,163 @@ fail_mutex:
 fail_free:
 	rt->alloc.free(rt->alloc.ctx, ct, sizeof(*ct), 64);
 	return -err;
+}
+
+/* ---- embedding: ticks, the poll fd and the timeout (weft/embed.h) -------- */
+
+/*
+ * The tick's side of the embedding handshake (the essay): consumes the
+ * wakes already delivered, clears `signalled`, and readies the driver for
+ * the host's wait.  The caller then looks at the remote queue.  Returns
+ * true when completions wait in the driver.  Seat holder only.
+ */
+static bool settle(struct ct_sched *ct)
+{
+	/* SeqCst: the clear comes before the caller's SeqCst load of the
+	 * remote length; pairs with the pusher's increment and load of the
+	 * flag in embed_signal. */
+	bool was = atomic_exchange_explicit(&ct->signalled, false, memory_order_seq_cst);
+	bool drain = was || ct->drain_next;
+	bool pending = weft__drv_poll_prepare(ct->dt, drain);
+
+	ct->drain_next = false;
+	/* A signal set after our clear may have had its wake eaten by the
+	 * drain: wake again, so that the fd stays readable for it.  SeqCst:
+	 * ordered after the drain; pairs with the exchange in embed_signal. */
+	if (drain && atomic_load_explicit(&ct->signalled, memory_order_seq_cst))
+		weft__drv_wake(ct->dt);
+	return pending;
+}
+
+/* True when a task can run now.  Seat holder only. */
+static bool work_ready(struct ct_sched *ct)
+{
+	/* SeqCst: after the settle's clear of `signalled` (see settle). */
+	return ct->local_head != NULL || ct->yielded_head != NULL ||
+	       atomic_load_explicit(&ct->remote_len, memory_order_seq_cst) != 0;
+}
+
+/* Runs tasks for at most `budget` polls (a jump of a paused clock counts as
+ * one); the yielded ones wait for the next tick. */
+static void tick_run(struct ct_sched *ct, unsigned budget)
+{
+	unsigned used;
+
+	for (used = 0; used < budget; used++) {
+		struct weft_task *t;
+
+		if (++ct->tick % REMOTE_INTERVAL == 0) {
+			reap_driver(ct);
+			pull_remote(ct);
+		}
+		t = local_pop(ct);
+		if (t == NULL) {
+			reap_driver(ct);
+			pull_remote(ct);
+			t = local_pop(ct);
+		}
+		if (t != NULL)
+			run_task(ct, t);
+		else if (ct->yielded_head != NULL ||
+			 !weft__time_auto_advance(ct->base.rt->time))
+			break;
+	}
+}
+
+static int ct_tick(struct weft_runtime *rt, unsigned budget)
+{
+	struct ct_sched *ct = ct_of(rt->sched);
+	struct weft__context saved = weft__ctx;
+	bool more;
+
+	if (!seat_take(ct))
+		return -EBUSY;
+	weft__ctx.rt = rt;
+	weft__ctx.owner = ct;
+	weft__ctx.drv = ct->dt;
+	weft__ctx.in_runtime = false;
+	settle(ct);
+	requeue_yielded(ct);
+	reap_driver(ct);
+	pull_remote(ct);
+	tick_run(ct, budget);
+	reap_driver(ct);
+	more = settle(ct);
+	more = work_ready(ct) || more;
+	/* The budget ran out just as the work did: a paused clock jumps now
+	 * (what it wakes joins the local queue), as it would have in the
+	 * loop. */
+	if (!more && weft__time_auto_advance(rt->time))
+		more = true;
+	weft__ctx = saved;
+	seat_leave(ct, false);
+	return more ? 1 : 0;
+}
+
+int weft_runtime_tick(weft_runtime *rt, unsigned budget)
+{
+	if (rt == NULL || rt->flavor != WEFT_RUNTIME_CURRENT_THREAD || budget == 0)
+		return -EINVAL;
+	if (weft__ctx.in_runtime)
+		return -EDEADLK;
+	return ct_tick(rt, budget);
+}
+
+int weft_runtime_backend_fd(weft_runtime *rt)
+{
+	struct ct_sched *ct;
+	int fd;
+
+	if (rt == NULL || rt->flavor != WEFT_RUNTIME_CURRENT_THREAD)
+		return -EINVAL;
+	ct = ct_of(rt->sched);
+	/* SeqCst: pairs with the loads in embed_signal and seat_leave: a
+	 * push either sees the mark and signals, or comes before the
+	 * host's next tick or timeout, which sees it. */
+	atomic_store_explicit(&ct->embedded, true, memory_order_seq_cst);
+	fd = weft__drv_poll_fd(ct->dt);
+	/* Ready the driver for the host's wait now; the driving thread (a
+	 * task asking) does it when it leaves the seat. */
+	if (weft__ctx.owner != ct && seat_take_or_mark(ct))
+		seat_leave(ct, false);
+	return fd;
+}
+
+/* The timeout for the host (see weft_runtime_backend_timeout).  Seat
+ * holder only. */
+static int timeout_of(struct ct_sched *ct)
+{
+	uint64_t deadline, now, ms;
+
+	if (work_ready(ct))
+		return 0;
+	deadline = weft__time_park_deadline(ct->base.rt->time);
+	if (deadline == UINT64_MAX)
+		return -1;
+	now = weft__now_ns();
+	if (deadline <= now)
+		return 0;
+	/* Rounded up: a host that waits this long never wakes early. */
+	ms = (deadline - now + WEFT_MS - 1) / WEFT_MS;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+int weft_runtime_backend_timeout(weft_runtime *rt)
+{
+	struct ct_sched *ct;
+	int ms;
+
+	if (rt == NULL || rt->flavor != WEFT_RUNTIME_CURRENT_THREAD)
+		return -EINVAL;
+	ct = ct_of(rt->sched);
+	/* Asked from inside one of rt's tasks: we hold the seat already. */
+	if (weft__ctx.owner == ct)
+		return timeout_of(ct);
+	/* Someone else drives: wait for the fd, which they signal when they
+	 * leave (seat_missed). */
+	if (!seat_take_or_mark(ct))
+		return -1;
+	ms = timeout_of(ct);
+	seat_leave(ct, false);
+	return ms;
 }
