@@ -14,5 +14,6 @@
 #include "weft/sync.h"
 #include "weft/time.h"
 #include "weft/io.h"
+#include "weft/metrics.h"
 
 #endif /* WEFT_H */

@@ -30,6 +30,8 @@ int weft__owned_init(struct weft__sched *s)
 		}
 		s->shards[i].head = NULL;
 		s->shards[i].closed = false;
+		atomic_init(&s->shards[i].inserted, 0);
+		atomic_init(&s->shards[i].removed, 0);
 	}
 	return 0;
 }
@@ -67,6 +69,7 @@ int weft__owned_insert(struct weft__sched *s, struct weft_task *t)
 	if (sh->head != NULL)
 		sh->head->owned_prev = t;
 	sh->head = t;
+	WEFT__COUNT(sh, inserted);
 	pthread_mutex_unlock(&sh->lock);
 	return 0;
 }
@@ -83,6 +86,7 @@ void weft__owned_remove(struct weft_task *t)
 	if (t->owned_next != NULL)
 		t->owned_next->owned_prev = t->owned_prev;
 	t->owned_prev = t->owned_next = NULL;
+	WEFT__COUNT(sh, removed);
 	pthread_mutex_unlock(&sh->lock);
 }
 

@@ -4,12 +4,16 @@
  */
 #include "task.h"
 
+#include <string.h>
+
 int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 		     const weft_allocator *alloc, struct weft_runtime *rt)
 {
 	s->ops = ops;
 	s->alloc = *alloc;
 	s->rt = rt;
+	memset(&s->obs, 0, sizeof(s->obs));
+	atomic_init(&s->obs.next_id, 0);
 	atomic_init(&s->refs, 1);
 	return weft__owned_init(s);
 }

@@ -13,6 +13,7 @@
 
 #include "weft/runtime.h"
 #include "alloc.h"
+#include "observe.h"
 
 struct weft_task;
 struct weft__sched;
@@ -26,6 +27,10 @@ struct owned_shard {
 	_Alignas(64) pthread_mutex_t lock;
 	struct weft_task *head;
 	bool closed;
+	/* Tasks ever inserted and removed: written under the lock (a
+	 * relaxed load and store), read without it by metrics.c. */
+	_Atomic uint64_t inserted;
+	_Atomic uint64_t removed;
 };
 
 struct weft__sched_ops {
@@ -53,6 +58,8 @@ struct weft__sched {
 	weft_allocator alloc;
 	_Atomic uint64_t refs;
 	struct weft_runtime *rt;
+	/* Hooks, ids and reports (observe.h); zero: not observed. */
+	struct weft__observer obs;
 	struct owned_shard shards[OWNED_SHARDS];
 };
 
