@@ -386,12 +386,14 @@ static void poll_one(struct worker *w, struct weft_task *t)
 	bool watch = w->sched->watch;
 	enum task_run_result res;
 
+	/* Counted before the poll, so that whoever sees the task's end (a
+	 * joiner) also sees it counted. */
+	WEFT__COUNT(&w->ctr, polls);
 	if (watch)
 		weft__poll_slot_enter(&w->slot, weft__task_id(t), weft__task_name(t));
 	res = weft__task_run_budget(t, &budget);
 	if (watch)
 		weft__poll_slot_exit(&w->slot);
-	WEFT__COUNT(&w->ctr, polls);
 	if (res == TASK_RUN_RESCHEDULE) {
 		if (budget == 0)
 			WEFT__COUNT(&w->ctr, budget_yields);
