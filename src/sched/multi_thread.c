@@ -140,9 +140,12 @@ struct worker {
 	bool searching;
 	bool started;
 	bool driver_ok; /* its driver thread was initialised on this thread */
-	/* Written by this worker only; read by snapshots and the watchdog
-	 * (observe.h).  On lines of their own, away from the queue. */
-	_Alignas(64) struct weft__worker_counters ctr;
+	bool watch;     /* mt_sched.watch, on the worker's own line */
+	/* Written by this worker only, read by snapshots (observe.h).  Next
+	 * to the fields every poll touches anyway: a counter costs no cache
+	 * line of its own. */
+	struct weft__worker_counters ctr;
+	/* Read by the watchdog; written only while it is on. */
 	struct weft__poll_slot slot;
 };
 
@@ -383,7 +386,7 @@ static void stop_searching(struct worker *w)
 static void poll_one(struct worker *w, struct weft_task *t)
 {
 	uint32_t budget = WEFT_COOP_BUDGET;
-	bool watch = w->sched->watch;
+	bool watch = w->watch;
 	enum task_run_result res;
 
 	/* Counted before the poll, so that whoever sees the task's end (a
@@ -835,6 +838,7 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 		w->rng = 0x9e3779b9u * (i + 1);
 		weft__parker_init(&w->parker);
 		atomic_init(&w->slot.seq, 0);
+		w->watch = rt->obs.stall_ns != 0;
 		w->dt = weft__drv_thread_at(rt->driver, i);
 		w->parker.drv = w->dt;
 		mt->workers[i] = w;
