@@ -72,7 +72,7 @@ int main(void)
 {
 	weft_task_hooks hooks = { on_spawn, NULL, NULL, on_finish, NULL };
 	weft_runtime_config cfg = { 0 };
-	long rounds = 200 * test_scale();
+	long rounds = 2000 * test_scale();
 	pthread_t readers[2];
 	weft_runtime *rt;
 	uint64_t total = 0, polls = 0;
