@@ -50,13 +50,13 @@ int weft_runtime_metrics(const weft_runtime *rt, weft_metrics *out)
 	memset(&m, 0, sizeof(m));
 	m.workers = rt->workers;
 	for (i = 0; i < OWNED_SHARDS; i++) {
-		/* Removed first: a task ends after it was inserted, so reading
-		 * the later event first never makes live negative. */
-		uint64_t removed = load(&rt->sched->shards[i].removed);
-		uint64_t inserted = load(&rt->sched->shards[i].inserted);
+		const struct owned_shard *sh = &rt->sched->shards[i];
 
-		m.spawned += inserted;
-		m.live_tasks += inserted - removed;
+		/* Acquire: pairs with the release store of `live` in
+		 * weft__owned_insert, so spawned never trails live. */
+		m.live_tasks += atomic_load_explicit((_Atomic uint32_t *)&sh->live,
+						     memory_order_acquire);
+		m.spawned += load((_Atomic uint64_t *)&sh->inserted);
 	}
 	if (rt->ops->metrics != NULL)
 		rt->ops->metrics(rt, &m);

@@ -194,6 +194,10 @@ void weft__obs_task_finish(struct weft_task *t, bool cancelled)
 
 /* ---- debug checks ---------------------------------------------------------- */
 
+/* Lost wake-ups listed one by one on stderr before a summary (a report
+ * callback is given every one). */
+#define LOST_LISTED 8
+
 static struct weft_task *task_of_future(weft_future *f)
 {
 	return (struct weft_task *)((char *)f - sizeof(struct weft_task));
@@ -240,8 +244,24 @@ void weft__obs_check_lost_wakeup(struct weft_task *t)
 
 	if (!task_annex(t)->suspect || (cur & TASK_NOTIFIED) || refs > known)
 		return;
+	/* Shutdown runs on one thread: a plain count. */
+	if (++t->sched->obs.lost_wakeups > LOST_LISTED && t->sched->obs.report == NULL)
+		return;
 	report_task(t, WEFT_REPORT_LOST_WAKEUP,
 		    "returned pending without keeping a waker; nothing could wake it");
+}
+
+void weft__obs_shutdown_summary(struct weft__sched *s)
+{
+	struct weft__observer *o = &s->obs;
+	char msg[128];
+
+	if (o->lost_wakeups <= LOST_LISTED || o->report != NULL)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "%llu tasks in all returned pending without keeping a waker (%d listed)",
+		 (unsigned long long)o->lost_wakeups, LOST_LISTED);
+	weft__report(o, WEFT_REPORT_LOST_WAKEUP, 0, NULL, -1, 0, msg);
 }
 
 #if WEFT_DEBUG_CHECKS

@@ -88,6 +88,8 @@ struct weft__observer {
 	void *report_ctx;
 	/* The last task id handed out. */
 	_Atomic uint64_t next_id;
+	/* Lost wake-ups found by this shutdown (debug checks). */
+	uint64_t lost_wakeups;
 };
 
 /* Adds one to a counter that only the calling thread writes. */
@@ -171,6 +173,10 @@ void weft__sched_observe(struct weft__sched *s, const struct weft__obs_config *c
  */
 void weft__report(const struct weft__observer *o, weft_report_kind kind, uint64_t task_id,
 		  const char *name, int worker, uint64_t duration_ns, const char *message);
+
+/* Debug checks: after shutdown cancelled every task, sums up the lost
+ * wake-ups that stderr did not list one by one. */
+void weft__obs_shutdown_summary(struct weft__sched *s);
 
 /* ---- watchdog.c ----------------------------------------------------------- */
 

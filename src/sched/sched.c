@@ -42,4 +42,5 @@ void weft__sched_shutdown_tasks(struct weft__sched *s)
 	 * wake or drop other tasks, which takes shard locks. */
 	while ((t = weft__owned_claim_unfinished(s, &shard)) != NULL)
 		weft__task_cancel_claimed(t);
+	weft__obs_shutdown_summary(s);
 }

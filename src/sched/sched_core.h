@@ -26,12 +26,15 @@ struct weft__sched;
 struct owned_shard {
 	_Alignas(64) pthread_mutex_t lock;
 	struct weft_task *head;
-	bool closed;
-	/* Tasks ever inserted and removed: written under the lock (a
-	 * relaxed load and store), read without it by metrics.c. */
+	/* Tasks ever inserted, and tasks listed now: written under the lock
+	 * (a relaxed load and store), read without it by metrics.c.  Sized
+	 * so that a shard stays one cache line. */
 	_Atomic uint64_t inserted;
-	_Atomic uint64_t removed;
+	_Atomic uint32_t live;
+	bool closed;
 };
+
+_Static_assert(sizeof(struct owned_shard) == 64, "a shard is one cache line");
 
 struct weft__sched_ops {
 	/*
