@@ -59,7 +59,9 @@ int main(void)
 	cfg.stall_threshold_ns = 60ull * 1000000000u; /* on, and never reached */
 	rt = obs_runtime(&cfg);
 	/* A worker names itself first thing; wait until all three have. */
-	for (i = 0; i < 20000 && threads_named("weft-worker-2") == 0; i++)
+	for (i = 0; i < 20000 && (threads_named("weft-worker-0") == 0 ||
+				  threads_named("weft-worker-1") == 0 ||
+				  threads_named("weft-worker-2") == 0); i++)
 		test_sleep_ms(1);
 	CHECK_EQ(threads_named("weft-worker-0"), 1);
 	CHECK_EQ(threads_named("weft-worker-1"), 1);
