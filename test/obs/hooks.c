@@ -1,4 +1,4 @@
-/* obs_hooks: the task hooks see, per task id, spawn, then poll start/end pairs, then finish, from several tasks on several workers; names and ids are the ones given; a task aborted before its first poll has no poll events and finishes cancelled; a runtime without hooks gives nothing. */
+/* obs_hooks: the task hooks see, per task id, spawn, then poll start/end pairs, then finish, from several tasks on several workers; names and ids are the ones given; a task aborted before its first poll has no poll events and finishes cancelled; a hooks struct with only on_finish set calls just that, once per task. */
 #include <pthread.h>
 
 #include "obs_test.h"
