@@ -16,5 +16,6 @@
 #include "weft/io.h"
 #include "weft/net.h"
 #include "weft/embed.h"
+#include "weft/metrics.h"
 
 #endif /* WEFT_H */

@@ -21,6 +21,9 @@
 extern "C" {
 #endif
 
+struct weft_task_hooks;
+struct weft_report;
+
 /* An opaque runtime.  Created by weft_runtime_create. */
 typedef struct weft_runtime weft_runtime;
 
@@ -116,6 +119,19 @@ typedef struct weft_runtime_config {
 	/* I/O backend; default AUTO (see weft_driver_kind).  The config wins
 	 * over WEFT_DRIVER. */
 	weft_driver_kind driver;
+	/* Observability (weft/metrics.h).  Hooks called around every task;
+	 * NULL = none.  The struct is copied at creation. */
+	const struct weft_task_hooks *task_hooks;
+	/* The stall watchdog: report every task poll that holds a worker
+	 * longer than this many nanoseconds.  0 = off, unless WEFT_STALL_MS
+	 * is set.  Multi-threaded flavour only (ignored otherwise).  While on,
+	 * a watchdog thread wakes every threshold / 2, also when the runtime
+	 * is idle; while off, no thread is started. */
+	uint64_t stall_threshold_ns;
+	/* Where watchdog and debug-check reports go (weft_report_fn); NULL =
+	 * one line each on stderr.  report_ctx is passed to it. */
+	void (*report)(void *ctx, const struct weft_report *report);
+	void *report_ctx;
 } weft_runtime_config;
 
 /*

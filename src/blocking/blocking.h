@@ -27,6 +27,9 @@ unsigned weft__blocking_threads(struct weft_runtime *rt);
 /* The number of pool threads on the idle list (for tests).  Any thread. */
 unsigned weft__blocking_idle(struct weft_runtime *rt);
 
+/* The number of jobs queued for a thread (weft_metrics).  Any thread. */
+unsigned weft__blocking_queued(struct weft_runtime *rt);
+
 /*
  * Shuts the pool of `rt` down (nothing happens when it was never made):
  * refuses new jobs, cancels the queued ones (their joins complete with

@@ -69,6 +69,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -105,6 +106,9 @@ struct weft__blocking_pool {
 	struct pool_thread *idle;
 	struct pool_thread *exited;
 	unsigned threads;
+	/* Jobs in the queue, and the number the next thread's name gets. */
+	unsigned queued;
+	unsigned next_name;
 	/* Claimed threads that have not yet come back for the queue. */
 	unsigned notified;
 	unsigned max_threads;
@@ -143,6 +147,7 @@ static void queue_push(struct weft__blocking_pool *pool, struct weft_task *t)
 	else
 		pool->head = t;
 	pool->tail = t;
+	pool->queued++;
 }
 
 static struct weft_task *queue_pop(struct weft__blocking_pool *pool)
@@ -154,6 +159,7 @@ static struct weft_task *queue_pop(struct weft__blocking_pool *pool)
 		if (pool->head == NULL)
 			pool->tail = NULL;
 		t->queue_next = NULL;
+		pool->queued--;
 	}
 	return t;
 }
@@ -311,6 +317,16 @@ static void ripple_wake(struct weft__blocking_pool *pool)
 		weft__parker_unpark(&pt->parker);
 }
 
+/* Names the calling thread weft-blocking-N (top, perf, gdb); Linux keeps
+ * 15 characters. */
+static void set_thread_name(unsigned n)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "weft-blocking-%u", n);
+	(void)pthread_setname_np(pthread_self(), name);
+}
+
 static void *pool_thread_main(void *arg)
 {
 	struct pool_thread *pt = arg;
@@ -320,6 +336,7 @@ static void *pool_thread_main(void *arg)
 	pt->first = NULL;
 	current_pool = pool;
 	pthread_mutex_lock(&pool->lock);
+	set_thread_name(pool->next_name++);
 	for (;;) {
 		if (t == NULL)
 			t = queue_pop(pool);
@@ -635,6 +652,19 @@ unsigned weft__blocking_idle(struct weft_runtime *rt)
 	return n;
 }
 
+unsigned weft__blocking_queued(struct weft_runtime *rt)
+{
+	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
+	unsigned n;
+
+	if (pool == NULL)
+		return 0;
+	pthread_mutex_lock(&pool->lock);
+	n = pool->queued;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
+}
+
 bool weft__blocking_on_pool_thread(struct weft_runtime *rt)
 {
 	return current_pool != NULL && current_pool == pool_of(rt);
@@ -669,6 +699,7 @@ int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns)
 	pool->shutdown = true;
 	queued = pool->head;
 	pool->head = pool->tail = NULL;
+	pool->queued = 0;
 	while ((pt = idle_claim(pool)) != NULL)
 		weft__parker_unpark(&pt->parker);
 	pthread_mutex_unlock(&pool->lock);

@@ -98,8 +98,10 @@ int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
 #endif
 		/* A refusal by the kernel falls back; our own allocator's
 		 * failure does not. */
-		if (err < 0 && (err == -ENOTSUP || d->refused))
+		if (err < 0 && (err == -ENOTSUP || d->refused)) {
 			err = start(d, WEFT_DRIVER_EPOLL);
+			d->fell_back = err == 0;
+		}
 	} else {
 		err = start(d, kind);
 	}
@@ -172,6 +174,7 @@ void weft__drv_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
 void weft__drv_wake(struct weft__drv_thread *dt)
 {
 	atomic_fetch_add_explicit(&weft__driver_counters.wakes, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&dt->wakes, 1, memory_order_relaxed);
 	dt->driver->ops->wake(dt);
 }
 
@@ -186,7 +189,11 @@ void weft__drv_kick(struct weft__drv_thread *dt)
 
 unsigned weft__drv_reap(struct weft__drv_thread *dt)
 {
-	return dt->driver->ops->reap(dt);
+	unsigned n = dt->driver->ops->reap(dt);
+
+	if (n != 0)
+		atomic_fetch_add_explicit(&dt->completions, n, memory_order_relaxed);
+	return n;
 }
 
 int weft__drv_poll_fd(struct weft__drv_thread *dt)

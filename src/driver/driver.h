@@ -163,6 +163,12 @@ struct weft__drv_thread {
 	/* True from weft__drv_sleep_begin until its wait returned: a kick
 	 * (weft__drv_kick) then costs a wake. */
 	_Atomic bool sleeping;
+	/* Counters for weft_runtime_metrics (relaxed fetch-adds; on
+	 * io_uring only the owner counts its submissions and completions):
+	 * operations started here, completions dispatched, wakes sent. */
+	_Atomic uint64_t submissions;
+	_Atomic uint64_t completions;
+	_Atomic uint64_t wakes;
 };
 
 struct weft__driver {
@@ -179,6 +185,8 @@ struct weft__driver {
 	/* Set by a backend's init when the kernel refused it (as opposed to
 	 * an allocation failure): auto selection then falls back. */
 	bool refused;
+	/* AUTO chose epoll because io_uring could not start. */
+	bool fell_back;
 	void *backend;
 };
 
@@ -237,6 +245,12 @@ bool weft__drv_poll_prepare(struct weft__drv_thread *dt, bool drain);
 
 /* The name of the backend: "io_uring" or "epoll". */
 const char *weft__driver_name(const struct weft__driver *d);
+
+/* Counts an operation started on `dt` (weft_metrics.driver_submissions). */
+static inline void weft__drv_count_submit(struct weft__drv_thread *dt)
+{
+	atomic_fetch_add_explicit(&dt->submissions, 1, memory_order_relaxed);
+}
 
 /* ---- the operation layer (op.c), used by the I/O futures --------------- */
 

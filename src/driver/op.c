@@ -303,6 +303,7 @@ int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
 	h->dt = dt;
 	h->index = index;
 	h->gen = op->gen;
+	weft__drv_count_submit(dt);
 out:
 	pthread_mutex_unlock(&s->lock);
 	if (kick)

@@ -44,14 +44,9 @@ static bool join_register(struct weft_task *t, const weft_waker *w)
 	return weft__state_set_join_waker(&t->state) == STATE_JOIN_COMPLETE;
 }
 
-weft_poll weft__join_poll(weft_future *f, weft_cx *cx)
+/* The handle's poll, without the debug checks' busy mark. */
+static weft_poll join_poll(weft_join_handle *h, weft_cx *cx)
 {
-	weft_join_handle *h = (weft_join_handle *)f;
-
-	if (h->task == NULL) {
-		h->status = -EINVAL;
-		return WEFT_READY;
-	}
 	if (!weft_coop_proceed(cx))
 		return WEFT_PENDING;
 	if (join_register(h->task, weft_cx_waker(cx))) {
@@ -62,17 +57,55 @@ weft_poll weft__join_poll(weft_future *f, weft_cx *cx)
 	return WEFT_PENDING;
 }
 
+weft_poll weft__join_poll(weft_future *f, weft_cx *cx)
+{
+	weft_join_handle *h = (weft_join_handle *)f;
+	struct weft_task *t = h->task;
+	weft_poll res;
+
+	if (t == NULL) {
+		h->status = -EINVAL;
+		return WEFT_READY;
+	}
+	weft__join_enter(t);
+	res = join_poll(h, cx);
+	weft__join_exit(t);
+	return res;
+}
+
 void weft__join_drop(weft_future *f)
 {
 	weft_join_detach((weft_join_handle *)f);
 }
 
+/* Blocks until the task is complete or the deadline passes; the caller
+ * holds the debug checks' busy mark. */
+static int join_wait(weft_join_handle *h, struct weft__parker *p, bool timed,
+		     uint64_t deadline)
+{
+	weft_waker w = weft__thread_parker_waker_ref(p);
+	weft_cx cx;
+
+	weft_cx_init(&cx, &w);
+	for (;;) {
+		if (join_poll(h, &cx) == WEFT_READY)
+			return h->status;
+		if (!timed) {
+			weft__parker_park(p);
+		} else if (!weft__parker_park_until(p, deadline)) {
+			if (join_poll(h, &cx) == WEFT_READY)
+				return h->status;
+			return -ETIMEDOUT;
+		}
+	}
+}
+
 static int join_blocking(weft_join_handle *h, bool timed, uint64_t timeout_ns)
 {
 	struct weft__parker *p;
-	weft_waker w;
-	weft_cx cx;
+	struct weft_task *t;
 	uint64_t deadline = 0;
+	int res;
 
 	if (h == NULL || h->task == NULL)
 		return -EINVAL;
@@ -83,19 +116,11 @@ static int join_blocking(weft_join_handle *h, bool timed, uint64_t timeout_ns)
 		return -ENOMEM;
 	if (timed)
 		deadline = weft__deadline_after(timeout_ns);
-	w = weft__thread_parker_waker_ref(p);
-	weft_cx_init(&cx, &w);
-	for (;;) {
-		if (weft__join_poll(&h->base, &cx) == WEFT_READY)
-			return h->status;
-		if (!timed) {
-			weft__parker_park(p);
-		} else if (!weft__parker_park_until(p, deadline)) {
-			if (weft__join_poll(&h->base, &cx) == WEFT_READY)
-				return h->status;
-			return -ETIMEDOUT;
-		}
-	}
+	t = h->task;
+	weft__join_enter(t);
+	res = join_wait(h, p, timed, deadline);
+	weft__join_exit(t);
+	return res;
 }
 
 int weft_join(weft_join_handle *handle)
@@ -114,7 +139,9 @@ int weft_join_try(weft_join_handle *handle)
 
 	if (handle == NULL || handle->task == NULL)
 		return -EINVAL;
+	weft__join_enter(handle->task);
 	c = weft__state_completion(&handle->task->state);
+	weft__join_exit(handle->task);
 	if (c == STATE_NOT_COMPLETE)
 		return -EAGAIN;
 	handle->status = completion_status(c);
@@ -123,11 +150,14 @@ int weft_join_try(weft_join_handle *handle)
 
 void *weft_join_output(weft_join_handle *handle)
 {
+	enum state_completion c;
+
 	if (handle == NULL || handle->task == NULL)
 		return NULL;
-	if (weft__state_completion(&handle->task->state) != STATE_FINISHED)
-		return NULL;
-	return task_future(handle->task);
+	weft__join_enter(handle->task);
+	c = weft__state_completion(&handle->task->state);
+	weft__join_exit(handle->task);
+	return c == STATE_FINISHED ? task_future(handle->task) : NULL;
 }
 
 int weft_join_abort(weft_join_handle *handle)
@@ -146,7 +176,9 @@ void weft_join_detach(weft_join_handle *handle)
 	if (handle == NULL || handle->task == NULL)
 		return;
 	t = handle->task;
+	weft__join_enter(t);
 	handle->task = NULL;
+	weft__join_exit(t);
 	if (weft__state_unset_join_interest(&t->state) == STATE_DETACH_DROP_WAKER)
 		weft_waker_drop(&t->join_waker);
 	weft__task_drop_ref(t);

@@ -106,6 +106,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -139,6 +140,13 @@ struct worker {
 	bool searching;
 	bool started;
 	bool driver_ok; /* its driver thread was initialised on this thread */
+	bool watch;     /* mt_sched.watch, on the worker's own line */
+	/* Written by this worker only, read by snapshots (observe.h).  Next
+	 * to the fields every poll touches anyway: a counter costs no cache
+	 * line of its own. */
+	struct weft__worker_counters ctr;
+	/* Read by the watchdog; written only while it is on. */
+	struct weft__poll_slot slot;
 };
 
 struct mt_sched {
@@ -154,6 +162,9 @@ struct mt_sched {
 	/* io_uring: every parked worker waits in its ring; epoll: only the
 	 * timer duty holder waits in the driver. */
 	bool all_park_in_driver;
+	/* The stall watchdog is on: workers publish each poll in their slot. */
+	bool watch;
+	struct weft__watchdog *watchdog;
 };
 
 static struct mt_sched *mt_of(struct weft__sched *s)
@@ -283,6 +294,7 @@ static struct weft_task *pop_injector(struct worker *w)
 	first = weft__injector_pop_batch(&mt->injector, max, &n);
 	if (first == NULL)
 		return NULL;
+	WEFT__COUNT_N(&w->ctr, injector_pops, n);
 	t = first->queue_next;
 	while (t != NULL) {
 		struct weft_task *next = t->queue_next;
@@ -350,9 +362,12 @@ static struct weft_task *steal_work(struct worker *w)
 
 		if (victim == w->index)
 			continue;
+		WEFT__COUNT(&w->ctr, steal_attempts);
 		t = weft__local_queue_steal_half(&mt->workers[victim]->queue, &w->queue);
-		if (t != NULL)
+		if (t != NULL) {
+			WEFT__COUNT(&w->ctr, steals);
 			return t;
+		}
 	}
 	return pop_injector(w);
 }
@@ -366,16 +381,37 @@ static void stop_searching(struct worker *w)
 		notify_parked(w->sched);
 }
 
+/* One poll of `t`, counted, and published for the watchdog when it is
+ * on; a task woken during its poll goes to the back of the local queue. */
+static void poll_one(struct worker *w, struct weft_task *t)
+{
+	uint32_t budget = WEFT_COOP_BUDGET;
+	bool watch = w->watch;
+	enum task_run_result res;
+
+	/* Counted before the poll, so that whoever sees the task's end (a
+	 * joiner) also sees it counted. */
+	WEFT__COUNT(&w->ctr, polls);
+	if (watch)
+		weft__poll_slot_enter(&w->slot, weft__task_id(t), weft__task_name(t));
+	res = weft__task_run_budget(t, &budget);
+	if (watch)
+		weft__poll_slot_exit(&w->slot);
+	if (res == TASK_RUN_RESCHEDULE) {
+		if (budget == 0)
+			WEFT__COUNT(&w->ctr, budget_yields);
+		push_local(w, t);
+		w->yielded = true;
+	}
+}
+
 static void run_task(struct worker *w, struct weft_task *t)
 {
 	unsigned lifo_polls = 0;
 
 	stop_searching(w);
 	for (;;) {
-		if (weft__task_run(t, WEFT_COOP_BUDGET) == TASK_RUN_RESCHEDULE) {
-			push_local(w, t);
-			w->yielded = true;
-		}
+		poll_one(w, t);
 		t = w->lifo;
 		if (t == NULL)
 			return;
@@ -386,6 +422,7 @@ static void run_task(struct worker *w, struct weft_task *t)
 		}
 		lifo_polls++;
 		w->tick++;
+		WEFT__COUNT(&w->ctr, lifo_hits);
 	}
 }
 
@@ -433,6 +470,20 @@ static bool park_in_driver(struct worker *w, bool duty)
 	return unparked;
 }
 
+/* Busy time: the clock is read only when a worker parks and wakes. */
+static void busy_begin(struct worker *w)
+{
+	atomic_store_explicit(&w->ctr.busy_since, weft__now_ns(), memory_order_relaxed);
+}
+
+static void busy_end(struct worker *w)
+{
+	uint64_t since = atomic_load_explicit(&w->ctr.busy_since, memory_order_relaxed);
+
+	WEFT__COUNT_N(&w->ctr, busy_ns, weft__now_ns() - since);
+	atomic_store_explicit(&w->ctr.busy_since, 0, memory_order_relaxed);
+}
+
 static void park(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
@@ -444,6 +495,8 @@ static void park(struct worker *w)
 	    work_available(mt))
 		notify_parked(mt);
 	w->searching = false;
+	busy_end(w);
+	WEFT__COUNT(&w->ctr, parks);
 	duty = w->driver_ok && take_timer_duty(mt, w);
 	if (duty || (w->driver_ok && mt->all_park_in_driver)) {
 		while (!park_in_driver(w, duty))
@@ -458,15 +511,22 @@ static void park(struct worker *w)
 	/* Unparked: by a notifier, which counted us as searching, or by
 	 * shutdown. */
 	w->searching = true;
+	busy_begin(w);
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct mt_sched *mt = w->sched;
+	char name[16];
 
+	/* Shown by top, perf and gdb; Linux keeps 15 characters. */
+	snprintf(name, sizeof(name), "weft-worker-%u", w->index);
+	(void)pthread_setname_np(pthread_self(), name);
+	busy_begin(w);
 	weft__ctx.rt = mt->base.rt;
 	weft__ctx.owner = w;
+	weft__ctx.worker_id = w->index + 1;
 	weft__ctx.in_runtime = true;
 	if (weft__drv_thread_init(w->dt) == 0) {
 		weft__ctx.drv = w->dt;
@@ -494,7 +554,9 @@ static void *worker_main(void *arg)
 		weft__drv_thread_finish(w->dt);
 	weft__ctx.rt = NULL;
 	weft__ctx.drv = NULL;
+	weft__ctx.worker_id = 0;
 	weft__ctx.in_runtime = false;
+	busy_end(w);
 	return NULL;
 }
 
@@ -634,6 +696,8 @@ static void mt_shutdown(struct weft_runtime *rt)
 	for (i = 0; i < mt->num_workers; i++)
 		if (mt->workers[i]->started)
 			pthread_join(mt->workers[i]->thread, NULL);
+	weft__watchdog_stop(mt->watchdog);
+	mt->watchdog = NULL;
 	weft__sched_shutdown_tasks(&mt->base);
 	for (i = 0; i < mt->num_workers; i++) {
 		struct worker *w = mt->workers[i];
@@ -665,8 +729,54 @@ static void mt_timer_changed(struct weft_runtime *rt)
 		weft__drv_kick(mt->workers[holder]->dt);
 }
 
+/* ---- metrics ------------------------------------------------------------------ */
+
+static uint64_t load(_Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static void mt_metrics(const struct weft_runtime *rt, weft_metrics *m)
+{
+	struct mt_sched *mt = mt_of(rt->sched);
+
+	m->injector_depth = weft__injector_len(&mt->injector);
+}
+
+static void mt_worker_metrics(const struct weft_runtime *rt, unsigned i,
+			      weft_worker_metrics *m)
+{
+	struct worker *w = mt_of(rt->sched)->workers[i];
+	uint32_t depth = weft__local_queue_len(&w->queue);
+	uint64_t since = load(&w->ctr.busy_since);
+
+	m->polls = load(&w->ctr.polls);
+	m->steals = load(&w->ctr.steals);
+	m->steal_attempts = load(&w->ctr.steal_attempts);
+	m->lifo_hits = load(&w->ctr.lifo_hits);
+	m->parks = load(&w->ctr.parks);
+	m->injector_pops = load(&w->ctr.injector_pops);
+	m->budget_yields = load(&w->ctr.budget_yields);
+	m->busy_ns = load(&w->ctr.busy_ns);
+	if (since != 0) {
+		uint64_t now = weft__now_ns();
+
+		m->busy_ns += now > since ? now - since : 0;
+	}
+	m->local_queue_depth = depth > LOCAL_QUEUE_CAPACITY ? LOCAL_QUEUE_CAPACITY : depth;
+}
+
+static struct weft__poll_slot *slot_at(void *ctx, unsigned i)
+{
+	struct mt_sched *mt = ctx;
+
+	return &mt->workers[i]->slot;
+}
+
 static const struct weft__runtime_ops mt_runtime_ops = {
 	.block_on = mt_block_on,
+	.metrics = mt_metrics,
+	.worker_metrics = mt_worker_metrics,
 	.shutdown = mt_shutdown,
 	.timer_changed = mt_timer_changed,
 };
@@ -720,6 +830,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1);
 		weft__parker_init(&w->parker);
+		atomic_init(&w->slot.seq, 0);
+		w->watch = rt->obs.stall_ns != 0;
 		w->dt = weft__drv_thread_at(rt->driver, i);
 		w->parker.drv = w->dt;
 		mt->workers[i] = w;
@@ -729,6 +841,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 		free_workers(mt, alloc, n);
 		goto fail_workers;
 	}
+	weft__sched_observe(&mt->base, &rt->obs);
+	mt->watch = rt->obs.stall_ns != 0;
 	rt->ops = &mt_runtime_ops;
 	rt->sched = &mt->base;
 	rt->workers = n;
@@ -743,6 +857,15 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 			return err;
 		}
 		mt->workers[i]->started = true;
+	}
+	if (mt->watch) {
+		err = weft__watchdog_start(&mt->base.obs, alloc, slot_at, mt, n, rt->obs.stall_ns,
+					   &mt->watchdog);
+		if (err < 0) {
+			mt_shutdown(rt);
+			weft__sched_unref(&mt->base);
+			return err;
+		}
 	}
 	return 0;
 

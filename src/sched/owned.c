@@ -30,6 +30,8 @@ int weft__owned_init(struct weft__sched *s)
 		}
 		s->shards[i].head = NULL;
 		s->shards[i].closed = false;
+		atomic_init(&s->shards[i].inserted, 0);
+		atomic_init(&s->shards[i].live, 0);
 	}
 	return 0;
 }
@@ -67,6 +69,11 @@ int weft__owned_insert(struct weft__sched *s, struct weft_task *t)
 	if (sh->head != NULL)
 		sh->head->owned_prev = t;
 	sh->head = t;
+	WEFT__COUNT(sh, inserted);
+	/* Release: a snapshot that reads this live count (acquire, in
+	 * metrics.c) also reads the insert count that includes it. */
+	atomic_store_explicit(&sh->live, atomic_load_explicit(&sh->live, memory_order_relaxed) + 1,
+			      memory_order_release);
 	pthread_mutex_unlock(&sh->lock);
 	return 0;
 }
@@ -83,6 +90,8 @@ void weft__owned_remove(struct weft_task *t)
 	if (t->owned_next != NULL)
 		t->owned_next->owned_prev = t->owned_prev;
 	t->owned_prev = t->owned_next = NULL;
+	atomic_store_explicit(&sh->live, atomic_load_explicit(&sh->live, memory_order_relaxed) - 1,
+			      memory_order_relaxed);
 	pthread_mutex_unlock(&sh->lock);
 }
 

@@ -15,6 +15,7 @@
 
 #include "park.h"
 #include "weft/blocking.h"
+#include "weft/metrics.h"
 #include "../blocking/blocking.h"
 
 WEFT__TLS struct weft__context weft__ctx;
@@ -111,6 +112,7 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	atomic_init(&rt->blocking, NULL);
 	rt->blocking_max_threads = config->max_blocking_threads;
 	rt->blocking_keep_alive_ns = config->blocking_keep_alive_ns;
+	weft__obs_config_resolve(&rt->obs, config);
 	err = -EINVAL;
 	if (rt->workers > 65536)
 		goto fail_rt;
@@ -122,10 +124,15 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 				  &rt->driver);
 	if (err < 0)
 		goto fail_time;
-	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
+	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD) {
 		err = weft__current_thread_create(rt);
-	else
+		/* No thread of it runs yet: nothing reads the observer. */
+		if (err == 0)
+			weft__sched_observe(rt->sched, &rt->obs);
+	} else {
+		/* Observes its scheduler before it starts the workers. */
 		err = weft__multi_thread_create(rt);
+	}
 	if (err < 0)
 		goto fail_driver;
 	*out = rt;
@@ -153,6 +160,9 @@ static int runtime_destroy(weft_runtime *rt, uint64_t deadline_ns)
 		return -EDEADLK;
 	rt->ops->shutdown(rt);
 	err = weft__blocking_shutdown(rt, deadline_ns);
+	/* Every thread has stopped: the counters are final. */
+	if (rt->obs.print_metrics)
+		weft_runtime_metrics_print(rt);
 	alloc = rt->alloc;
 	weft__sched_unref(rt->sched);
 	/* Every task was dropped and every worker finished its driver

@@ -13,6 +13,12 @@
 
 struct weft__runtime_ops {
 	int (*block_on)(struct weft_runtime *rt, weft_future *f);
+	/* Optional (NULL: not counted): the flavour's part of a metrics
+	 * snapshot, and worker `i`'s counters (i < rt->workers).  Any
+	 * thread; relaxed loads only. */
+	void (*metrics)(const struct weft_runtime *rt, weft_metrics *m);
+	void (*worker_metrics)(const struct weft_runtime *rt, unsigned i,
+			       weft_worker_metrics *m);
 	/* Stops threads and cancels every task; frees the flavour's state
 	 * (the common sched is released by the caller). */
 	void (*shutdown)(struct weft_runtime *rt);
@@ -46,6 +52,9 @@ struct weft_runtime {
 	 * after its shutdown. */
 	struct weft__driver *driver;
 	struct weft__time *time;
+	/* Hooks, watchdog, reports, WEFT_METRICS (observe.h), resolved at
+	 * creation. */
+	struct weft__obs_config obs;
 };
 
 static inline struct weft__time *weft__runtime_time(struct weft_runtime *rt)
@@ -83,6 +92,9 @@ struct weft__context {
 	 * current-thread runtime's while inside block_on), or NULL: I/O
 	 * started here goes to the owner of another (driver.h). */
 	struct weft__drv_thread *drv;
+	/* The multi-threaded worker's index plus one, 0 on any other thread
+	 * (weft_task_event.worker). */
+	unsigned worker_id;
 };
 
 /* Initial-exec TLS: one instruction per access instead of a call to

@@ -4,12 +4,16 @@
  */
 #include "task.h"
 
+#include <string.h>
+
 int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 		     const weft_allocator *alloc, struct weft_runtime *rt)
 {
 	s->ops = ops;
 	s->alloc = *alloc;
 	s->rt = rt;
+	memset(&s->obs, 0, sizeof(s->obs));
+	atomic_init(&s->obs.next_id, 0);
 	atomic_init(&s->refs, 1);
 	return weft__owned_init(s);
 }
@@ -38,4 +42,5 @@ void weft__sched_shutdown_tasks(struct weft__sched *s)
 	 * wake or drop other tasks, which takes shard locks. */
 	while ((t = weft__owned_claim_unfinished(s, &shard)) != NULL)
 		weft__task_cancel_claimed(t);
+	weft__obs_shutdown_summary(s);
 }

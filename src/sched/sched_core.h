@@ -13,6 +13,7 @@
 
 #include "weft/runtime.h"
 #include "alloc.h"
+#include "observe.h"
 
 struct weft_task;
 struct weft__sched;
@@ -25,8 +26,15 @@ struct weft__sched;
 struct owned_shard {
 	_Alignas(64) pthread_mutex_t lock;
 	struct weft_task *head;
+	/* Tasks ever inserted, and tasks listed now: written under the lock
+	 * (a relaxed load and store), read without it by metrics.c.  Sized
+	 * so that a shard stays one cache line. */
+	_Atomic uint64_t inserted;
+	_Atomic uint32_t live;
 	bool closed;
 };
+
+_Static_assert(sizeof(struct owned_shard) == 64, "a shard is one cache line");
 
 struct weft__sched_ops {
 	/*
@@ -53,6 +61,8 @@ struct weft__sched {
 	weft_allocator alloc;
 	_Atomic uint64_t refs;
 	struct weft_runtime *rt;
+	/* Hooks, ids and reports (observe.h); zero: not observed. */
+	struct weft__observer obs;
 	struct owned_shard shards[OWNED_SHARDS];
 };
 

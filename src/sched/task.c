@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "weft/metrics.h"
 
 #define FUTURE_ALIGN 16
 
@@ -25,11 +26,17 @@ static const weft_waker_vtable task_waker_vtable;
 
 /* ---- references ------------------------------------------------------------ */
 
+/* The start of the task's allocation: its annex, or the header. */
+static void *task_base(struct weft_task *t)
+{
+	return (t->flags & TASK_F_ANNEX) ? (void *)task_annex(t) : (void *)t;
+}
+
 static void task_free(struct weft_task *t)
 {
 	struct weft__sched *s = t->sched;
 
-	weft__free(&s->alloc, t, t->alloc_size, FUTURE_ALIGN);
+	weft__free(&s->alloc, task_base(t), t->alloc_size, FUTURE_ALIGN);
 	weft__sched_unref(s);
 }
 
@@ -52,6 +59,10 @@ static weft_waker task_waker_clone(void *data)
 	struct weft_task *t = data;
 
 	weft__state_ref_inc(&t->state);
+#if WEFT_DEBUG_CHECKS
+	if (t->flags & TASK_F_ANNEX)
+		atomic_store_explicit(&task_annex(t)->cloned, 1, memory_order_relaxed);
+#endif
 	return w;
 }
 
@@ -93,7 +104,11 @@ static const weft_waker_vtable task_waker_vtable = {
  */
 static void task_complete(struct weft_task *t, bool cancelled)
 {
-	enum state_complete res = weft__state_to_complete(&t->state, cancelled);
+	enum state_complete res;
+
+	if (t->flags & TASK_F_ANNEX)
+		weft__obs_task_finish(t, cancelled);
+	res = weft__state_to_complete(&t->state, cancelled);
 
 	weft__owned_remove(t);
 	if (res == STATE_COMPLETE_WAKE_JOINER) {
@@ -108,11 +123,19 @@ static void task_complete(struct weft_task *t, bool cancelled)
 static void task_end(struct weft_task *t, bool cancelled)
 {
 	weft_future_drop(task_future(t));
+#if WEFT_DEBUG_CHECKS
+	if (t->flags & TASK_F_ANNEX)
+		weft__obs_trap_future(t);
+#endif
 	task_complete(t, cancelled);
 }
 
 void weft__task_cancel_claimed(struct weft_task *t)
 {
+#if WEFT_DEBUG_CHECKS
+	if (t->flags & TASK_F_ANNEX)
+		weft__obs_check_lost_wakeup(t);
+#endif
 	/* Drops our reference and the owned-list reference; a queue entry
 	 * keeps its own, released when the queues are drained. */
 	task_end(t, true);
@@ -120,9 +143,22 @@ void weft__task_cancel_claimed(struct weft_task *t)
 
 /* ---- running ------------------------------------------------------------- */
 
-enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget)
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/*
+ * One run of `t`.  `observed` is a constant at each call: the plain path
+ * compiles without any of the hook calls, the observed one (tasks with an
+ * annex) with them.
+ */
+static ALWAYS_INLINE enum task_run_result task_run(struct weft_task *t, uint32_t *budget,
+						   bool observed)
 {
 	weft_waker waker = { t, &task_waker_vtable };
+	weft_poll res;
 	weft_cx cx;
 
 	switch (weft__state_to_running(&t->state)) {
@@ -137,9 +173,15 @@ enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget)
 		break;
 	}
 	cx.waker = &waker;
-	cx.budget = budget;
+	cx.budget = *budget;
 	cx.flags = 0;
-	if (weft_future_poll(task_future(t), &cx) == WEFT_READY) {
+	if (observed)
+		weft__obs_poll_start(t);
+	res = weft_future_poll(task_future(t), &cx);
+	*budget = cx.budget;
+	if (observed)
+		weft__obs_poll_end(t, res);
+	if (res == WEFT_READY) {
 		/* Ending the task releases what the future holds; only its
 		 * bytes (the result fields) outlive this, for the joiner. */
 		task_end(t, false);
@@ -157,6 +199,24 @@ enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget)
 	return TASK_RUN_DONE;
 }
 
+/* Out of line: the plain path stays as small as it was. */
+static enum task_run_result task_run_observed(struct weft_task *t, uint32_t *budget)
+{
+	return task_run(t, budget, true);
+}
+
+enum task_run_result weft__task_run_budget(struct weft_task *t, uint32_t *budget)
+{
+	if (t->flags & TASK_F_ANNEX)
+		return task_run_observed(t, budget);
+	return task_run(t, budget, false);
+}
+
+enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget)
+{
+	return weft__task_run_budget(t, &budget);
+}
+
 /* ---- spawn --------------------------------------------------------------- */
 
 static size_t round_up(size_t n, size_t to)
@@ -164,43 +224,104 @@ static size_t round_up(size_t n, size_t to)
 	return (n + to - 1) & ~(to - 1);
 }
 
-int weft__task_create(struct weft__sched *s, const weft_future *future, size_t size,
-		      weft_join_handle *handle, struct weft_task **out)
+/* Fills the header and links the task into the owned list; `t` is the
+ * header inside an allocation of `total` bytes.  Returns 0 or -ESHUTDOWN
+ * (then nothing is left to undo but the allocation). */
+static int task_init(struct weft__sched *s, struct weft_task *t, size_t total, uint16_t flags,
+		     const weft_future *future, size_t size, weft_join_handle *handle)
 {
-	struct weft_task *t;
-	size_t total;
-	uint64_t refs;
+	/* Owned list + queue entry (+ join handle). */
+	uint64_t refs = handle != NULL ? 3 : 2;
 	int err;
 
-	if (handle != NULL)
-		weft__join_handle_empty(handle);
-	if (s == NULL || future == NULL || size < sizeof(weft_future) ||
-	    future->poll == NULL || size > UINT32_MAX - 2 * sizeof(struct weft_task))
-		return -EINVAL;
-	total = sizeof(struct weft_task) + round_up(size, FUTURE_ALIGN);
-	t = weft__alloc(&s->alloc, total, FUTURE_ALIGN);
-	if (t == NULL)
-		return -ENOMEM;
-	/* Owned list + queue entry (+ join handle). */
-	refs = handle != NULL ? 3 : 2;
 	weft__state_init(&t->state, refs, handle != NULL);
 	t->queue_next = NULL;
 	t->sched = s;
 	t->join_waker.data = NULL;
 	t->join_waker.vtable = NULL;
 	t->alloc_size = (uint32_t)total;
-	t->shard = (uint32_t)(((uintptr_t)t >> 6) ^ ((uintptr_t)t >> 12)) % OWNED_SHARDS;
+	t->shard = (uint16_t)((((uintptr_t)t >> 6) ^ ((uintptr_t)t >> 12)) % OWNED_SHARDS);
+	t->flags = flags;
 	memcpy(task_future(t), future, size);
 
 	weft__sched_ref(s);
 	err = weft__owned_insert(s, t);
 	if (err < 0) {
-		weft__free(&s->alloc, t, total, FUTURE_ALIGN);
 		weft__sched_unref(s);
 		return err;
 	}
 	if (handle != NULL)
 		handle->task = t;
+	return 0;
+}
+
+static bool bad_future(const weft_future *future, size_t size)
+{
+	return future == NULL || size < sizeof(weft_future) || future->poll == NULL ||
+	       size > UINT32_MAX - 4 * sizeof(struct weft_task);
+}
+
+/* A task with an annex: named, or on an observed runtime. */
+static int task_create_annexed(struct weft__sched *s, const char *name,
+			       const weft_future *future, size_t size,
+			       weft_join_handle *handle, struct weft_task **out)
+{
+	size_t total = sizeof(struct task_annex) + sizeof(struct weft_task) +
+		       round_up(size, FUTURE_ALIGN);
+	struct task_annex *a = weft__alloc(&s->alloc, total, FUTURE_ALIGN);
+	struct weft_task *t;
+	int err;
+
+	if (a == NULL)
+		return -ENOMEM;
+	memset(a, 0, sizeof(*a));
+	/* Relaxed: ids need only be unique. */
+	a->id = atomic_fetch_add_explicit(&s->obs.next_id, 1, memory_order_relaxed) + 1;
+	a->name = name;
+	t = (struct weft_task *)(a + 1);
+	err = task_init(s, t, total, TASK_F_ANNEX, future, size, handle);
+	if (err < 0) {
+		weft__free(&s->alloc, a, total, FUTURE_ALIGN);
+		return err;
+	}
+	weft__obs_task_spawn(t);
+	*out = t;
+	return 0;
+}
+
+int weft__task_create_named(struct weft__sched *s, const char *name,
+			    const weft_future *future, size_t size,
+			    weft_join_handle *handle, struct weft_task **out)
+{
+	if (handle != NULL)
+		weft__join_handle_empty(handle);
+	if (s == NULL || bad_future(future, size))
+		return -EINVAL;
+	return task_create_annexed(s, name, future, size, handle, out);
+}
+
+int weft__task_create(struct weft__sched *s, const weft_future *future, size_t size,
+		      weft_join_handle *handle, struct weft_task **out)
+{
+	struct weft_task *t;
+	size_t total;
+	int err;
+
+	if (handle != NULL)
+		weft__join_handle_empty(handle);
+	if (s == NULL || bad_future(future, size))
+		return -EINVAL;
+	if (s->obs.annex)
+		return task_create_annexed(s, NULL, future, size, handle, out);
+	total = sizeof(struct weft_task) + round_up(size, FUTURE_ALIGN);
+	t = weft__alloc(&s->alloc, total, FUTURE_ALIGN);
+	if (t == NULL)
+		return -ENOMEM;
+	err = task_init(s, t, total, 0, future, size, handle);
+	if (err < 0) {
+		weft__free(&s->alloc, t, total, FUTURE_ALIGN);
+		return err;
+	}
 	*out = t;
 	return 0;
 }
@@ -212,6 +333,19 @@ int weft_spawn(weft_runtime *rt, const weft_future *future, size_t size,
 	int err;
 
 	err = weft__task_create(rt != NULL ? rt->sched : NULL, future, size, handle, &t);
+	if (err == 0)
+		weft__task_schedule(t);
+	return err;
+}
+
+int weft_spawn_named(weft_runtime *rt, const char *name, const weft_future *future,
+		     size_t size, weft_join_handle *handle)
+{
+	struct weft_task *t;
+	int err;
+
+	err = weft__task_create_named(rt != NULL ? rt->sched : NULL, name, future, size,
+				      handle, &t);
 	if (err == 0)
 		weft__task_schedule(t);
 	return err;

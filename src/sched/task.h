@@ -34,7 +34,9 @@ struct weft_task {
 	struct weft_task *owned_prev;
 	struct weft_task *owned_next;
 	uint32_t alloc_size;
-	uint32_t shard;
+	uint16_t shard;
+	/* TASK_F_* (observe.h), fixed at creation. */
+	uint16_t flags;
 };
 
 _Static_assert(sizeof(struct weft_task) == WEFT_TASK_HEADER_SIZE,
@@ -43,6 +45,24 @@ _Static_assert(sizeof(struct weft_task) == WEFT_TASK_HEADER_SIZE,
 static inline weft_future *task_future(struct weft_task *t)
 {
 	return (weft_future *)((char *)t + sizeof(struct weft_task));
+}
+
+/* The annex of a task with TASK_F_ANNEX (observe.h). */
+static inline struct task_annex *task_annex(struct weft_task *t)
+{
+	return (struct task_annex *)((char *)t - sizeof(struct task_annex));
+}
+
+/* The task's id, or 0 when it has no annex. */
+static inline uint64_t weft__task_id(struct weft_task *t)
+{
+	return (t->flags & TASK_F_ANNEX) ? task_annex(t)->id : 0;
+}
+
+/* The task's name, or NULL. */
+static inline const char *weft__task_name(struct weft_task *t)
+{
+	return (t->flags & TASK_F_ANNEX) ? task_annex(t)->name : NULL;
 }
 
 /* ---- running tasks (task.c) -------------------------------------------- */
@@ -59,6 +79,11 @@ enum task_run_result {
 /* Polls `t` (which the caller took off a queue) once with `budget`. */
 enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget);
 
+/* As weft__task_run with *budget, and leaves in *budget what the poll did
+ * not spend (0 after a poll that ran out: a budget-forced yield when the
+ * result is TASK_RUN_RESCHEDULE). */
+enum task_run_result weft__task_run_budget(struct weft_task *t, uint32_t *budget);
+
 /*
  * Makes a task of `future` on scheduler `s` exactly as weft_spawn does, but
  * does not schedule it: *out holds the queue reference, which the caller
@@ -68,6 +93,11 @@ enum task_run_result weft__task_run(struct weft_task *t, uint32_t budget);
  */
 int weft__task_create(struct weft__sched *s, const weft_future *future, size_t size,
 		      weft_join_handle *handle, struct weft_task **out);
+
+/* As weft__task_create, with a name (NULL: none; see weft_spawn_named). */
+int weft__task_create_named(struct weft__sched *s, const char *name,
+			    const weft_future *future, size_t size,
+			    weft_join_handle *handle, struct weft_task **out);
 
 /* Releases one reference; frees the task when it was the last. */
 void weft__task_drop_ref(struct weft_task *t);
@@ -91,6 +121,47 @@ static inline void weft__task_schedule(struct weft_task *t)
  * owned list's references.
  */
 void weft__task_cancel_claimed(struct weft_task *t);
+
+/* ---- observed tasks (observe.c): tasks with TASK_F_ANNEX only ------------ */
+
+/* After the task was made, before it is scheduled: the spawn hook. */
+void weft__obs_task_spawn(struct weft_task *t);
+/* Around a poll of the future: hooks, and the debug checks' clone flag. */
+void weft__obs_poll_start(struct weft_task *t);
+void weft__obs_poll_end(struct weft_task *t, weft_poll res);
+/* The future was dropped; the task is about to complete. */
+void weft__obs_task_finish(struct weft_task *t, bool cancelled);
+/* Debug checks: replaces the dropped future's poll and drop with ones
+ * that report misuse instead of running user code again. */
+void weft__obs_trap_future(struct weft_task *t);
+/* Debug checks, at shutdown, on a claimed task: reports it when its last
+ * poll cloned no waker and no waker of it is alive. */
+void weft__obs_check_lost_wakeup(struct weft_task *t);
+
+/* Debug checks: around a join-handle call on `t` (see observe.c). */
+#if WEFT_DEBUG_CHECKS
+void weft__obs_join_enter(struct weft_task *t);
+void weft__obs_join_exit(struct weft_task *t);
+static inline void weft__join_enter(struct weft_task *t)
+{
+	if (t->flags & TASK_F_ANNEX)
+		weft__obs_join_enter(t);
+}
+static inline void weft__join_exit(struct weft_task *t)
+{
+	if (t->flags & TASK_F_ANNEX)
+		weft__obs_join_exit(t);
+}
+#else
+static inline void weft__join_enter(struct weft_task *t)
+{
+	(void)t;
+}
+static inline void weft__join_exit(struct weft_task *t)
+{
+	(void)t;
+}
+#endif
 
 /* ---- join handles (join.c) ---------------------------------------------- */
 
