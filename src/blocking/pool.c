@@ -78,6 +78,7 @@
 #include "../sched/park.h"
 #include "../sched/runtime.h"
 #include "../sched/task.h"
+#include "../driver/time.h"
 
 #define DEFAULT_MAX_THREADS 512u
 #define DEFAULT_KEEP_ALIVE_NS (10ull * 1000000000ull)
@@ -117,6 +118,8 @@ struct weft__blocking_pool {
 	bool abandoned;
 	/* Queued plus running jobs (weft__blocking_active). */
 	_Atomic size_t active;
+	/* The runtime's clock is paused: the end of the last job kicks it. */
+	bool paused_clock;
 };
 
 static _Atomic(weft__blocking_thread_create_fn) thread_create_hook;
@@ -200,11 +203,29 @@ static struct pool_thread *idle_claim(struct weft__blocking_pool *pool)
 
 /* ---- jobs ------------------------------------------------------------------ */
 
-static void job_done(struct weft__blocking_pool *pool)
+/* Returns true when the job was the last one queued or running. */
+static bool job_done(struct weft__blocking_pool *pool)
 {
 	/* SeqCst: the count drops after the job's joiner was woken, in one
 	 * total order with the timer subsystem's idle check that reads it. */
-	atomic_fetch_sub_explicit(&pool->active, 1, memory_order_seq_cst);
+	return atomic_fetch_sub_explicit(&pool->active, 1, memory_order_seq_cst) == 1;
+}
+
+/*
+ * The last job is done: a paused clock that its driving thread did not move
+ * while the job ran (weft__time_auto_advance) may move now, but that thread
+ * may be asleep with nothing else to wake it.  Kick it through the timer
+ * hook, unless the runtime is shutting down (then it may be gone).  Caller
+ * does not hold pool->lock.
+ */
+static void paused_clock_recheck(struct weft__blocking_pool *pool)
+{
+	if (!pool->paused_clock)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	if (!pool->shutdown && !pool->abandoned)
+		weft__runtime_timer_changed(pool->base.rt);
+	pthread_mutex_unlock(&pool->lock);
 }
 
 /*
@@ -344,7 +365,8 @@ static void *pool_thread_main(void *arg)
 			ripple_wake(pool);
 			pthread_mutex_unlock(&pool->lock);
 			(void)weft__task_run(t, WEFT_COOP_BUDGET);
-			job_done(pool);
+			if (job_done(pool))
+				paused_clock_recheck(pool);
 			t = NULL;
 			pthread_mutex_lock(&pool->lock);
 			continue;
@@ -408,6 +430,7 @@ static bool submit_locked(struct weft__blocking_pool *pool, struct weft_task *t,
 static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 {
 	struct pool_thread *wake, *exited;
+	bool last = false;
 	int err;
 
 	pthread_mutex_lock(&pool->lock);
@@ -443,9 +466,11 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 		weft__parker_unpark(&wake->parker);
 		err = 0;
 	} else {
-		job_done(pool);
+		last = job_done(pool);
 	}
 	pthread_mutex_unlock(&pool->lock);
+	if (last)
+		paused_clock_recheck(pool);
 	return err;
 }
 
@@ -506,6 +531,7 @@ static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out
 	if (pool->keep_alive_ns > MAX_KEEP_ALIVE_NS)
 		pool->keep_alive_ns = MAX_KEEP_ALIVE_NS;
 	atomic_init(&pool->active, 0);
+	pool->paused_clock = weft__time_paused(rt->time);
 	err = weft__mutex_init(&pool->lock);
 	if (err < 0)
 		goto fail_pool;
@@ -707,7 +733,7 @@ int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns)
 	while ((t = queued) != NULL) {
 		queued = t->queue_next;
 		cancel_task(t);
-		job_done(pool);
+		(void)job_done(pool); /* shutting down: nobody to kick */
 	}
 
 	pthread_mutex_lock(&pool->lock);

@@ -432,6 +432,11 @@ static void move_virtual(struct weft__time *t, uint64_t ns)
 		atomic_store_explicit(&t->virt_now, ns, memory_order_release);
 }
 
+bool weft__time_paused(const struct weft__time *t)
+{
+	return t->paused;
+}
+
 bool weft__time_auto_advance(struct weft__time *t)
 {
 	struct time_shard *sh = &t->shards[0];

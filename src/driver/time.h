@@ -60,6 +60,9 @@ unsigned weft__time_process(struct weft__time *t);
  * scheduler only when it has nothing to run. */
 bool weft__time_auto_advance(struct weft__time *t);
 
+/* Whether the clock of `t` is paused (fixed at creation). */
+bool weft__time_paused(const struct weft__time *t);
+
 /* Implemented by src/sched: the earliest deadline of `rt` moved earlier;
  * see the essay above.  Called without any timer lock held, after the new
  * deadline was published with a SeqCst store (the store that
