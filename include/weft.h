@@ -15,5 +15,6 @@
 #include "weft/time.h"
 #include "weft/io.h"
 #include "weft/net.h"
+#include "weft/fs.h"
 
 #endif /* WEFT_H */

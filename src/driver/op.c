@@ -38,6 +38,7 @@
 #define CHUNK 64u
 
 struct weft__driver_counters weft__driver_counters;
+_Atomic unsigned weft__driver_mask_features;
 
 int weft__slab_init(struct op_slab *s, const weft_allocator *alloc)
 {
@@ -184,9 +185,18 @@ uint32_t weft__slab_pop_request(struct op_slab *s)
 	return index;
 }
 
-static void close_yielded(struct weft__op *op, int32_t res)
+/*
+ * The descriptors a let-go operation leaves behind: the fd an accept or
+ * an open yielded, and the fd of a close that never ran (its cancel won,
+ * or it never left the request queue: `res` is then -ECANCELED).
+ */
+void weft__op_close_yielded(struct weft__op *op, int32_t res)
 {
-	if (op->kind == WEFT__OP_ACCEPT && res >= 0) {
+	if (op->kind == WEFT__OP_CLOSE && res == -ECANCELED) {
+		close(op->fd);
+		return;
+	}
+	if ((op->kind == WEFT__OP_ACCEPT || op->kind == WEFT__OP_OPENAT) && res >= 0) {
 		close(res);
 		atomic_fetch_add_explicit(&weft__driver_counters.fd_closed, 1,
 					  memory_order_relaxed);
@@ -210,7 +220,7 @@ bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t 
 	op->state = OP_DONE;
 	op->result = res;
 	if (op->orphan) {
-		close_yielded(op, res);
+		weft__op_close_yielded(op, res);
 		atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
 					  memory_order_relaxed);
 		/* A queued slot is freed by the owner that pops it. */
@@ -243,24 +253,48 @@ static struct weft__drv_thread *pick_thread(struct weft__driver *d, bool *own)
 			  d->nthreads];
 }
 
+/* Bytes of slot buffer an operation needs. */
+static size_t slot_bytes(const struct weft__io_req *req)
+{
+	switch (req->kind) {
+	case WEFT__OP_READ:
+	case WEFT__OP_WRITE:
+	case WEFT__OP_READ_AT:
+	case WEFT__OP_WRITE_AT:
+	case WEFT__OP_OPENAT:
+		return req->len != 0 ? req->len : 1;
+	case WEFT__OP_STATX:
+		return WEFT__STATX_ROOM + req->len;
+	default:
+		return 0;
+	}
+}
+
 static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__io_req *req)
 {
+	size_t cap = slot_bytes(req);
+
 	op->kind = (uint8_t)req->kind;
 	op->fd = req->fd;
 	op->events = req->events;
+	op->aux = req->aux;
+	op->off = req->off;
 	op->result = 0;
 	op->len = 0;
-	if (req->kind == WEFT__OP_READ || req->kind == WEFT__OP_WRITE) {
-		size_t cap = req->len != 0 ? req->len : 1;
-
-		op->buf = weft__alloc(s->alloc, cap, 16);
-		if (op->buf == NULL)
-			return -ENOMEM;
-		op->cap = cap;
-		op->len = req->len;
-		if (req->kind == WEFT__OP_WRITE && req->len != 0)
-			memcpy(op->buf, req->data, req->len);
-	}
+	if (cap == 0)
+		return 0;
+	op->buf = weft__alloc(s->alloc, cap, 16);
+	if (op->buf == NULL)
+		return -ENOMEM;
+	op->cap = cap;
+	op->len = req->len;
+	if (req->len == 0 || req->data == NULL)
+		return 0;
+	/* Writes and paths are copied: the kernel reads the slot's copy. */
+	if (req->kind == WEFT__OP_STATX)
+		memcpy((char *)op->buf + WEFT__STATX_ROOM, req->data, req->len);
+	else if (req->kind != WEFT__OP_READ && req->kind != WEFT__OP_READ_AT)
+		memcpy(op->buf, req->data, req->len);
 	return 0;
 }
 
@@ -324,10 +358,13 @@ weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 		return WEFT_PENDING;
 	}
 	*result = op->result;
-	if (op->kind == WEFT__OP_READ && op->result > 0 && out != NULL) {
+	if ((op->kind == WEFT__OP_READ || op->kind == WEFT__OP_READ_AT) && op->result > 0 &&
+	    out != NULL) {
 		size_t n = (size_t)op->result < out_len ? (size_t)op->result : out_len;
 
 		memcpy(out, op->buf, n);
+	} else if (op->kind == WEFT__OP_STATX && op->result == 0 && out != NULL) {
+		memcpy(out, op->buf, out_len < WEFT__STATX_ROOM ? out_len : WEFT__STATX_ROOM);
 	}
 	weft__slab_release(s, h->index);
 	pthread_mutex_unlock(&s->lock);
@@ -349,7 +386,7 @@ void weft__io_cancel(struct weft__io_op *h)
 	pthread_mutex_lock(&s->lock);
 	op = weft__slab_get(s, h->index);
 	if (op->state == OP_DONE && !op->queued) {
-		close_yielded(op, op->result);
+		weft__op_close_yielded(op, op->result);
 		weft__slab_release(s, h->index);
 	} else if (op->state == OP_DONE || op->state == OP_QUEUED) {
 		/* In the owner's queue: the owner frees it when it pops it. */
@@ -378,4 +415,11 @@ bool weft__io_completion_based(void)
 	struct weft_runtime *rt = weft__ctx.rt;
 
 	return rt != NULL && rt->driver != NULL && !rt->driver->ops->any_thread;
+}
+
+bool weft__io_has(unsigned feat)
+{
+	struct weft_runtime *rt = weft__ctx.rt;
+
+	return rt != NULL && rt->driver != NULL && (rt->driver->features & feat) == feat;
 }

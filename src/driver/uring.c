@@ -88,11 +88,19 @@ static int sysctl_refuses(void)
 	return v == 2 ? -EPERM : 0;
 }
 
-static int probe_opcodes(struct io_uring *ring)
+/* The opcodes of the optional file operations (WEFT__FEAT_FS); READ and
+ * WRITE with an offset are the needed ones. */
+static const int fs_opcodes[] = { IORING_OP_OPENAT, IORING_OP_STATX, IORING_OP_CLOSE,
+				  IORING_OP_FSYNC };
+
+/* Probes the opcodes: a needed one missing is a refusal (-ENOTSUP); the
+ * optional ones set d->features (minus the tests' mask). */
+static int probe_opcodes(struct weft__driver *d, struct io_uring *ring)
 {
 	static const int needed[] = { IORING_OP_POLL_ADD, IORING_OP_READ, IORING_OP_WRITE,
 				      IORING_OP_ASYNC_CANCEL, IORING_OP_ACCEPT };
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+	unsigned feat = WEFT__FEAT_FS;
 	size_t i;
 	int err = 0;
 
@@ -101,7 +109,13 @@ static int probe_opcodes(struct io_uring *ring)
 	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!io_uring_opcode_supported(p, needed[i]))
 			err = -ENOTSUP;
+	for (i = 0; i < sizeof(fs_opcodes) / sizeof(fs_opcodes[0]); i++)
+		if (!io_uring_opcode_supported(p, fs_opcodes[i]))
+			feat &= ~WEFT__FEAT_FS;
 	io_uring_free_probe(p);
+	/* Relaxed: a test sets the mask before creating the runtime. */
+	d->features = feat & ~atomic_load_explicit(&weft__driver_mask_features,
+						   memory_order_relaxed);
 	return err;
 }
 
@@ -192,7 +206,7 @@ static int ur_thread_setup(struct weft__driver *d, struct ur_thread *t, unsigned
 		return err;
 	}
 	if (i == 0) {
-		err = probe_opcodes(&t->ring);
+		err = probe_opcodes(d, &t->ring);
 		if (err < 0) {
 			*refused = true;
 			return err;
@@ -283,13 +297,38 @@ static struct io_uring_sqe *get_sqe(struct ur_thread *t)
 	return sqe;
 }
 
-static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+/* The file operations of weft/fs.h (anything else becomes a no-op). */
+static void prep_file_op(struct io_uring_sqe *sqe, struct weft__op *op)
 {
-	struct ur_thread *t = ur_of(dt);
-	struct io_uring_sqe *sqe = get_sqe(t);
+	switch (op->kind) {
+	case WEFT__OP_OPENAT:
+		io_uring_prep_openat(sqe, AT_FDCWD, op->buf, (int)(op->events | O_CLOEXEC),
+				     op->aux);
+		break;
+	case WEFT__OP_READ_AT:
+		io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	case WEFT__OP_WRITE_AT:
+		io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	case WEFT__OP_FSYNC:
+		io_uring_prep_fsync(sqe, op->fd, op->events ? IORING_FSYNC_DATASYNC : 0);
+		break;
+	case WEFT__OP_STATX:
+		io_uring_prep_statx(sqe, op->fd, (char *)op->buf + WEFT__STATX_ROOM,
+				    (int)op->events, op->aux, (struct statx *)op->buf);
+		break;
+	case WEFT__OP_CLOSE:
+		io_uring_prep_close(sqe, op->fd);
+		break;
+	default:
+		io_uring_prep_nop(sqe);
+		break;
+	}
+}
 
-	if (sqe == NULL)
-		return -EBUSY;
+static void prep_op(struct io_uring_sqe *sqe, struct weft__op *op)
+{
 	switch (op->kind) {
 	case WEFT__OP_POLL:
 		io_uring_prep_poll_add(sqe, op->fd, op->events);
@@ -304,9 +343,19 @@ static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t 
 		io_uring_prep_accept(sqe, op->fd, NULL, NULL, SOCK_CLOEXEC);
 		break;
 	default:
-		io_uring_prep_nop(sqe);
+		prep_file_op(sqe, op);
 		break;
 	}
+}
+
+static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+{
+	struct ur_thread *t = ur_of(dt);
+	struct io_uring_sqe *sqe = get_sqe(t);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	prep_op(sqe, op);
 	io_uring_sqe_set_data64(sqe, weft__op_user_data(index, op->gen));
 	op->state = OP_INFLIGHT;
 	t->slab.inflight++;
@@ -344,6 +393,9 @@ static void drain_requests(struct ur_thread *t)
 		struct weft__op *op = weft__slab_get(s, idx);
 
 		if (op->orphan && op->state != OP_INFLIGHT) {
+			/* A close that never went in still owns its fd. */
+			if (op->state == OP_QUEUED)
+				weft__op_close_yielded(op, -ECANCELED);
 			weft__slab_release(s, idx);
 		} else if (op->state == OP_QUEUED) {
 			int err = s->closed ? -ECANCELED : ur_submit(&t->base, op, idx);

@@ -99,7 +99,7 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 			return 1;
 		}
 		{
-			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events, NULL, 0 };
+			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events, NULL, 0, 0, 0 };
 
 			rc = weft__io_start(op_of(w), &req);
 		}
