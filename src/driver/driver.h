@@ -54,6 +54,9 @@ enum weft__op_kind {
 	WEFT__OP_FSYNC,    /* fsync(fd), or fdatasync when events is 1 */
 	WEFT__OP_STATX,    /* statx(fd, path after the statx record, events, aux) */
 	WEFT__OP_CLOSE,    /* close(fd) */
+	/* Socket ring operations (io_uring only). */
+	WEFT__OP_RECV,     /* recv of up to len bytes into the slot's buffer */
+	WEFT__OP_SEND,     /* send (MSG_NOSIGNAL) of len bytes from the slot's buffer */
 };
 
 /* Optional kernel features a backend found (weft__driver.features). */

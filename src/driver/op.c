@@ -259,6 +259,8 @@ static size_t slot_bytes(const struct weft__io_req *req)
 	switch (req->kind) {
 	case WEFT__OP_READ:
 	case WEFT__OP_WRITE:
+	case WEFT__OP_RECV:
+	case WEFT__OP_SEND:
 	case WEFT__OP_READ_AT:
 	case WEFT__OP_WRITE_AT:
 	case WEFT__OP_OPENAT:
@@ -293,7 +295,8 @@ static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__
 	/* Writes and paths are copied: the kernel reads the slot's copy. */
 	if (req->kind == WEFT__OP_STATX)
 		memcpy((char *)op->buf + WEFT__STATX_ROOM, req->data, req->len);
-	else if (req->kind != WEFT__OP_READ && req->kind != WEFT__OP_READ_AT)
+	else if (req->kind != WEFT__OP_READ && req->kind != WEFT__OP_READ_AT &&
+		 req->kind != WEFT__OP_RECV)
 		memcpy(op->buf, req->data, req->len);
 	return 0;
 }
@@ -358,8 +361,8 @@ weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 		return WEFT_PENDING;
 	}
 	*result = op->result;
-	if ((op->kind == WEFT__OP_READ || op->kind == WEFT__OP_READ_AT) && op->result > 0 &&
-	    out != NULL) {
+	if ((op->kind == WEFT__OP_READ || op->kind == WEFT__OP_READ_AT ||
+	     op->kind == WEFT__OP_RECV) && op->result > 0 && out != NULL) {
 		size_t n = (size_t)op->result < out_len ? (size_t)op->result : out_len;
 
 		memcpy(out, op->buf, n);

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define RING_ENTRIES 256
@@ -297,7 +298,8 @@ static struct io_uring_sqe *get_sqe(struct ur_thread *t)
 	return sqe;
 }
 
-/* The file operations of weft/fs.h (anything else becomes a no-op). */
+/* The file operations of weft/fs.h and the socket ring operations
+ * (anything else becomes a no-op). */
 static void prep_file_op(struct io_uring_sqe *sqe, struct weft__op *op)
 {
 	switch (op->kind) {
@@ -320,6 +322,12 @@ static void prep_file_op(struct io_uring_sqe *sqe, struct weft__op *op)
 		break;
 	case WEFT__OP_CLOSE:
 		io_uring_prep_close(sqe, op->fd);
+		break;
+	case WEFT__OP_RECV:
+		io_uring_prep_recv(sqe, op->fd, op->buf, op->len, 0);
+		break;
+	case WEFT__OP_SEND:
+		io_uring_prep_send(sqe, op->fd, op->buf, op->len, MSG_NOSIGNAL);
 		break;
 	default:
 		io_uring_prep_nop(sqe);
