@@ -57,10 +57,15 @@ enum weft__op_kind {
 	/* Socket ring operations (io_uring only). */
 	WEFT__OP_RECV,     /* recv of up to len bytes into the slot's buffer */
 	WEFT__OP_SEND,     /* send (MSG_NOSIGNAL) of len bytes from the slot's buffer */
+	/* Multishot accept (io_uring only): stays in flight; every accepted fd
+	 * is queued in the slot's buffer (int32s, qhead/qcount) until taken
+	 * with weft__io_poll_multi. */
+	WEFT__OP_ACCEPT_MULTI,
 };
 
 /* Optional kernel features a backend found (weft__driver.features). */
 #define WEFT__FEAT_FS 0x1u /* OPENAT, STATX, CLOSE, FSYNC ring operations */
+#define WEFT__FEAT_ACCEPT_MULTI 0x2u /* IORING_ACCEPT_MULTISHOT (5.19+) */
 /* The room at the start of a WEFT__OP_STATX slot buffer for the kernel's
  * struct statx (256 bytes in every kernel so far). */
 #define WEFT__STATX_ROOM 256u
@@ -93,6 +98,7 @@ struct weft__op {
 	uint32_t events;
 	uint32_t aux;  /* OPENAT: mode; STATX: mask */
 	uint64_t off;  /* READ_AT / WRITE_AT */
+	uint32_t qhead, qcount; /* ACCEPT_MULTI: queued fds in buf */
 	int32_t result;
 	void *buf;
 	size_t len;
@@ -280,6 +286,15 @@ weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 			void *out, size_t out_len);
 
 /*
+ * Checks a multishot operation: WEFT_READY with *result >= 0 (the next
+ * queued fd, which the caller owns now) while any is queued; WEFT_READY
+ * with a negative *result once the operation ended and the queue is empty
+ * (the slot is then freed and h reset; -ECANCELED for a cancel);
+ * otherwise stores the waker and returns WEFT_PENDING.  Any thread.
+ */
+weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *result);
+
+/*
  * Lets go of the operation: frees a completed or never-submitted slot at
  * once; for one in flight, requests a cancel (from the owner) and leaves,
  * the final completion frees the slot.  h is reset.  Any thread.
@@ -312,6 +327,14 @@ bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t 
 /* Closes what a let-go operation yielded (an accepted or opened fd, res
  * >= 0) or still owns (a close that did not run, res -ECANCELED). */
 void weft__op_close_yielded(struct weft__op *op, int32_t res);
+/*
+ * Records one completion of a multishot slot (lock NOT held): queues a
+ * yielded fd (res >= 0), and when `more` is false finishes the operation
+ * (state OP_DONE, result res when negative).  An orphan closes what it
+ * gets and is freed by its last completion.  Returns true when it matched.
+ */
+bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res,
+			     bool more);
 /* Pops the owner's request queue (lock held); WEFT__OP_NONE when empty. */
 uint32_t weft__slab_pop_request(struct op_slab *s);
 

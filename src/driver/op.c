@@ -92,7 +92,9 @@ static int slab_grow(struct op_slab *s)
 	struct weft__op *chunk;
 	uint32_t i, base = s->nchunks * CHUNK;
 
-	if (s->nchunks >= (UINT32_MAX - 1) / CHUNK)
+	/* Indices stay below 2^31: uring.c marks multishot user data with
+	 * the top bit. */
+	if (s->nchunks >= 0x7fffffffu / CHUNK)
 		return -ENOMEM;
 	chunk = weft__alloc(s->alloc, CHUNK * sizeof(*chunk), _Alignof(struct weft__op));
 	if (chunk == NULL)
@@ -143,6 +145,7 @@ void weft__slab_release(struct op_slab *s, uint32_t index)
 		weft__free(s->alloc, op->buf, op->cap, 16);
 	op->buf = NULL;
 	op->cap = op->len = 0;
+	op->qhead = op->qcount = 0;
 	weft_waker_drop(&op->waker);
 	op->gen++;
 	if (op->gen == 0)
@@ -190,8 +193,30 @@ uint32_t weft__slab_pop_request(struct op_slab *s)
  * an open yielded, and the fd of a close that never ran (its cancel won,
  * or it never left the request queue: `res` is then -ECANCELED).
  */
+static void count_fd_closed(void)
+{
+	atomic_fetch_add_explicit(&weft__driver_counters.fd_closed, 1, memory_order_relaxed);
+}
+
+/* Closes every fd a multishot accept still holds in its queue. */
+static void close_queued(struct weft__op *op)
+{
+	uint32_t capn = (uint32_t)(op->cap / sizeof(int32_t));
+
+	while (op->qcount != 0) {
+		close(((int32_t *)op->buf)[op->qhead]);
+		count_fd_closed();
+		op->qhead = (op->qhead + 1) % capn;
+		op->qcount--;
+	}
+}
+
 void weft__op_close_yielded(struct weft__op *op, int32_t res)
 {
+	if (op->kind == WEFT__OP_ACCEPT_MULTI) {
+		close_queued(op);
+		return;
+	}
 	if (op->kind == WEFT__OP_CLOSE && res == -ECANCELED) {
 		close(op->fd);
 		return;
@@ -236,6 +261,72 @@ bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t 
 	return true;
 }
 
+/* Appends fd to a multishot slot's queue (lock held), growing it; false
+ * when it cannot grow. */
+static bool queue_push(struct op_slab *s, struct weft__op *op, int32_t fd)
+{
+	uint32_t capn = (uint32_t)(op->cap / sizeof(int32_t)), i;
+
+	if (op->qcount == capn) {
+		int32_t *nb = weft__alloc(s->alloc, op->cap * 2, 16), *ob = op->buf;
+
+		if (nb == NULL)
+			return false;
+		for (i = 0; i < op->qcount; i++)
+			nb[i] = ob[(op->qhead + i) % capn];
+		weft__free(s->alloc, ob, op->cap, 16);
+		op->buf = nb;
+		op->cap *= 2;
+		op->qhead = 0;
+		capn *= 2;
+	}
+	((int32_t *)op->buf)[(op->qhead + op->qcount) % capn] = fd;
+	op->qcount++;
+	return true;
+}
+
+bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res,
+			     bool more)
+{
+	struct weft__op *op;
+	weft_waker w = { NULL, NULL };
+
+	pthread_mutex_lock(&s->lock);
+	op = weft__slab_get(s, index);
+	if (op == NULL || op->gen != gen || op->state != OP_INFLIGHT) {
+		pthread_mutex_unlock(&s->lock);
+		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1,
+					  memory_order_relaxed);
+		if (res >= 0)
+			close(res); /* nobody can ever take it */
+		return false;
+	}
+	if (res >= 0 && (op->orphan || !queue_push(s, op, res))) {
+		close(res);
+		count_fd_closed();
+	}
+	if (!more) {
+		s->inflight--;
+		op->state = OP_DONE;
+		op->result = res < 0 ? res : -ECANCELED;
+		if (op->orphan) {
+			close_queued(op);
+			atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+						  memory_order_relaxed);
+			if (!op->queued)
+				weft__slab_release(s, index);
+		}
+	}
+	if (!op->orphan) {
+		w = op->waker;
+		op->waker.vtable = NULL;
+		op->waker.data = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	weft_waker_wake(&w);
+	return true;
+}
+
 /* ---- the future-facing layer --------------------------------------------- */
 
 static struct weft__drv_thread *pick_thread(struct weft__driver *d, bool *own)
@@ -267,6 +358,8 @@ static size_t slot_bytes(const struct weft__io_req *req)
 		return req->len != 0 ? req->len : 1;
 	case WEFT__OP_STATX:
 		return WEFT__STATX_ROOM + req->len;
+	case WEFT__OP_ACCEPT_MULTI:
+		return 16 * sizeof(int32_t);
 	default:
 		return 0;
 	}
@@ -289,7 +382,8 @@ static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__
 	if (op->buf == NULL)
 		return -ENOMEM;
 	op->cap = cap;
-	op->len = req->len;
+	op->len = req->kind == WEFT__OP_ACCEPT_MULTI ? 0 : req->len;
+	op->qhead = op->qcount = 0;
 	if (req->len == 0 || req->data == NULL)
 		return 0;
 	/* Writes and paths are copied: the kernel reads the slot's copy. */
@@ -369,6 +463,32 @@ weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 	} else if (op->kind == WEFT__OP_STATX && op->result == 0 && out != NULL) {
 		memcpy(out, op->buf, out_len < WEFT__STATX_ROOM ? out_len : WEFT__STATX_ROOM);
 	}
+	weft__slab_release(s, h->index);
+	pthread_mutex_unlock(&s->lock);
+	h->dt = NULL;
+	return WEFT_READY;
+}
+
+weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *result)
+{
+	struct op_slab *s = h->dt->slab;
+	struct weft__op *op;
+
+	pthread_mutex_lock(&s->lock);
+	op = weft__slab_get(s, h->index);
+	if (op->qcount != 0) {
+		*result = ((int32_t *)op->buf)[op->qhead];
+		op->qhead = (op->qhead + 1) % (uint32_t)(op->cap / sizeof(int32_t));
+		op->qcount--;
+		pthread_mutex_unlock(&s->lock);
+		return WEFT_READY;
+	}
+	if (op->state != OP_DONE) {
+		weft_waker_store(&op->waker, weft_cx_waker(cx));
+		pthread_mutex_unlock(&s->lock);
+		return WEFT_PENDING;
+	}
+	*result = op->result;
 	weft__slab_release(s, h->index);
 	pthread_mutex_unlock(&s->lock);
 	h->dt = NULL;

@@ -49,6 +49,10 @@
  * UINT64_MAX for its internal timeouts. */
 #define WAKE_TAG (UINT64_MAX - 1)
 #define CANCEL_TAG (UINT64_MAX - 2)
+/* Set in the index half of a multishot operation's user data: its
+ * completions go to weft__op_complete_multi.  (Slab indices stay far
+ * below 2^31.) */
+#define MULTI_BIT 0x80000000u
 
 struct ur_thread {
 	struct weft__drv_thread base;
@@ -101,7 +105,10 @@ static int probe_opcodes(struct weft__driver *d, struct io_uring *ring)
 	static const int needed[] = { IORING_OP_POLL_ADD, IORING_OP_READ, IORING_OP_WRITE,
 				      IORING_OP_ASYNC_CANCEL, IORING_OP_ACCEPT };
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
-	unsigned feat = WEFT__FEAT_FS;
+	/* Multishot accept has no opcode of its own: assumed here, and a
+	 * kernel before 5.19 answers its first use with -EINVAL, on which
+	 * src/net falls back to single accepts. */
+	unsigned feat = WEFT__FEAT_FS | WEFT__FEAT_ACCEPT_MULTI;
 	size_t i;
 	int err = 0;
 
@@ -350,10 +357,22 @@ static void prep_op(struct io_uring_sqe *sqe, struct weft__op *op)
 	case WEFT__OP_ACCEPT:
 		io_uring_prep_accept(sqe, op->fd, NULL, NULL, SOCK_CLOEXEC);
 		break;
+	case WEFT__OP_ACCEPT_MULTI:
+		/* The sockets weft hands out are non-blocking (weft/net.h). */
+		io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL,
+					       SOCK_NONBLOCK | SOCK_CLOEXEC);
+		break;
 	default:
 		prep_file_op(sqe, op);
 		break;
 	}
+}
+
+static uint64_t user_data_of(const struct weft__op *op, uint32_t index)
+{
+	if (op->kind == WEFT__OP_ACCEPT_MULTI)
+		index |= MULTI_BIT;
+	return weft__op_user_data(index, op->gen);
 }
 
 static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
@@ -364,7 +383,7 @@ static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t 
 	if (sqe == NULL)
 		return -EBUSY;
 	prep_op(sqe, op);
-	io_uring_sqe_set_data64(sqe, weft__op_user_data(index, op->gen));
+	io_uring_sqe_set_data64(sqe, user_data_of(op, index));
 	op->state = OP_INFLIGHT;
 	t->slab.inflight++;
 	/* A failed submit leaves the entry queued in the ring: it goes in
@@ -380,7 +399,7 @@ static void ur_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t
 
 	if (sqe == NULL)
 		return; /* The operation finishes on its own; its slot is an orphan. */
-	io_uring_prep_cancel64(sqe, weft__op_user_data(index, op->gen), 0);
+	io_uring_prep_cancel64(sqe, user_data_of(op, index), 0);
 	io_uring_sqe_set_data64(sqe, CANCEL_TAG);
 	t->cancels++;
 	io_uring_submit(&t->ring);
@@ -435,6 +454,11 @@ static unsigned process_cqes(struct ur_thread *t)
 			t->efd_armed = false;
 		} else if (ud == CANCEL_TAG) {
 			t->cancels--;
+		} else if ((uint32_t)ud & MULTI_BIT) {
+			if (weft__op_complete_multi(&t->slab, (uint32_t)ud & ~MULTI_BIT,
+						    (uint32_t)(ud >> 32), cqe->res,
+						    (cqe->flags & IORING_CQE_F_MORE) != 0))
+				done++;
 		} else if (weft__op_complete(&t->slab, (uint32_t)ud, (uint32_t)(ud >> 32),
 					     cqe->res)) {
 			done++;
