@@ -319,7 +319,10 @@ int weft_incoming_init(weft_incoming *in, const weft_socket *l);
  * Stops `in`: cancels the multishot accept and closes every connection it
  * accepted that no next took (the peers see the connection reset or
  * closed).  Connections still in the listener's backlog stay there.  No
- * next future on `in` may be alive.  NULL is ignored.  Any thread; the
+ * next future on `in` may be alive, and it must be called before the
+ * runtime is destroyed (a runtime destroyed first closes the queued
+ * connections itself; `in` is then only safe to forget).  NULL is
+ * ignored.  Any thread; the
  * multishot operation is cancelled by its ring's owner thread, so on a
  * current-thread runtime called outside weft_block_on the connections are
  * closed at the next weft_block_on or at weft_runtime_destroy.

@@ -38,6 +38,8 @@
 #define CHUNK 64u
 
 struct weft__driver_counters weft__driver_counters;
+
+static void close_queued(struct weft__op *op);
 _Atomic unsigned weft__driver_mask_features;
 
 int weft__slab_init(struct op_slab *s, const weft_allocator *alloc)
@@ -65,6 +67,10 @@ void weft__slab_finish(struct op_slab *s)
 		for (i = 0; i < CHUNK; i++) {
 			struct weft__op *op = &s->chunks[c][i];
 
+			/* A multishot accept ended by the runtime's exit still
+			 * holds what nobody took. */
+			if (op->kind == WEFT__OP_ACCEPT_MULTI && op->state != OP_FREE)
+				close_queued(op);
 			if (op->cap != 0)
 				weft__free(s->alloc, op->buf, op->cap, 16);
 			weft_waker_drop(&op->waker);

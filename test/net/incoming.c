@@ -114,8 +114,9 @@ static void burst(weft_runtime *rt, bool multi)
  * cancel is made by the ring's owner (for a current-thread runtime: at the
  * next block_on or at destroy); the runtime is destroyed before the
  * clients look. */
-static void finish_queued(weft_runtime *rt)
+static void finish_queued(weft_runtime *rt, bool multi)
 {
+	uint64_t closed0 = drv_counter(&weft__driver_counters.fd_closed);
 	weft_socket l;
 	weft_addr addr;
 	weft_incoming in;
@@ -149,6 +150,38 @@ static void finish_queued(weft_runtime *rt)
 		CHECK(r == 0 || (r < 0 && errno == ECONNRESET));
 		close(clients[i]);
 	}
+	/* The multishot accept took the whole backlog at its first run, so
+	 * the stream held connections that finish (or destroy) closed. */
+	if (multi)
+		CHECK(drv_counter(&weft__driver_counters.fd_closed) > closed0);
+}
+
+/* A runtime destroyed before finish: the queued connections are closed by
+ * the driver; the stream is forgotten. */
+static void destroy_first(unsigned workers, bool masked)
+{
+	weft_socket l;
+	weft_addr addr;
+	weft_incoming in;
+	weft_incoming_next nx;
+	weft_runtime *rt;
+	int clients[3], i;
+
+	atomic_store(&weft__driver_mask_features, masked ? WEFT__FEAT_ACCEPT_MULTI : 0u);
+	rt = drv_runtime(workers);
+	atomic_store(&weft__driver_mask_features, 0u);
+	net_listen_any(&l, &addr);
+	CHECK_EQ(weft_incoming_init(&in, &l), 0);
+	for (i = 0; i < 3; i++)
+		clients[i] = net_plain_connect(&addr);
+	CHECK_EQ(weft_incoming_next_init(&nx, &in), 0);
+	net_block_on(rt, &nx.base);
+	CHECK_EQ(nx.result, 0);
+	CHECK_EQ(weft_socket_close(&nx.socket), 0);
+	weft_runtime_destroy(rt);
+	CHECK_EQ(weft_socket_close(&l), 0);
+	for (i = 0; i < 3; i++)
+		close(clients[i]);
 }
 
 /* A task serving `n` nexts while a plain thread connects. */
@@ -262,7 +295,8 @@ static void suite(unsigned workers, bool masked)
 	bad_input(rt);
 	fprintf(stderr, "%s%s, %u workers: ok\n", multi ? "multishot " : "single ",
 		weft_runtime_driver(rt), workers);
-	finish_queued(rt); /* destroys rt */
+	finish_queued(rt, multi); /* destroys rt */
+	destroy_first(workers, masked);
 	CHECK_EQ(count_fds(), before);
 }
 
