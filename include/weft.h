@@ -17,5 +17,6 @@
 #include "weft/net.h"
 #include "weft/embed.h"
 #include "weft/metrics.h"
+#include "weft/fs.h"
 
 #endif /* WEFT_H */

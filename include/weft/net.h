@@ -291,6 +291,67 @@ typedef struct weft_accept_future {
 int weft_accept_init(weft_accept_future *f, const weft_socket *l);
 
 /*
+ * A listener's stream of incoming connections, for servers that accept in
+ * a loop.  On io_uring it is one multishot accept (IORING_ACCEPT_MULTISHOT,
+ * kernel 5.19+) that stays in the kernel and queues every connection it
+ * accepts in driver-owned memory until a weft_incoming_next takes it, so a
+ * burst of connections costs one submission; on epoll, and on a kernel
+ * without multishot accept, each next is a single accept (as
+ * weft_accept_init).  Initialise it with weft_incoming_init, take
+ * connections with weft_incoming_next_init, and stop it with
+ * weft_incoming_finish.  One next future at a time per incoming; the
+ * incoming may move between threads.  The caller owns the struct; the
+ * listener must stay open until weft_incoming_finish.
+ */
+typedef struct weft_incoming {
+	int fd_;               /* private: the listener */
+	int mode_;             /* private: 0 idle, 1 multishot, 2 single accepts */
+	weft_io_slot_ slot_;   /* private: the multishot operation */
+} weft_incoming;
+
+/* Initialises `in` over listener `l` (nothing starts until the first next
+ * is polled).  Returns 0; -EINVAL for NULL; -EBADF for a closed listener
+ * (then `in` is finished and its nexts are ready with -EBADF).  Any
+ * thread. */
+int weft_incoming_init(weft_incoming *in, const weft_socket *l);
+
+/*
+ * Stops `in`: cancels the multishot accept and closes every connection it
+ * accepted that no next took (the peers see the connection reset or
+ * closed).  Connections still in the listener's backlog stay there.  No
+ * next future on `in` may be alive, and it must be called before the
+ * runtime is destroyed (a runtime destroyed first closes the queued
+ * connections itself; `in` is then only safe to forget).  NULL is
+ * ignored.  Any thread; the
+ * multishot operation is cancelled by its ring's owner thread, so on a
+ * current-thread runtime called outside weft_block_on the connections are
+ * closed at the next weft_block_on or at weft_runtime_destroy.
+ */
+void weft_incoming_finish(weft_incoming *in);
+
+/*
+ * The next connection of an incoming stream, as a future.  When ready,
+ * `result` is 0 and `socket` (non-blocking, close-on-exec, owned by the
+ * caller) and `peer` hold the connection; or `result` is a negative errno
+ * (-EMFILE, ...; the stream goes on: a later next tries again; -EBADF
+ * after weft_incoming_finish).  Dropping it before it is ready loses no
+ * connection: what the kernel accepted meanwhile waits in the stream.
+ */
+typedef struct weft_incoming_next {
+	weft_future base;
+	int result;
+	weft_socket socket;
+	weft_addr peer;
+	weft_incoming *in_;   /* private */
+	weft_net_wait_ wait_; /* private: the single-accept fallback */
+} weft_incoming_next;
+
+/* Initialises the next accept of `in`.  Returns 0; -EINVAL for NULL (the
+ * future is then ready with the error); -EBADF for a finished stream.  Any
+ * thread; poll it inside a runtime. */
+int weft_incoming_next_init(weft_incoming_next *f, weft_incoming *in);
+
+/*
  * Connecting, as a future: opens a TCP socket (for an IPv4 or IPv6
  * address) or a Unix stream socket (for a Unix address) and connects it to
  * `addr`.  When ready, `result` is 0 and `socket` (the caller's from then

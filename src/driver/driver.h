@@ -46,7 +46,29 @@ enum weft__op_kind {
 	WEFT__OP_READ,   /* read up to len bytes into the slot's buffer */
 	WEFT__OP_WRITE,  /* write len bytes from the slot's buffer */
 	WEFT__OP_ACCEPT, /* accept(fd): yields a new fd */
+	/* The file operations of weft/fs.h (io_uring only; epoll answers
+	 * -ENOTSUP and src/fs uses the blocking pool there). */
+	WEFT__OP_OPENAT,   /* openat(AT_FDCWD, path in buf, events, aux): yields an fd */
+	WEFT__OP_READ_AT,  /* pread of len bytes at `off` into the slot's buffer */
+	WEFT__OP_WRITE_AT, /* pwrite of len bytes at `off` from the slot's buffer */
+	WEFT__OP_FSYNC,    /* fsync(fd), or fdatasync when events is 1 */
+	WEFT__OP_STATX,    /* statx(fd, path after the statx record, events, aux) */
+	WEFT__OP_CLOSE,    /* close(fd) */
+	/* Socket ring operations (io_uring only). */
+	WEFT__OP_RECV,     /* recv of up to len bytes into the slot's buffer */
+	WEFT__OP_SEND,     /* send (MSG_NOSIGNAL) of len bytes from the slot's buffer */
+	/* Multishot accept (io_uring only): stays in flight; every accepted fd
+	 * is queued in the slot's buffer (int32s, qhead/qcount) until taken
+	 * with weft__io_poll_multi. */
+	WEFT__OP_ACCEPT_MULTI,
 };
+
+/* Optional kernel features a backend found (weft__driver.features). */
+#define WEFT__FEAT_FS 0x1u /* OPENAT, STATX, CLOSE, FSYNC ring operations */
+#define WEFT__FEAT_ACCEPT_MULTI 0x2u /* IORING_ACCEPT_MULTISHOT (5.19+) */
+/* The room at the start of a WEFT__OP_STATX slot buffer for the kernel's
+ * struct statx (256 bytes in every kernel so far). */
+#define WEFT__STATX_ROOM 256u
 
 /* Life of a slot; every transition happens under the slab's lock. */
 enum weft__op_state {
@@ -74,6 +96,9 @@ struct weft__op {
 	bool queued;
 	int fd;
 	uint32_t events;
+	uint32_t aux;  /* OPENAT: mode; STATX: mask */
+	uint64_t off;  /* READ_AT / WRITE_AT */
+	uint32_t qhead, qcount; /* ACCEPT_MULTI: queued fds in buf */
 	int32_t result;
 	void *buf;
 	size_t len;
@@ -187,6 +212,9 @@ struct weft__driver {
 	bool refused;
 	/* AUTO chose epoll because io_uring could not start. */
 	bool fell_back;
+	/* WEFT__FEAT_* the backend found, minus weft__driver_mask_features;
+	 * written at init, read-only afterwards. */
+	unsigned features;
 	void *backend;
 };
 
@@ -265,9 +293,12 @@ struct weft__io_op {
 struct weft__io_req {
 	enum weft__op_kind kind;
 	int fd;
-	uint32_t events;    /* WEFT__OP_POLL */
-	const void *data;   /* WEFT__OP_WRITE: copied into the slot */
-	size_t len;         /* READ / WRITE */
+	uint32_t events;    /* WEFT__OP_POLL; OPENAT flags; FSYNC, STATX flags */
+	const void *data;   /* WRITE, WRITE_AT: copied into the slot; OPENAT,
+			     * STATX: the NUL-terminated path, copied */
+	size_t len;         /* READ / WRITE / READ_AT / WRITE_AT; path + NUL */
+	uint32_t aux;       /* OPENAT: mode; STATX: mask */
+	uint64_t off;       /* READ_AT / WRITE_AT */
 };
 
 /*
@@ -281,12 +312,22 @@ int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req);
 
 /*
  * Checks the operation: WEFT_READY with *result (and, for a read, the
- * bytes copied to `out`, at most `out_len`) when it completed, the slot
+ * bytes copied to `out`, at most `out_len`; for a statx that succeeded,
+ * the kernel's struct statx, at most `out_len` bytes) when it completed, the slot
  * then freed and h reset; otherwise stores the waker and returns
  * WEFT_PENDING.  Any thread.
  */
 weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 			void *out, size_t out_len);
+
+/*
+ * Checks a multishot operation: WEFT_READY with *result >= 0 (the next
+ * queued fd, which the caller owns now) while any is queued; WEFT_READY
+ * with a negative *result once the operation ended and the queue is empty
+ * (the slot is then freed and h reset; -ECANCELED for a cancel);
+ * otherwise stores the waker and returns WEFT_PENDING.  Any thread.
+ */
+weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *result);
 
 /*
  * Lets go of the operation: frees a completed or never-submitted slot at
@@ -298,6 +339,10 @@ void weft__io_cancel(struct weft__io_op *h);
 /* True when the current runtime's driver is completion-based (io_uring);
  * false for readiness (epoll) or outside a runtime. */
 bool weft__io_completion_based(void);
+
+/* True when the current runtime's driver has every WEFT__FEAT_* bit of
+ * `feat`; false outside a runtime.  Any thread. */
+bool weft__io_has(unsigned feat);
 
 /* ---- for the backends (op.c) ------------------------------------------ */
 
@@ -314,6 +359,17 @@ void weft__slab_release(struct op_slab *s, uint32_t index);
  * ignored.  Returns true when it matched.
  */
 bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res);
+/* Closes what a let-go operation yielded (an accepted or opened fd, res
+ * >= 0) or still owns (a close that did not run, res -ECANCELED). */
+void weft__op_close_yielded(struct weft__op *op, int32_t res);
+/*
+ * Records one completion of a multishot slot (lock NOT held): queues a
+ * yielded fd (res >= 0), and when `more` is false finishes the operation
+ * (state OP_DONE, result res when negative).  An orphan closes what it
+ * gets and is freed by its last completion.  Returns true when it matched.
+ */
+bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res,
+			     bool more);
 /* Pops the owner's request queue (lock held); WEFT__OP_NONE when empty. */
 uint32_t weft__slab_pop_request(struct op_slab *s);
 
@@ -336,6 +392,9 @@ struct weft__driver_counters {
 extern struct weft__driver_counters weft__driver_counters;
 /* When nonzero, io_uring setup fails with -weft__driver_refuse_uring. */
 extern _Atomic int weft__driver_refuse_uring;
+/* WEFT__FEAT_* bits a runtime created from now on pretends the kernel
+ * lacks (tests force the fallback paths with it). */
+extern _Atomic unsigned weft__driver_mask_features;
 
 extern const struct weft__driver_ops weft__epoll_ops;
 #ifdef WEFT_HAVE_URING

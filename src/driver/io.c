@@ -100,7 +100,7 @@ static weft_poll fd_ready_poll(weft_future *base, weft_cx *cx)
 		return WEFT_PENDING;
 	if (!f->started) {
 		struct weft__io_req req = { WEFT__OP_POLL, f->fd, to_poll_events(f->events),
-					    NULL, 0 };
+					    NULL, 0, 0, 0 };
 		int err = weft__io_start(op_of(&f->slot), &req);
 
 		if (err < 0) {
@@ -167,7 +167,7 @@ struct rw {
 static int start_ready_wait(struct rw *rw)
 {
 	struct weft__io_req req = { WEFT__OP_POLL, rw->fd, rw->write ? POLLOUT : POLLIN,
-				    NULL, 0 };
+				    NULL, 0, 0, 0 };
 	int err = weft__io_start(op_of(rw->slot), &req);
 
 	if (err == 0)
@@ -178,7 +178,7 @@ static int start_ready_wait(struct rw *rw)
 static int start_in_kernel(struct rw *rw)
 {
 	struct weft__io_req req = { rw->write ? WEFT__OP_WRITE : WEFT__OP_READ, rw->fd, 0,
-				    rw->buf, rw->len };
+				    rw->buf, rw->len, 0, 0 };
 	int err = weft__io_start(op_of(rw->slot), &req);
 
 	if (err == 0)

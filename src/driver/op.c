@@ -39,6 +39,9 @@
 
 struct weft__driver_counters weft__driver_counters;
 
+static void close_queued(struct weft__op *op);
+_Atomic unsigned weft__driver_mask_features;
+
 int weft__slab_init(struct op_slab *s, const weft_allocator *alloc)
 {
 	int err = weft__mutex_init(&s->lock);
@@ -64,6 +67,10 @@ void weft__slab_finish(struct op_slab *s)
 		for (i = 0; i < CHUNK; i++) {
 			struct weft__op *op = &s->chunks[c][i];
 
+			/* A multishot accept ended by the runtime's exit still
+			 * holds what nobody took. */
+			if (op->kind == WEFT__OP_ACCEPT_MULTI && op->state != OP_FREE)
+				close_queued(op);
 			if (op->cap != 0)
 				weft__free(s->alloc, op->buf, op->cap, 16);
 			weft_waker_drop(&op->waker);
@@ -91,7 +98,9 @@ static int slab_grow(struct op_slab *s)
 	struct weft__op *chunk;
 	uint32_t i, base = s->nchunks * CHUNK;
 
-	if (s->nchunks >= (UINT32_MAX - 1) / CHUNK)
+	/* Indices stay below 2^31: uring.c marks multishot user data with
+	 * the top bit. */
+	if (s->nchunks >= 0x7fffffffu / CHUNK)
 		return -ENOMEM;
 	chunk = weft__alloc(s->alloc, CHUNK * sizeof(*chunk), _Alignof(struct weft__op));
 	if (chunk == NULL)
@@ -142,6 +151,7 @@ void weft__slab_release(struct op_slab *s, uint32_t index)
 		weft__free(s->alloc, op->buf, op->cap, 16);
 	op->buf = NULL;
 	op->cap = op->len = 0;
+	op->qhead = op->qcount = 0;
 	weft_waker_drop(&op->waker);
 	op->gen++;
 	if (op->gen == 0)
@@ -184,9 +194,40 @@ uint32_t weft__slab_pop_request(struct op_slab *s)
 	return index;
 }
 
-static void close_yielded(struct weft__op *op, int32_t res)
+/*
+ * The descriptors a let-go operation leaves behind: the fd an accept or
+ * an open yielded, and the fd of a close that never ran (its cancel won,
+ * or it never left the request queue: `res` is then -ECANCELED).
+ */
+static void count_fd_closed(void)
 {
-	if (op->kind == WEFT__OP_ACCEPT && res >= 0) {
+	atomic_fetch_add_explicit(&weft__driver_counters.fd_closed, 1, memory_order_relaxed);
+}
+
+/* Closes every fd a multishot accept still holds in its queue. */
+static void close_queued(struct weft__op *op)
+{
+	uint32_t capn = (uint32_t)(op->cap / sizeof(int32_t));
+
+	while (op->qcount != 0) {
+		close(((int32_t *)op->buf)[op->qhead]);
+		count_fd_closed();
+		op->qhead = (op->qhead + 1) % capn;
+		op->qcount--;
+	}
+}
+
+void weft__op_close_yielded(struct weft__op *op, int32_t res)
+{
+	if (op->kind == WEFT__OP_ACCEPT_MULTI) {
+		close_queued(op);
+		return;
+	}
+	if (op->kind == WEFT__OP_CLOSE && res == -ECANCELED) {
+		close(op->fd);
+		return;
+	}
+	if ((op->kind == WEFT__OP_ACCEPT || op->kind == WEFT__OP_OPENAT) && res >= 0) {
 		close(res);
 		atomic_fetch_add_explicit(&weft__driver_counters.fd_closed, 1,
 					  memory_order_relaxed);
@@ -210,13 +251,79 @@ bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t 
 	op->state = OP_DONE;
 	op->result = res;
 	if (op->orphan) {
-		close_yielded(op, res);
+		weft__op_close_yielded(op, res);
 		atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
 					  memory_order_relaxed);
 		/* A queued slot is freed by the owner that pops it. */
 		if (!op->queued)
 			weft__slab_release(s, index);
 	} else {
+		w = op->waker;
+		op->waker.vtable = NULL;
+		op->waker.data = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	weft_waker_wake(&w);
+	return true;
+}
+
+/* Appends fd to a multishot slot's queue (lock held), growing it; false
+ * when it cannot grow. */
+static bool queue_push(struct op_slab *s, struct weft__op *op, int32_t fd)
+{
+	uint32_t capn = (uint32_t)(op->cap / sizeof(int32_t)), i;
+
+	if (op->qcount == capn) {
+		int32_t *nb = weft__alloc(s->alloc, op->cap * 2, 16), *ob = op->buf;
+
+		if (nb == NULL)
+			return false;
+		for (i = 0; i < op->qcount; i++)
+			nb[i] = ob[(op->qhead + i) % capn];
+		weft__free(s->alloc, ob, op->cap, 16);
+		op->buf = nb;
+		op->cap *= 2;
+		op->qhead = 0;
+		capn *= 2;
+	}
+	((int32_t *)op->buf)[(op->qhead + op->qcount) % capn] = fd;
+	op->qcount++;
+	return true;
+}
+
+bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res,
+			     bool more)
+{
+	struct weft__op *op;
+	weft_waker w = { NULL, NULL };
+
+	pthread_mutex_lock(&s->lock);
+	op = weft__slab_get(s, index);
+	if (op == NULL || op->gen != gen || op->state != OP_INFLIGHT) {
+		pthread_mutex_unlock(&s->lock);
+		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1,
+					  memory_order_relaxed);
+		if (res >= 0)
+			close(res); /* nobody can ever take it */
+		return false;
+	}
+	if (res >= 0 && (op->orphan || !queue_push(s, op, res))) {
+		close(res);
+		count_fd_closed();
+	}
+	if (!more) {
+		s->inflight--;
+		op->state = OP_DONE;
+		op->result = res < 0 ? res : -ECANCELED;
+		if (op->orphan) {
+			close_queued(op);
+			atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+						  memory_order_relaxed);
+			if (!op->queued)
+				weft__slab_release(s, index);
+		}
+	}
+	if (!op->orphan) {
 		w = op->waker;
 		op->waker.vtable = NULL;
 		op->waker.data = NULL;
@@ -243,24 +350,54 @@ static struct weft__drv_thread *pick_thread(struct weft__driver *d, bool *own)
 			  d->nthreads];
 }
 
+/* Bytes of slot buffer an operation needs. */
+static size_t slot_bytes(const struct weft__io_req *req)
+{
+	switch (req->kind) {
+	case WEFT__OP_READ:
+	case WEFT__OP_WRITE:
+	case WEFT__OP_RECV:
+	case WEFT__OP_SEND:
+	case WEFT__OP_READ_AT:
+	case WEFT__OP_WRITE_AT:
+	case WEFT__OP_OPENAT:
+		return req->len != 0 ? req->len : 1;
+	case WEFT__OP_STATX:
+		return WEFT__STATX_ROOM + req->len;
+	case WEFT__OP_ACCEPT_MULTI:
+		return 16 * sizeof(int32_t);
+	default:
+		return 0;
+	}
+}
+
 static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__io_req *req)
 {
+	size_t cap = slot_bytes(req);
+
 	op->kind = (uint8_t)req->kind;
 	op->fd = req->fd;
 	op->events = req->events;
+	op->aux = req->aux;
+	op->off = req->off;
 	op->result = 0;
 	op->len = 0;
-	if (req->kind == WEFT__OP_READ || req->kind == WEFT__OP_WRITE) {
-		size_t cap = req->len != 0 ? req->len : 1;
-
-		op->buf = weft__alloc(s->alloc, cap, 16);
-		if (op->buf == NULL)
-			return -ENOMEM;
-		op->cap = cap;
-		op->len = req->len;
-		if (req->kind == WEFT__OP_WRITE && req->len != 0)
-			memcpy(op->buf, req->data, req->len);
-	}
+	if (cap == 0)
+		return 0;
+	op->buf = weft__alloc(s->alloc, cap, 16);
+	if (op->buf == NULL)
+		return -ENOMEM;
+	op->cap = cap;
+	op->len = req->kind == WEFT__OP_ACCEPT_MULTI ? 0 : req->len;
+	op->qhead = op->qcount = 0;
+	if (req->len == 0 || req->data == NULL)
+		return 0;
+	/* Writes and paths are copied: the kernel reads the slot's copy. */
+	if (req->kind == WEFT__OP_STATX)
+		memcpy((char *)op->buf + WEFT__STATX_ROOM, req->data, req->len);
+	else if (req->kind != WEFT__OP_READ && req->kind != WEFT__OP_READ_AT &&
+		 req->kind != WEFT__OP_RECV)
+		memcpy(op->buf, req->data, req->len);
 	return 0;
 }
 
@@ -325,11 +462,40 @@ weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 		return WEFT_PENDING;
 	}
 	*result = op->result;
-	if (op->kind == WEFT__OP_READ && op->result > 0 && out != NULL) {
+	if ((op->kind == WEFT__OP_READ || op->kind == WEFT__OP_READ_AT ||
+	     op->kind == WEFT__OP_RECV) && op->result > 0 && out != NULL) {
 		size_t n = (size_t)op->result < out_len ? (size_t)op->result : out_len;
 
 		memcpy(out, op->buf, n);
+	} else if (op->kind == WEFT__OP_STATX && op->result == 0 && out != NULL) {
+		memcpy(out, op->buf, out_len < WEFT__STATX_ROOM ? out_len : WEFT__STATX_ROOM);
 	}
+	weft__slab_release(s, h->index);
+	pthread_mutex_unlock(&s->lock);
+	h->dt = NULL;
+	return WEFT_READY;
+}
+
+weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *result)
+{
+	struct op_slab *s = h->dt->slab;
+	struct weft__op *op;
+
+	pthread_mutex_lock(&s->lock);
+	op = weft__slab_get(s, h->index);
+	if (op->qcount != 0) {
+		*result = ((int32_t *)op->buf)[op->qhead];
+		op->qhead = (op->qhead + 1) % (uint32_t)(op->cap / sizeof(int32_t));
+		op->qcount--;
+		pthread_mutex_unlock(&s->lock);
+		return WEFT_READY;
+	}
+	if (op->state != OP_DONE) {
+		weft_waker_store(&op->waker, weft_cx_waker(cx));
+		pthread_mutex_unlock(&s->lock);
+		return WEFT_PENDING;
+	}
+	*result = op->result;
 	weft__slab_release(s, h->index);
 	pthread_mutex_unlock(&s->lock);
 	h->dt = NULL;
@@ -350,7 +516,7 @@ void weft__io_cancel(struct weft__io_op *h)
 	pthread_mutex_lock(&s->lock);
 	op = weft__slab_get(s, h->index);
 	if (op->state == OP_DONE && !op->queued) {
-		close_yielded(op, op->result);
+		weft__op_close_yielded(op, op->result);
 		weft__slab_release(s, h->index);
 	} else if (op->state == OP_DONE || op->state == OP_QUEUED) {
 		/* In the owner's queue: the owner frees it when it pops it. */
@@ -379,4 +545,11 @@ bool weft__io_completion_based(void)
 	struct weft_runtime *rt = weft__ctx.rt;
 
 	return rt != NULL && rt->driver != NULL && !rt->driver->ops->any_thread;
+}
+
+bool weft__io_has(unsigned feat)
+{
+	struct weft_runtime *rt = weft__ctx.rt;
+
+	return rt != NULL && rt->driver != NULL && (rt->driver->features & feat) == feat;
 }

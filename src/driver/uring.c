@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define RING_ENTRIES 256
@@ -57,6 +58,10 @@
  * UINT64_MAX for its internal timeouts. */
 #define WAKE_TAG (UINT64_MAX - 1)
 #define CANCEL_TAG (UINT64_MAX - 2)
+/* Set in the index half of a multishot operation's user data: its
+ * completions go to weft__op_complete_multi.  (Slab indices stay far
+ * below 2^31.) */
+#define MULTI_BIT 0x80000000u
 
 struct ur_thread {
 	struct weft__drv_thread base;
@@ -100,11 +105,22 @@ static int sysctl_refuses(void)
 	return v == 2 ? -EPERM : 0;
 }
 
-static int probe_opcodes(struct io_uring *ring)
+/* The opcodes of the optional file operations (WEFT__FEAT_FS); READ and
+ * WRITE with an offset are the needed ones. */
+static const int fs_opcodes[] = { IORING_OP_OPENAT, IORING_OP_STATX, IORING_OP_CLOSE,
+				  IORING_OP_FSYNC };
+
+/* Probes the opcodes: a needed one missing is a refusal (-ENOTSUP); the
+ * optional ones set d->features (minus the tests' mask). */
+static int probe_opcodes(struct weft__driver *d, struct io_uring *ring)
 {
 	static const int needed[] = { IORING_OP_POLL_ADD, IORING_OP_READ, IORING_OP_WRITE,
 				      IORING_OP_ASYNC_CANCEL, IORING_OP_ACCEPT };
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+	/* Multishot accept has no opcode of its own: assumed here, and a
+	 * kernel before 5.19 answers its first use with -EINVAL, on which
+	 * src/net falls back to single accepts. */
+	unsigned feat = WEFT__FEAT_FS | WEFT__FEAT_ACCEPT_MULTI;
 	size_t i;
 	int err = 0;
 
@@ -113,7 +129,13 @@ static int probe_opcodes(struct io_uring *ring)
 	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!io_uring_opcode_supported(p, needed[i]))
 			err = -ENOTSUP;
+	for (i = 0; i < sizeof(fs_opcodes) / sizeof(fs_opcodes[0]); i++)
+		if (!io_uring_opcode_supported(p, fs_opcodes[i]))
+			feat &= ~WEFT__FEAT_FS;
 	io_uring_free_probe(p);
+	/* Relaxed: a test sets the mask before creating the runtime. */
+	d->features = feat & ~atomic_load_explicit(&weft__driver_mask_features,
+						   memory_order_relaxed);
 	return err;
 }
 
@@ -204,7 +226,7 @@ static int ur_thread_setup(struct weft__driver *d, struct ur_thread *t, unsigned
 		return err;
 	}
 	if (i == 0) {
-		err = probe_opcodes(&t->ring);
+		err = probe_opcodes(d, &t->ring);
 		if (err < 0) {
 			*refused = true;
 			return err;
@@ -295,13 +317,45 @@ static struct io_uring_sqe *get_sqe(struct ur_thread *t)
 	return sqe;
 }
 
-static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+/* The file operations of weft/fs.h and the socket ring operations
+ * (anything else becomes a no-op). */
+static void prep_file_op(struct io_uring_sqe *sqe, struct weft__op *op)
 {
-	struct ur_thread *t = ur_of(dt);
-	struct io_uring_sqe *sqe = get_sqe(t);
+	switch (op->kind) {
+	case WEFT__OP_OPENAT:
+		io_uring_prep_openat(sqe, AT_FDCWD, op->buf, (int)(op->events | O_CLOEXEC),
+				     op->aux);
+		break;
+	case WEFT__OP_READ_AT:
+		io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	case WEFT__OP_WRITE_AT:
+		io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	case WEFT__OP_FSYNC:
+		io_uring_prep_fsync(sqe, op->fd, op->events ? IORING_FSYNC_DATASYNC : 0);
+		break;
+	case WEFT__OP_STATX:
+		io_uring_prep_statx(sqe, op->fd, (char *)op->buf + WEFT__STATX_ROOM,
+				    (int)op->events, op->aux, (struct statx *)op->buf);
+		break;
+	case WEFT__OP_CLOSE:
+		io_uring_prep_close(sqe, op->fd);
+		break;
+	case WEFT__OP_RECV:
+		io_uring_prep_recv(sqe, op->fd, op->buf, op->len, 0);
+		break;
+	case WEFT__OP_SEND:
+		io_uring_prep_send(sqe, op->fd, op->buf, op->len, MSG_NOSIGNAL);
+		break;
+	default:
+		io_uring_prep_nop(sqe);
+		break;
+	}
+}
 
-	if (sqe == NULL)
-		return -EBUSY;
+static void prep_op(struct io_uring_sqe *sqe, struct weft__op *op)
+{
 	switch (op->kind) {
 	case WEFT__OP_POLL:
 		io_uring_prep_poll_add(sqe, op->fd, op->events);
@@ -315,11 +369,33 @@ static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t 
 	case WEFT__OP_ACCEPT:
 		io_uring_prep_accept(sqe, op->fd, NULL, NULL, SOCK_CLOEXEC);
 		break;
+	case WEFT__OP_ACCEPT_MULTI:
+		/* The sockets weft hands out are non-blocking (weft/net.h). */
+		io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL,
+					       SOCK_NONBLOCK | SOCK_CLOEXEC);
+		break;
 	default:
-		io_uring_prep_nop(sqe);
+		prep_file_op(sqe, op);
 		break;
 	}
-	io_uring_sqe_set_data64(sqe, weft__op_user_data(index, op->gen));
+}
+
+static uint64_t user_data_of(const struct weft__op *op, uint32_t index)
+{
+	if (op->kind == WEFT__OP_ACCEPT_MULTI)
+		index |= MULTI_BIT;
+	return weft__op_user_data(index, op->gen);
+}
+
+static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+{
+	struct ur_thread *t = ur_of(dt);
+	struct io_uring_sqe *sqe = get_sqe(t);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	prep_op(sqe, op);
+	io_uring_sqe_set_data64(sqe, user_data_of(op, index));
 	op->state = OP_INFLIGHT;
 	t->slab.inflight++;
 	/* A failed submit leaves the entry queued in the ring: it goes in
@@ -335,7 +411,7 @@ static void ur_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t
 
 	if (sqe == NULL)
 		return; /* The operation finishes on its own; its slot is an orphan. */
-	io_uring_prep_cancel64(sqe, weft__op_user_data(index, op->gen), 0);
+	io_uring_prep_cancel64(sqe, user_data_of(op, index), 0);
 	io_uring_sqe_set_data64(sqe, CANCEL_TAG);
 	t->cancels++;
 	io_uring_submit(&t->ring);
@@ -356,6 +432,9 @@ static void drain_requests(struct ur_thread *t)
 		struct weft__op *op = weft__slab_get(s, idx);
 
 		if (op->orphan && op->state != OP_INFLIGHT) {
+			/* A close that never went in still owns its fd. */
+			if (op->state == OP_QUEUED)
+				weft__op_close_yielded(op, -ECANCELED);
 			weft__slab_release(s, idx);
 		} else if (op->state == OP_QUEUED) {
 			int err = s->closed ? -ECANCELED : ur_submit(&t->base, op, idx);
@@ -387,6 +466,11 @@ static unsigned process_cqes(struct ur_thread *t)
 			t->efd_armed = false;
 		} else if (ud == CANCEL_TAG) {
 			t->cancels--;
+		} else if ((uint32_t)ud & MULTI_BIT) {
+			if (weft__op_complete_multi(&t->slab, (uint32_t)ud & ~MULTI_BIT,
+						    (uint32_t)(ud >> 32), cqe->res,
+						    (cqe->flags & IORING_CQE_F_MORE) != 0))
+				done++;
 		} else if (weft__op_complete(&t->slab, (uint32_t)ud, (uint32_t)(ud >> 32),
 					     cqe->res)) {
 			done++;

@@ -34,7 +34,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { W_IDLE = 0, W_WAITING = 1, W_DONE = 2 };
+enum { W_IDLE = 0, W_WAITING = 1, W_DONE = 2, W_RING = 3 };
+
+/* Test hook: 1 makes weft_sock_read and weft_sock_write ring operations
+ * (IORING_OP_RECV / SEND) on io_uring, for the measurement in docs/net.md;
+ * 0 (the default) is the syscall first. */
+_Atomic int weft__net_ring_rw;
 
 static struct weft__io_op *op_of(weft_net_wait_ *w)
 {
@@ -99,7 +104,7 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 			return 1;
 		}
 		{
-			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events, NULL, 0 };
+			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events, NULL, 0, 0, 0 };
 
 			rc = weft__io_start(op_of(w), &req);
 		}
@@ -258,10 +263,60 @@ static int read_attempt(void *self)
 	return 1;
 }
 
+/*
+ * The ring variant (weft__net_ring_rw): one IORING_OP_RECV or SEND whose
+ * bytes go through the slot's buffer.  Returns 1 ready (*result set), 0
+ * pending.  Not the default: a recv that completes while its cancel is in
+ * flight consumed bytes that nobody will see (docs/net.md).
+ */
+static int ring_rw(weft_net_wait_ *w, weft_cx *cx, bool send, void *buf, size_t len,
+		   long *result)
+{
+	int32_t res;
+
+	if (w->phase == W_DONE)
+		return 1;
+	if (!weft_coop_proceed(cx))
+		return 0;
+	if (w->phase == W_IDLE) {
+		struct weft__io_req req = { send ? WEFT__OP_SEND : WEFT__OP_RECV, w->fd, 0, buf,
+					    len, 0, 0 };
+		int err = weft__io_start(op_of(w), &req);
+
+		if (err < 0) {
+			*result = err;
+			w->phase = W_DONE;
+			return 1;
+		}
+		w->phase = W_RING;
+	}
+	if (weft__io_poll(op_of(w), cx, &res, send ? NULL : buf, len) == WEFT_PENDING) {
+		weft_coop_refund(cx);
+		return 0;
+	}
+	*result = res;
+	w->phase = W_DONE;
+	return 1;
+}
+
+static bool use_ring_rw(const weft_net_wait_ *w)
+{
+	/* Relaxed: a test sets it before the futures start. */
+	return w->phase == W_RING ||
+	       (w->phase == W_IDLE &&
+		atomic_load_explicit(&weft__net_ring_rw, memory_order_relaxed) != 0 &&
+		weft__io_completion_based());
+}
+
 static weft_poll read_poll(weft_future *base, weft_cx *cx)
 {
 	weft_sock_read *f = (weft_sock_read *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLIN, read_attempt, f);
+	int rc;
+
+	if (use_ring_rw(&f->wait_))
+		return ring_rw(&f->wait_, cx, false, f->buf_, f->len_, &f->result) ? WEFT_READY
+										    : WEFT_PENDING;
+	rc = weft__net_drive(&f->wait_, cx, POLLIN, read_attempt, f);
 
 	if (rc < 0)
 		f->result = rc;
@@ -311,7 +366,13 @@ static int write_attempt(void *self)
 static weft_poll write_poll(weft_future *base, weft_cx *cx)
 {
 	weft_sock_write *f = (weft_sock_write *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_attempt, f);
+	int rc;
+
+	if (use_ring_rw(&f->wait_))
+		return ring_rw(&f->wait_, cx, true, (void *)f->buf_, f->len_, &f->result)
+			       ? WEFT_READY
+			       : WEFT_PENDING;
+	rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_attempt, f);
 
 	if (rc < 0)
 		f->result = rc;

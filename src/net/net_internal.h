@@ -4,6 +4,7 @@
 #ifndef WEFT_SRC_NET_INTERNAL_H
 #define WEFT_SRC_NET_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,5 +37,9 @@ void weft__net_wait_init(weft_net_wait_ *w, int fd, bool failed);
 
 /* True once the future owning `w` finished. */
 bool weft__net_wait_done(const weft_net_wait_ *w);
+
+/* Test hook (future.c): nonzero makes weft_sock_read / weft_sock_write
+ * ring operations on io_uring (the measurement of docs/net.md). */
+extern _Atomic int weft__net_ring_rw;
 
 #endif /* WEFT_SRC_NET_INTERNAL_H */

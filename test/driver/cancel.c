@@ -146,7 +146,7 @@ struct accept_drop {
 static weft_poll accept_drop_poll(weft_future *f, weft_cx *cx)
 {
 	struct accept_drop *a = (struct accept_drop *)f;
-	struct weft__io_req req = { WEFT__OP_ACCEPT, a->lfd, 0, NULL, 0 };
+	struct weft__io_req req = { WEFT__OP_ACCEPT, a->lfd, 0, NULL, 0, 0, 0 };
 
 	(void)cx;
 	CHECK_EQ(weft__io_start(&a->op, &req), 0);
