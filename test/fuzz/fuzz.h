@@ -10,7 +10,7 @@
  * -DWEFT_LIBFUZZER the file is a libFuzzer target (scripts/fuzz); built
  * without it, the main() below replays every file of the seed corpus
  * directories given on the command line and then a deterministic
- * pseudo-random stream of inputs (FUZZ_RANDOM_RUNS of them, default 3000
+ * pseudo-random stream of inputs (FUZZ_RANDOM_RUNS of them, default 3000,
  * times WEFT_STRESS_SCALE), so the targets run in every build of the
  * normal test suite.
  */
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 	char name[64];
 	int a;
 
-	if (env == NULL && scale != NULL && strtol(scale, NULL, 10) > 1)
+	if (scale != NULL && strtol(scale, NULL, 10) > 1)
 		runs *= strtol(scale, NULL, 10);
 	for (a = 1; a < argc; a++)
 		files += fz_replay_path(argv[a]);
