@@ -302,8 +302,9 @@ extern struct weft__driver_counters weft__driver_counters;
 /* When nonzero, io_uring setup fails with -weft__driver_refuse_uring. */
 extern _Atomic int weft__driver_refuse_uring;
 /* When set to k > 0, the k-th operation started from now (weft__io_start)
- * fails with -EAGAIN, as a full submission queue would, before anything
- * reaches the kernel.  For tests that start operations from one thread. */
+ * fails with -EBUSY, as io_uring_enter does when its completion queue is
+ * overcommitted, before anything reaches the kernel.  For tests that start
+ * operations from one thread. */
 extern _Atomic long weft__driver_fail_submit_at;
 
 extern const struct weft__driver_ops weft__epoll_ops;

@@ -306,7 +306,7 @@ int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
 	op->state = OP_QUEUED;
 	err = fill_slot(s, op, req);
 	if (err == 0 && injected_submit_failure())
-		err = -EAGAIN;
+		err = -EBUSY;
 	if (err == 0 && (own || d->ops->any_thread)) {
 		err = d->ops->submit(dt, op, index);
 	} else if (err == 0) {
