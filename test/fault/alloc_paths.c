@@ -80,10 +80,7 @@ static int attempt(weft_runtime *rt, unsigned workers, enum path path, struct te
 		weft_task_group_next next;
 
 		weft_task_group_next_init(&next, g);
-		if (workers == 0)
-			CHECK_EQ(weft_block_on(rt, &next.base), 0);
-		else
-			CHECK_EQ(weft_block_on(rt, &next.base), 0);
+		CHECK_EQ(weft_block_on(rt, &next.base), 0);
 		CHECK_EQ(next.status, 0);
 		weft_future_drop(&next.base);
 		weft_task_group_destroy(g);

@@ -187,7 +187,7 @@ static void sem_step(weft_semaphore *sem, struct sem_model *m, struct fz_in *in)
 	struct slot *s = &m->s[i];
 	size_t n = 1 + fz_pick(in, 4);
 	weft_poll p;
-	int r = 0, want;
+	int want;
 
 	switch (fz_pick(in, 7)) {
 	case 0:
@@ -250,7 +250,6 @@ static void sem_step(weft_semaphore *sem, struct sem_model *m, struct fz_in *in)
 		}
 		break;
 	}
-	(void)r;
 	sm_conserved(m);
 	FZ_CHECK_EQ(weft_semaphore_available(sem), m->avail);
 	FZ_CHECK_EQ(weft_semaphore_is_closed(sem), m->closed);
