@@ -6,14 +6,16 @@
  * from the bytes a few at a time, yielding between batches so that the
  * spawned tasks run: create, poll and cancel (drop) a sleep, advance the
  * paused clock, spawn a task (it sleeps for a while and then returns a
- * value), abort it, poll or try its join handle, detach it.  Timers are
+ * value), abort it, poll or try its join handle, detach it, or join it
+ * with a timeout (a select over the handle and a sleep).  Timers are
  * polled by hand with their own counting wakers.  The model checks: a
  * sleep's deadline is its first poll plus its duration; it is never ready
  * before its deadline, always ready (and woken exactly once) once the
  * clock has passed the deadline rounded up to the millisecond, and a
  * cancelled one never wakes; a task never finishes before its sleep's
  * deadline; a join completes with 0 and the task's value exactly when the
- * task finished, with -ECANCELED when it was aborted first, and the task's
+ * task finished (a select over the handle is ready then, and otherwise
+ * its sleep wins once the clock passed it), with -ECANCELED when it was aborted first, and the task's
  * future was dropped exactly once by then; weft_join_try agrees.  At the
  * end the driver joins or detaches every task (the clock jumps to the next
  * timer when nothing runs), destroys the runtime, and checks that every
@@ -153,7 +155,7 @@ static void timer_drop(struct driver *d, unsigned i)
 }
 
 /* A join handle is ready: check it against the task's record. */
-static void join_done(struct driver *d, struct task_slot *k)
+static void join_check(struct driver *d, struct task_slot *k)
 {
 	struct record *r = &d->rec[k->rec];
 	struct task_future *out = weft_join_output(&k->h);
@@ -175,7 +177,54 @@ static void join_done(struct driver *d, struct task_slot *k)
 		FZ_CHECK(out == NULL);
 		FZ_CHECK_EQ(weft_join_try(&k->h), -ECANCELED);
 	}
+}
+
+static void join_done(struct driver *d, struct task_slot *k)
+{
+	join_check(d, k);
 	weft_join_detach(&k->h);
+	k->active = false;
+}
+
+/*
+ * A join with a timeout: a select over the task's handle and a sleep.  The
+ * select owns both, so the handle is released with it whichever wins.  If
+ * it is pending, the clock is advanced past the sleep, which must then
+ * win (the task cannot run in between).
+ */
+static void join_select(struct driver *d, struct task_slot *k)
+{
+	struct record *r = &d->rec[k->rec];
+	weft_sleep_future sl;
+	weft_future *br[2];
+	weft_select sel;
+	uint64_t dur = (uint64_t)fz_pick(&d->in, 4) * WEFT_MS, deadline;
+	weft_poll p;
+
+	weft_sleep(&sl, d->rt, dur);
+	br[0] = &k->h.base;
+	br[1] = &sl.base;
+	FZ_CHECK_EQ(weft_select_init(&sel, br, 2), 0);
+	p = fz_poll(&k->task, &sel.base);
+	deadline = weft_sleep_deadline(&sl);
+	if (r->done)
+		FZ_CHECK_EQ(p, WEFT_READY); /* the handle is ready */
+	if (p == WEFT_PENDING) {
+		FZ_CHECK(dur > 0);
+		FZ_CHECK_EQ(weft_time_advance(d->rt, dur + WEFT_MS), 0);
+		FZ_CHECK(fz_woken(&k->task));
+		p = fz_poll(&k->task, &sel.base);
+		FZ_CHECK_EQ(p, WEFT_READY);
+		FZ_CHECK_EQ(sel.winner, 1);
+	}
+	FZ_CHECK(sel.winner == 0 || sel.winner == 1);
+	if (sel.winner == 0) {
+		join_check(d, k);
+	} else {
+		FZ_CHECK_EQ(sl.result, 0);
+		FZ_CHECK(weft_now(d->rt) >= deadline);
+	}
+	weft_future_drop(&sel.base); /* releases the handle */
 	k->active = false;
 }
 
@@ -209,7 +258,10 @@ static void task_step(struct driver *d, unsigned i)
 		task_spawn(d, i);
 		return;
 	}
-	switch (fz_pick(&d->in, 4)) {
+	switch (fz_pick(&d->in, 5)) {
+	case 4:
+		join_select(d, k);
+		break;
 	case 0:
 		FZ_CHECK_EQ(weft_join_abort(&k->h), 0);
 		if (!k->aborted && !r->done)
