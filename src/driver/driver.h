@@ -395,6 +395,11 @@ extern _Atomic int weft__driver_refuse_uring;
 /* WEFT__FEAT_* bits a runtime created from now on pretends the kernel
  * lacks (tests force the fallback paths with it). */
 extern _Atomic unsigned weft__driver_mask_features;
+/* When set to k > 0, the k-th operation started from now (weft__io_start)
+ * fails with -EBUSY, as io_uring_enter does when its completion queue is
+ * overcommitted, before anything reaches the kernel.  For tests that start
+ * operations from one thread. */
+extern _Atomic long weft__driver_fail_submit_at;
 
 extern const struct weft__driver_ops weft__epoll_ops;
 #ifdef WEFT_HAVE_URING

@@ -401,6 +401,21 @@ static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__
 	return 0;
 }
 
+_Atomic long weft__driver_fail_submit_at;
+
+/* The submission test hook (driver.h): true when this submission is the
+ * k-th one the hook was set to fail. */
+static bool injected_submit_failure(void)
+{
+	long k = atomic_load_explicit(&weft__driver_fail_submit_at, memory_order_relaxed);
+
+	if (k <= 0)
+		return false;
+	/* Relaxed: the hook is for tests that submit from one thread. */
+	atomic_store_explicit(&weft__driver_fail_submit_at, k - 1, memory_order_relaxed);
+	return k == 1;
+}
+
 int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
 {
 	struct weft_runtime *rt = weft__ctx.rt;
@@ -427,6 +442,8 @@ int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
 	op = weft__slab_get(s, index);
 	op->state = OP_QUEUED;
 	err = fill_slot(s, op, req);
+	if (err == 0 && injected_submit_failure())
+		err = -EBUSY;
 	if (err == 0 && (own || d->ops->any_thread)) {
 		err = d->ops->submit(dt, op, index);
 	} else if (err == 0) {
