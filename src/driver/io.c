@@ -301,48 +301,46 @@ static int rw_check(int fd, const void *buf, size_t len, int *nonblock, int acce
 	return check_fd(fd, nonblock, access);
 }
 
-int weft_read_init(weft_read *f, int fd, void *buf, size_t len)
+/* The part of weft_read_init and weft_write_init that the two share: the
+ * state fields, and the checks whose failure leaves the future ready at
+ * once with the error. */
+static int rw_setup(long *result, int *phase, int *nonblock, weft_io_slot_ *slot, int fd,
+		    const void *buf, size_t len, int access)
 {
 	int err;
 
-	if (f == NULL)
-		return -EINVAL;
-	f->base.poll = read_poll;
-	f->base.drop = read_drop;
-	f->result = 0;
-	f->fd = fd;
-	f->phase = PHASE_START;
-	f->nonblock = 0;
-	f->buf = buf;
-	f->len = len;
-	slot_reset(&f->slot);
-	err = rw_check(fd, buf, len, &f->nonblock, O_RDONLY);
+	*result = 0;
+	*phase = PHASE_START;
+	*nonblock = 0;
+	slot_reset(slot);
+	err = rw_check(fd, buf, len, nonblock, access);
 	if (err < 0) {
-		f->result = err;
-		f->phase = PHASE_FAILED;
+		*result = err;
+		*phase = PHASE_FAILED;
 	}
 	return err;
 }
 
+int weft_read_init(weft_read *f, int fd, void *buf, size_t len)
+{
+	if (f == NULL)
+		return -EINVAL;
+	f->base.poll = read_poll;
+	f->base.drop = read_drop;
+	f->fd = fd;
+	f->buf = buf;
+	f->len = len;
+	return rw_setup(&f->result, &f->phase, &f->nonblock, &f->slot, fd, buf, len, O_RDONLY);
+}
+
 int weft_write_init(weft_write *f, int fd, const void *buf, size_t len)
 {
-	int err;
-
 	if (f == NULL)
 		return -EINVAL;
 	f->base.poll = write_poll;
 	f->base.drop = write_drop;
-	f->result = 0;
 	f->fd = fd;
-	f->phase = PHASE_START;
-	f->nonblock = 0;
 	f->buf = buf;
 	f->len = len;
-	slot_reset(&f->slot);
-	err = rw_check(fd, buf, len, &f->nonblock, O_WRONLY);
-	if (err < 0) {
-		f->result = err;
-		f->phase = PHASE_FAILED;
-	}
-	return err;
+	return rw_setup(&f->result, &f->phase, &f->nonblock, &f->slot, fd, buf, len, O_WRONLY);
 }
