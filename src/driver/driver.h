@@ -271,7 +271,7 @@ int weft__drv_poll_fd(struct weft__drv_thread *dt);
  * ops table); true when completions wait to be reaped.  Owner only. */
 bool weft__drv_poll_prepare(struct weft__drv_thread *dt, bool drain);
 
-/* The name of the backend: "io_uring" or "epoll". */
+/* The name of the backend: "io_uring", "epoll" or "kqueue". */
 const char *weft__driver_name(const struct weft__driver *d);
 
 /* Counts an operation started on `dt` (weft_metrics.driver_submissions). */
@@ -402,6 +402,9 @@ extern _Atomic unsigned weft__driver_mask_features;
 extern _Atomic long weft__driver_fail_submit_at;
 
 extern const struct weft__driver_ops weft__epoll_ops;
+#ifdef WEFT_HAVE_KQUEUE
+extern const struct weft__driver_ops weft__kqueue_ops;
+#endif
 #ifdef WEFT_HAVE_URING
 extern const struct weft__driver_ops weft__uring_ops;
 #endif
