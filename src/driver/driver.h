@@ -39,6 +39,7 @@ struct weft_runtime;
 struct weft__driver;
 struct weft__drv_thread;
 struct op_slab;
+struct weft__ready;
 
 /* What an operation does. */
 enum weft__op_kind {
@@ -215,6 +216,9 @@ struct weft__driver {
 	/* WEFT__FEAT_* the backend found, minus weft__driver_mask_features;
 	 * written at init, read-only afterwards. */
 	unsigned features;
+	/* The readiness layer of a readiness backend (epoll, kqueue; set by
+	 * its init), NULL for a completion backend. */
+	struct weft__ready *ready;
 	void *backend;
 };
 
@@ -297,7 +301,7 @@ struct weft__io_req {
 	const void *data;   /* WRITE, WRITE_AT: copied into the slot; OPENAT,
 			     * STATX: the NUL-terminated path, copied */
 	size_t len;         /* READ / WRITE / READ_AT / WRITE_AT; path + NUL */
-	uint32_t aux;       /* OPENAT: mode; STATX: mask */
+	uint32_t aux;       /* OPENAT: mode; STATX: mask; POLL with WEFT__POLL_EDGE: tick */
 	uint64_t off;       /* READ_AT / WRITE_AT */
 };
 
@@ -335,6 +339,41 @@ weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *resul
  * the final completion frees the slot.  h is reset.  Any thread.
  */
 void weft__io_cancel(struct weft__io_op *h);
+
+/*
+ * The edge-triggered readiness protocol of the readiness backends (epoll,
+ * kqueue; ready.c, docs/driver.md), for an fd whose owner calls
+ * weft__io_fd_close before closing it (the sockets of src/net):
+ *   tick = weft__io_ready_tick(fd, events, &unready);
+ *   if (!unready) try the syscall; done unless it says EAGAIN;
+ *   start WEFT__OP_POLL with events | WEFT__POLL_EDGE and aux = tick.
+ * The fd is then registered once, edge-triggered, until it is closed; the
+ * driver keeps its readiness, and a wait whose tick is still current
+ * clears the readiness it waits for (the caller's syscall saw EAGAIN and
+ * no event came since), else completes at once.  On io_uring the flag is
+ * ignored and the tick is 0.
+ */
+#define WEFT__POLL_EDGE 0x80000000u
+
+/*
+ * The current readiness tick of `fd` on the current runtime's readiness
+ * driver, to pass as aux of a WEFT__POLL_EDGE wait; *unready is set true
+ * when the driver knows that none of `events` (POLLIN / POLLOUT) is ready,
+ * so that the syscall would say EAGAIN.  Returns 0 (and *unready false)
+ * outside a runtime, on io_uring, or for an fd not registered edge.  Any
+ * thread inside a runtime.
+ */
+uint32_t weft__io_ready_tick(int fd, uint32_t events, bool *unready);
+
+/*
+ * Tells every readiness driver of the process that `fd` is about to be
+ * closed: its registration is removed, waiters on it complete with
+ * POLLNVAL (their futures answer -EBADF), and the generation moves on so
+ * that a later file with the same number starts afresh.  Call it before
+ * close(fd) for every fd that was waited on with WEFT__POLL_EDGE.  Any
+ * thread, inside a runtime or not; cheap when no readiness driver exists.
+ */
+void weft__io_fd_close(int fd);
 
 /* True when the current runtime's driver is completion-based (io_uring);
  * false for readiness (epoll) or outside a runtime. */

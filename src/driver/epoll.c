@@ -6,11 +6,15 @@
  * One epoll instance per runtime and one eventfd in it for wakes.  Every
  * operation here is a readiness wait (WEFT__OP_POLL); reads and writes are
  * a readiness wait followed by the syscall in the future's own poll
- * (src/driver/io.c, src/net).  The layer arms an fd with EPOLLONESHOT and
- * the union of its waiters' interests (kernel_arm: EPOLL_CTL_MOD, or
- * EPOLL_CTL_ADD for a fresh registration, whose user data carries the fd
- * and the entry's generation); an epoll_ctl that answers ENOENT to a MOD
- * means the fd number now names another file.  epoll refuses a regular
+ * (src/driver/io.c, src/net).  The layer arms an fd one of two ways
+ * (kernel_arm; EPOLL_CTL_MOD, or EPOLL_CTL_ADD for a fresh registration,
+ * whose user data carries the fd and the entry's generation; a MOD that
+ * answers ENOENT means the fd number now names another file):
+ *  - one shot: EPOLLONESHOT and the union of the waiters' interests,
+ *    re-armed for every wait (weft/io.h's futures on any fd);
+ *  - edge: EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, once, until
+ *    weft__io_fd_close (the sockets of src/net), with the readiness kept
+ *    by the layer.  epoll refuses a regular
  * file with EPERM, which the layer reads as always ready.
  *
  * Any thread may register or cancel (epoll_ctl is thread-safe) and any
@@ -72,6 +76,7 @@ static void ep_free(struct weft__driver *d, struct ep *e)
 		close(e->epfd);
 	weft__free(a, e, sizeof(*e), _Alignof(struct ep));
 	d->backend = NULL;
+	d->ready = NULL;
 	d->threads = NULL;
 }
 
@@ -104,13 +109,17 @@ static int ep_make_threads(struct weft__driver *d, struct ep *e)
 	return 0;
 }
 
-/* The layer's arm (ready.h): one-shot registration for `events`. */
-static int kernel_arm(void *ctx, int fd, uint64_t tag, uint32_t events, bool modify)
+/* The layer's arm (ready.h): a one-shot registration for `events`, or an
+ * edge-triggered one for everything. */
+static int kernel_arm(void *ctx, int fd, uint64_t tag, uint32_t events, bool modify, bool edge)
 {
 	struct ep *e = ctx;
 	struct epoll_event ev;
 
-	ev.events = events | EPOLLONESHOT;
+	if (edge)
+		ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	else
+		ev.events = events | EPOLLONESHOT;
 	ev.data.u64 = tag;
 	if (epoll_ctl(e->epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0)
 		return 0;
@@ -139,9 +148,11 @@ static int ep_init(struct weft__driver *d)
 	e->epfd = e->efd = -1;
 	d->backend = e;
 	err = weft__ready_init(&e->ready, d->alloc, &k);
+	d->ready = &e->ready;
 	if (err < 0) {
 		weft__free(d->alloc, e, sizeof(*e), _Alignof(struct ep));
 		d->backend = NULL;
+		d->ready = NULL;
 		return err;
 	}
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);

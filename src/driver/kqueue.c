@@ -5,12 +5,14 @@
  * dispatch.  The same file as epoll.c in another dialect.
  *
  * One kqueue per runtime.  Readiness: an fd is armed with one knote per
- * interest (EVFILT_READ for POLLIN, EVFILT_WRITE for POLLOUT), each
- * EV_ADD | EV_ONESHOT, whose udata carries the fd and the entry's
- * generation (weft__ready_tag; so a 64-bit udata is required).  EV_ADD of
- * an existing knote modifies it and evaluates the filter again, so arming
- * never answers ENOENT: a reused fd number is simply armed afresh (a
- * kqueue drops an fd's knotes when the fd is closed, unlike epoll).
+ * interest (EVFILT_READ for POLLIN, EVFILT_WRITE for POLLOUT), whose udata
+ * carries the fd and the entry's generation (weft__ready_tag; so a 64-bit
+ * udata is required): EV_ADD | EV_ONESHOT for a one-shot entry, re-armed
+ * for every wait; EV_ADD | EV_CLEAR on both filters, once, for an edge
+ * entry (the sockets of src/net; ready.c).  EV_ADD of an existing knote
+ * modifies it and evaluates the filter again, so arming never answers
+ * ENOENT: a reused fd number is simply armed afresh (a kqueue drops an
+ * fd's knotes when the fd is closed, unlike epoll).
  * Results: EVFILT_READ is POLLIN, plus POLLRDHUP when EV_EOF says the peer
  * shut down; EVFILT_WRITE is POLLOUT, plus POLLHUP with EV_EOF; a socket
  * error (EV_EOF with fflags) adds POLLERR.  EV_ERROR (a change refused)
@@ -93,6 +95,7 @@ static void kq_free(struct weft__driver *d, struct kq *k)
 		kq_close(k->kqfd);
 	weft__free(a, k, sizeof(*k), _Alignof(struct kq));
 	d->backend = NULL;
+	d->ready = NULL;
 	d->threads = NULL;
 }
 
@@ -131,19 +134,26 @@ static int kq_change(struct kq *k, const struct kevent *ch, int n)
 	return kevent(k->kqfd, ch, n, NULL, 0, NULL) < 0 ? -errno : 0;
 }
 
-/* The layer's arm (ready.h): one-shot knotes for `events`. */
-static int kernel_arm(void *ctx, int fd, uint64_t tag, uint32_t events, bool modify)
+static void kernel_forget(void *ctx, int fd);
+
+/* The layer's arm (ready.h): one-shot knotes for `events`, or EV_CLEAR
+ * knotes for both filters. */
+static int kernel_arm(void *ctx, int fd, uint64_t tag, uint32_t events, bool modify, bool edge)
 {
+	unsigned short flags = EV_ADD | (edge ? EV_CLEAR : EV_ONESHOT);
 	struct kevent ch[2];
 	int n = 0;
 
-	(void)modify; /* EV_ADD adds or modifies */
+	/* EV_ADD of an existing knote updates its udata but keeps the flags
+	 * it was made with: going from one shot to edge needs new knotes. */
+	if (modify && edge)
+		kernel_forget(ctx, fd);
+	if (edge)
+		events = POLLIN | POLLOUT;
 	if (events & POLLIN)
-		EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_READ, EV_ADD | EV_ONESHOT, 0, 0,
-		       (void *)(uintptr_t)tag);
+		EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_READ, flags, 0, 0, (void *)(uintptr_t)tag);
 	if (events & POLLOUT)
-		EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_WRITE, EV_ADD | EV_ONESHOT, 0, 0,
-		       (void *)(uintptr_t)tag);
+		EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_WRITE, flags, 0, 0, (void *)(uintptr_t)tag);
 	return kq_change(ctx, ch, n);
 }
 
@@ -173,9 +183,11 @@ static int kq_init(struct weft__driver *d)
 	k->kqfd = -1;
 	d->backend = k;
 	err = weft__ready_init(&k->ready, d->alloc, &rk);
+	d->ready = &k->ready;
 	if (err < 0) {
 		weft__free(d->alloc, k, sizeof(*k), _Alignof(struct kq));
 		d->backend = NULL;
+		d->ready = NULL;
 		return err;
 	}
 	k->kqfd = kqueue();

@@ -32,30 +32,42 @@
 
 /* One fd number's state; under the slab lock. */
 struct weft__ready_fd {
-	/* Bumped at each fresh registration; events of older ones are stale. */
+	/* Bumped at each fresh registration and at close; events of older
+	 * registrations are stale. */
 	uint32_t gen;
 	/* Waiting slots, through op->next; WEFT__OP_NONE when none. */
 	uint32_t head;
-	/* Interests armed in the kernel; 0 when disarmed. */
+	/* One shot: interests armed in the kernel, 0 when disarmed.  Edge:
+	 * POLLIN | POLLOUT. */
 	uint32_t armed;
+	/* Edge only: the readiness (POLLIN, POLLOUT, POLLRDHUP, POLLHUP,
+	 * POLLERR) events reported and nobody has cleared since. */
+	uint32_t ready;
+	/* Edge only: bumped by every event and by close, never 0. */
+	uint32_t tick;
 	/* Registered with the kernel (possibly disarmed). */
 	bool added;
+	/* Registered edge-triggered and persistent (see ready.c). */
+	bool edge;
 };
 
 /*
  * The kernel side, filled by the backend.
- *  - arm: registers `fd` for `events` (POLLIN / POLLOUT bits), one shot,
- *    with `tag` (weft__ready_tag) as the user data.  `modify` says the fd
- *    is registered already (a modification); the backend returns -ENOENT
- *    when the kernel says it is not (the fd number now names another
- *    file), and the layer then calls again with a new tag and `modify`
- *    false.  Returns 0 or -errno (-EPERM: the file cannot be polled, it
- *    is then always ready).  Slab lock held.
+ *  - arm: registers `fd` for `events` (POLLIN / POLLOUT bits) with `tag`
+ *    (weft__ready_tag) as the user data: one shot, or with `edge`,
+ *    edge-triggered and persistent for both directions plus hang-up
+ *    (epoll: EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET; kqueue: both
+ *    filters EV_CLEAR).  `modify` says the fd is registered already (a
+ *    modification, possibly from one shot to edge); the backend returns
+ *    -ENOENT when the kernel says it is not (the fd number now names
+ *    another file), and the layer then calls again with a new tag and
+ *    `modify` false.  Returns 0 or -errno (-EPERM: the file cannot be
+ *    polled, it is then always ready).  Slab lock held.
  *  - forget: removes the registration of `fd`; errors are ignored.  Slab
  *    lock held.
  */
 struct weft__ready_kernel {
-	int (*arm)(void *ctx, int fd, uint64_t tag, uint32_t events, bool modify);
+	int (*arm)(void *ctx, int fd, uint64_t tag, uint32_t events, bool modify, bool edge);
 	void (*forget)(void *ctx, int fd);
 	void *ctx;
 };
@@ -69,6 +81,8 @@ struct weft__ready {
 	_Atomic uint32_t registered;
 	struct weft__ready_kernel kernel;
 	const weft_allocator *alloc;
+	/* The process-wide list of readiness layers (weft__io_fd_close). */
+	struct weft__ready *next;
 };
 
 /* An fd and a generation packed as a registration's user data. */
@@ -88,6 +102,8 @@ void weft__ready_finish(struct weft__ready *r);
 
 /* The ops table's submit for a readiness backend: starts the readiness
  * wait of slot `op` (WEFT__OP_POLL only; anything else is -ENOTSUP).
+ * With WEFT__POLL_EDGE in op->events the fd is registered edge-triggered
+ * and op->aux is the caller's tick (weft__io_ready_tick).
  * Returns 0 (the slot is OP_INFLIGHT, or OP_DONE for a file that cannot
  * be polled) or -errno.  Slab lock held; any thread. */
 int weft__ready_submit(struct weft__ready *r, struct weft__op *op, uint32_t index);

@@ -376,24 +376,24 @@ static void put_fd_event(struct kevent *out, int fd, short filter, struct knote 
 static int translate_fd(struct queue *q, int fd, uint32_t revents, struct kevent *out)
 {
 	struct fd_notes *n;
-	bool rd, wr;
 	int k = 0;
 
 	if ((size_t)fd >= q->nfds || !q->fds[fd].in_epoll)
 		return 0;
 	n = &q->fds[fd];
-	rd = n->rd.live;
-	wr = n->wr.live;
 	if (n->rd.live && (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		put_fd_event(&out[k++], fd, EVFILT_READ, &n->rd, revents,
 			     (revents & (EPOLLRDHUP | EPOLLHUP)) != 0);
 	if (n->wr.live && (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
 		put_fd_event(&out[k++], fd, EVFILT_WRITE, &n->wr, revents,
 			     (revents & EPOLLHUP) != 0);
-	/* An EPOLLONESHOT registration is spent: arm what is left.  An
-	 * edge-triggered one stays as it is unless a knote went (a
-	 * modification would evaluate readiness again: level behaviour). */
-	if (!n->edge || rd != n->rd.live || wr != n->wr.live)
+	/* An EPOLLONESHOT registration is spent: arm what is left.  With
+	 * nothing left it stays registered and disabled (no system call,
+	 * so none races with the owner closing the fd once it has heard).
+	 * An edge-triggered one stays as it is: its knotes are EV_CLEAR,
+	 * never EV_ONESHOT, and a modification would evaluate readiness
+	 * again (level behaviour). */
+	if (!n->edge && (n->rd.live || n->wr.live))
 		(void)fd_sync(q, fd);
 	return k;
 }
