@@ -1,13 +1,15 @@
 /*
  * src/driver/driver.h - the one interface between the schedulers, the I/O
- * futures and the I/O backends (uring.c, epoll.c).  Private.
+ * futures and the I/O backends (uring.c; epoll.c and kqueue.c over the
+ * readiness layer, ready.h).  Private.
  *
  * A runtime owns one driver (struct weft__driver) and the driver owns one
  * driver thread (struct weft__drv_thread) per thread that parks in it: one
  * per worker of a multi-threaded runtime, one for a current-thread runtime.
  * A driver thread is the unit that waits: on io_uring it is a ring, on
- * epoll it is a seat at the runtime's single epoll instance (only the seat
- * that holds the runtime's timer duty waits there; see multi_thread.c).
+ * epoll (kqueue) it is a seat at the runtime's single epoll instance
+ * (kqueue); only the seat that holds the runtime's timer duty waits there
+ * (see multi_thread.c).
  *
  * Operations live in slots that the driver owns (struct weft__op, in a
  * slab per ring, or one slab for the epoll instance), never only in a
