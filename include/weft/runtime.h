@@ -78,14 +78,18 @@ typedef enum weft_block_on_help {
 /*
  * The I/O driver (backend) of a runtime; see docs/driver.md.
  *  - WEFT_DRIVER_AUTO: io_uring when the kernel accepts it, else epoll,
- *    silently.  The environment variable WEFT_DRIVER=uring|io_uring|epoll
- *    turns AUTO into that choice (and then behaves as forced).
- *  - WEFT_DRIVER_URING / WEFT_DRIVER_EPOLL: that backend or an error.
+ *    silently.  The environment variable
+ *    WEFT_DRIVER=uring|io_uring|epoll|kqueue turns AUTO into that choice
+ *    (and then behaves as forced).
+ *  - WEFT_DRIVER_URING / WEFT_DRIVER_EPOLL / WEFT_DRIVER_KQUEUE: that
+ *    backend or an error (-ENOTSUP when it was not built; on Linux kqueue
+ *    is built only over the test emulation, -Dkqueue_emulation=true).
  */
 typedef enum weft_driver_kind {
 	WEFT_DRIVER_AUTO = 0,
 	WEFT_DRIVER_URING = 1,
 	WEFT_DRIVER_EPOLL = 2,
+	WEFT_DRIVER_KQUEUE = 3,
 } weft_driver_kind;
 
 /*
@@ -191,8 +195,8 @@ weft_runtime *weft_runtime_current(void);
 unsigned weft_runtime_workers(const weft_runtime *rt);
 
 /*
- * Returns the name of the I/O backend `rt` runs on, "io_uring" or
- * "epoll" (a static string), or NULL for NULL.  Any thread.
+ * Returns the name of the I/O backend `rt` runs on, "io_uring", "epoll"
+ * or "kqueue" (a static string), or NULL for NULL.  Any thread.
  */
 const char *weft_runtime_driver(const weft_runtime *rt);
 

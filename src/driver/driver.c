@@ -6,8 +6,8 @@
  *  - weft_runtime_config.driver forces a backend; a forced backend that
  *    cannot start fails runtime creation with its error (-ENOTSUP when it
  *    was not built, else the kernel's errno).
- *  - With WEFT_DRIVER_AUTO, the environment WEFT_DRIVER=uring|io_uring|epoll
- *    forces one the same way (the config wins over the environment: a
+ *  - With WEFT_DRIVER_AUTO, the environment
+ *    WEFT_DRIVER=uring|io_uring|epoll|kqueue forces one the same way (the config wins over the environment: a
  *    program that asks for a backend in code gets it).
  *  - Otherwise io_uring is tried and any refusal by the kernel (ENOSYS,
  *    EPERM from io_uring_disabled or a seccomp profile, ENOMEM or a
@@ -36,6 +36,12 @@ static const struct weft__driver_ops *ops_for(weft_driver_kind kind)
 #else
 		return NULL;
 #endif
+	case WEFT_DRIVER_KQUEUE:
+#ifdef WEFT_HAVE_KQUEUE
+		return &weft__kqueue_ops;
+#else
+		return NULL;
+#endif
 	default:
 		return NULL;
 	}
@@ -52,6 +58,8 @@ static int kind_from_env(weft_driver_kind *kind)
 		*kind = WEFT_DRIVER_URING;
 	else if (strcmp(s, "epoll") == 0)
 		*kind = WEFT_DRIVER_EPOLL;
+	else if (strcmp(s, "kqueue") == 0)
+		*kind = WEFT_DRIVER_KQUEUE;
 	else
 		return -EINVAL;
 	return 0;
@@ -81,7 +89,7 @@ int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
 			return err;
 	}
 	if (kind != WEFT_DRIVER_AUTO && kind != WEFT_DRIVER_URING &&
-	    kind != WEFT_DRIVER_EPOLL)
+	    kind != WEFT_DRIVER_EPOLL && kind != WEFT_DRIVER_KQUEUE)
 		return -EINVAL;
 	d = weft__alloc(alloc, sizeof(*d), _Alignof(struct weft__driver));
 	if (d == NULL)

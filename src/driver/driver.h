@@ -1,13 +1,15 @@
 /*
  * src/driver/driver.h - the one interface between the schedulers, the I/O
- * futures and the I/O backends (uring.c, epoll.c).  Private.
+ * futures and the I/O backends (uring.c; epoll.c and kqueue.c over the
+ * readiness layer, ready.h).  Private.
  *
  * A runtime owns one driver (struct weft__driver) and the driver owns one
  * driver thread (struct weft__drv_thread) per thread that parks in it: one
  * per worker of a multi-threaded runtime, one for a current-thread runtime.
  * A driver thread is the unit that waits: on io_uring it is a ring, on
- * epoll it is a seat at the runtime's single epoll instance (only the seat
- * that holds the runtime's timer duty waits there; see multi_thread.c).
+ * epoll (kqueue) it is a seat at the runtime's single epoll instance
+ * (kqueue); only the seat that holds the runtime's timer duty waits there
+ * (see multi_thread.c).
  *
  * Operations live in slots that the driver owns (struct weft__op, in a
  * slab per ring, or one slab for the epoll instance), never only in a
@@ -39,6 +41,7 @@ struct weft_runtime;
 struct weft__driver;
 struct weft__drv_thread;
 struct op_slab;
+struct weft__ready;
 
 /* What an operation does. */
 enum weft__op_kind {
@@ -215,6 +218,9 @@ struct weft__driver {
 	/* WEFT__FEAT_* the backend found, minus weft__driver_mask_features;
 	 * written at init, read-only afterwards. */
 	unsigned features;
+	/* The readiness layer of a readiness backend (epoll, kqueue; set by
+	 * its init), NULL for a completion backend. */
+	struct weft__ready *ready;
 	void *backend;
 };
 
@@ -271,7 +277,7 @@ int weft__drv_poll_fd(struct weft__drv_thread *dt);
  * ops table); true when completions wait to be reaped.  Owner only. */
 bool weft__drv_poll_prepare(struct weft__drv_thread *dt, bool drain);
 
-/* The name of the backend: "io_uring" or "epoll". */
+/* The name of the backend: "io_uring", "epoll" or "kqueue". */
 const char *weft__driver_name(const struct weft__driver *d);
 
 /* Counts an operation started on `dt` (weft_metrics.driver_submissions). */
@@ -297,7 +303,7 @@ struct weft__io_req {
 	const void *data;   /* WRITE, WRITE_AT: copied into the slot; OPENAT,
 			     * STATX: the NUL-terminated path, copied */
 	size_t len;         /* READ / WRITE / READ_AT / WRITE_AT; path + NUL */
-	uint32_t aux;       /* OPENAT: mode; STATX: mask */
+	uint32_t aux;       /* OPENAT: mode; STATX: mask; POLL with WEFT__POLL_EDGE: tick */
 	uint64_t off;       /* READ_AT / WRITE_AT */
 };
 
@@ -335,6 +341,41 @@ weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *resul
  * the final completion frees the slot.  h is reset.  Any thread.
  */
 void weft__io_cancel(struct weft__io_op *h);
+
+/*
+ * The edge-triggered readiness protocol of the readiness backends (epoll,
+ * kqueue; ready.c, docs/driver.md), for an fd whose owner calls
+ * weft__io_fd_close before closing it (the sockets of src/net):
+ *   tick = weft__io_ready_tick(fd, events, &unready);
+ *   if (!unready) try the syscall; done unless it says EAGAIN;
+ *   start WEFT__OP_POLL with events | WEFT__POLL_EDGE and aux = tick.
+ * The fd is then registered once, edge-triggered, until it is closed; the
+ * driver keeps its readiness, and a wait whose tick is still current
+ * clears the readiness it waits for (the caller's syscall saw EAGAIN and
+ * no event came since), else completes at once.  On io_uring the flag is
+ * ignored and the tick is 0.
+ */
+#define WEFT__POLL_EDGE 0x80000000u
+
+/*
+ * The current readiness tick of `fd` on the current runtime's readiness
+ * driver, to pass as aux of a WEFT__POLL_EDGE wait; *unready is set true
+ * when the driver knows that none of `events` (POLLIN / POLLOUT) is ready,
+ * so that the syscall would say EAGAIN.  Returns 0 (and *unready false)
+ * outside a runtime, on io_uring, or for an fd not registered edge.  Any
+ * thread inside a runtime.
+ */
+uint32_t weft__io_ready_tick(int fd, uint32_t events, bool *unready);
+
+/*
+ * Tells every readiness driver of the process that `fd` is about to be
+ * closed: its registration is removed, waiters on it complete with
+ * POLLNVAL (their futures answer -EBADF), and the generation moves on so
+ * that a later file with the same number starts afresh.  Call it before
+ * close(fd) for every fd that was waited on with WEFT__POLL_EDGE.  Any
+ * thread, inside a runtime or not; cheap when no readiness driver exists.
+ */
+void weft__io_fd_close(int fd);
 
 /* True when the current runtime's driver is completion-based (io_uring);
  * false for readiness (epoll) or outside a runtime. */
@@ -402,6 +443,9 @@ extern _Atomic unsigned weft__driver_mask_features;
 extern _Atomic long weft__driver_fail_submit_at;
 
 extern const struct weft__driver_ops weft__epoll_ops;
+#ifdef WEFT_HAVE_KQUEUE
+extern const struct weft__driver_ops weft__kqueue_ops;
+#endif
 #ifdef WEFT_HAVE_URING
 extern const struct weft__driver_ops weft__uring_ops;
 #endif

@@ -1,23 +1,21 @@
 /*
- * src/driver/epoll.c - the readiness backend.
+ * src/driver/epoll.c - the readiness backend on Linux: the epoll system
+ * calls under the readiness layer (ready.h), which holds the slab, the
+ * per-fd table of waiters, the generations and the dispatch.
  *
- * One epoll instance per runtime, one eventfd in it for wakes, and one
- * slab of operation slots shared by every thread (its lock also guards the
- * per-fd table).  Every operation here is a readiness wait (WEFT__OP_POLL);
- * reads and writes are a readiness wait followed by the syscall in the
- * future's own poll (src/driver/io.c).
- *
- * Per-fd state: the table, indexed by fd, lists the slots waiting on that
- * fd.  The fd is registered with EPOLLONESHOT and the union of the waiters'
- * interests; an event completes every waiter it satisfies and re-arms the
- * fd for the ones left.  The recorded interests are trusted only while a
- * waiter exists (the fd cannot be closed then): an event that empties the
- * list leaves the registration disarmed, and a cancel that empties it
- * deletes the registration, so the next waiter always arms afresh (MOD,
- * or ADD when the fd number now names another file).  The event's data carries the fd and the
- * registration's generation (bumped at each EPOLL_CTL_ADD), so an event of
- * an older registration of the same fd number is dropped.  A file that
- * epoll refuses (EPERM: a regular file) is always ready.
+ * One epoll instance per runtime and one eventfd in it for wakes.  Every
+ * operation here is a readiness wait (WEFT__OP_POLL); reads and writes are
+ * a readiness wait followed by the syscall in the future's own poll
+ * (src/driver/io.c, src/net).  The layer arms an fd one of two ways
+ * (kernel_arm; EPOLL_CTL_MOD, or EPOLL_CTL_ADD for a fresh registration,
+ * whose user data carries the fd and the entry's generation; a MOD that
+ * answers ENOENT means the fd number now names another file):
+ *  - one shot: EPOLLONESHOT and the union of the waiters' interests,
+ *    re-armed for every wait (weft/io.h's futures on any fd);
+ *  - edge: EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, once, until
+ *    weft__io_fd_close (the sockets of src/net), with the readiness kept
+ *    by the layer.  epoll refuses a regular
+ * file with EPERM, which the layer reads as always ready.
  *
  * Any thread may register or cancel (epoll_ctl is thread-safe) and any
  * thread may collect events (epoll_wait from several threads is allowed):
@@ -31,6 +29,7 @@
  */
 #define _GNU_SOURCE
 #include "driver.h"
+#include "ready.h"
 #include "../sched/park.h"
 
 #include <errno.h>
@@ -43,13 +42,6 @@
 #define EVENTS 64
 #define WAKE_TAG UINT64_MAX
 
-struct fd_entry {
-	uint32_t gen;
-	uint32_t head;  /* waiting slots, through op->next */
-	uint32_t armed; /* interests registered, 0 when disarmed */
-	bool added;
-};
-
 struct ep_thread {
 	struct weft__drv_thread base;
 	struct epoll_event ev[EVENTS];
@@ -58,11 +50,8 @@ struct ep_thread {
 
 struct ep {
 	int epfd, efd;
-	struct op_slab slab;
-	struct fd_entry *fds; /* under slab.lock */
-	size_t nfds;
-	/* Slots registered; read without the lock by the reap shortcut. */
-	_Atomic uint32_t registered;
+	/* The slab, the per-fd table and the dispatch (ready.h). */
+	struct weft__ready ready;
 	struct ep_thread *threads;
 };
 
@@ -81,14 +70,13 @@ static void ep_free(struct weft__driver *d, struct ep *e)
 		weft__free(a, e->threads, d->nthreads * sizeof(*e->threads),
 			   _Alignof(struct ep_thread));
 	}
-	if (e->fds != NULL)
-		weft__free(a, e->fds, e->nfds * sizeof(*e->fds), _Alignof(struct fd_entry));
 	if (e->efd >= 0)
 		close(e->efd);
 	if (e->epfd >= 0)
 		close(e->epfd);
 	weft__free(a, e, sizeof(*e), _Alignof(struct ep));
 	d->backend = NULL;
+	d->ready = NULL;
 	d->threads = NULL;
 }
 
@@ -113,7 +101,7 @@ static int ep_make_threads(struct weft__driver *d, struct ep *e)
 
 		memset(t, 0, sizeof(*t));
 		t->base.driver = d;
-		t->base.slab = &e->slab;
+		t->base.slab = &e->ready.slab;
 		t->base.index = i;
 		atomic_init(&t->base.sleeping, false);
 		d->threads[i] = &t->base;
@@ -121,22 +109,50 @@ static int ep_make_threads(struct weft__driver *d, struct ep *e)
 	return 0;
 }
 
+/* The layer's arm (ready.h): a one-shot registration for `events`, or an
+ * edge-triggered one for everything. */
+static int kernel_arm(void *ctx, int fd, uint64_t tag, uint32_t events, bool modify, bool edge)
+{
+	struct ep *e = ctx;
+	struct epoll_event ev;
+
+	if (edge)
+		ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	else
+		ev.events = events | EPOLLONESHOT;
+	ev.data.u64 = tag;
+	if (epoll_ctl(e->epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0)
+		return 0;
+	return -errno;
+}
+
+/* The layer's forget (ready.h). */
+static void kernel_forget(void *ctx, int fd)
+{
+	struct ep *e = ctx;
+
+	(void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
 static int ep_init(struct weft__driver *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
 	struct ep *e = weft__alloc(d->alloc, sizeof(*e), _Alignof(struct ep));
+	struct weft__ready_kernel k = { kernel_arm, kernel_forget, e };
 	int err;
 
 	if (e == NULL)
 		return -ENOMEM;
 	memset(e, 0, sizeof(*e));
+
 	e->epfd = e->efd = -1;
-	atomic_init(&e->registered, 0);
 	d->backend = e;
-	err = weft__slab_init(&e->slab, d->alloc);
+	err = weft__ready_init(&e->ready, d->alloc, &k);
+	d->ready = &e->ready;
 	if (err < 0) {
 		weft__free(d->alloc, e, sizeof(*e), _Alignof(struct ep));
 		d->backend = NULL;
+		d->ready = NULL;
 		return err;
 	}
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -153,7 +169,7 @@ static int ep_init(struct weft__driver *d)
 		goto fail;
 	return 0;
 fail:
-	weft__slab_finish(&e->slab);
+	weft__ready_finish(&e->ready);
 	ep_free(d, e);
 	return err;
 }
@@ -162,7 +178,7 @@ static void ep_finish(struct weft__driver *d)
 {
 	struct ep *e = d->backend;
 
-	weft__slab_finish(&e->slab);
+	weft__ready_finish(&e->ready);
 	ep_free(d, e);
 }
 
@@ -177,135 +193,14 @@ static void ep_thread_finish(struct weft__drv_thread *dt)
 	(void)dt;
 }
 
-/* Makes fds[fd] exist (lock held).  Returns 0 or -ENOMEM. */
-static int fd_table_reserve(struct weft__driver *d, struct ep *e, int fd)
-{
-	size_t n = e->nfds != 0 ? e->nfds : 64, i;
-	struct fd_entry *fds;
-
-	if ((size_t)fd < e->nfds)
-		return 0;
-	while (n <= (size_t)fd)
-		n *= 2;
-	fds = weft__alloc(d->alloc, n * sizeof(*fds), _Alignof(struct fd_entry));
-	if (fds == NULL)
-		return -ENOMEM;
-	if (e->nfds != 0) {
-		memcpy(fds, e->fds, e->nfds * sizeof(*fds));
-		weft__free(d->alloc, e->fds, e->nfds * sizeof(*fds), _Alignof(struct fd_entry));
-	}
-	for (i = e->nfds; i < n; i++) {
-		fds[i].gen = 1;
-		fds[i].head = WEFT__OP_NONE;
-		fds[i].armed = 0;
-		fds[i].added = false;
-	}
-	e->fds = fds;
-	e->nfds = n;
-	return 0;
-}
-
-static uint32_t waiters_union(struct op_slab *s, struct fd_entry *fe)
-{
-	uint32_t idx, u = 0;
-
-	for (idx = fe->head; idx != WEFT__OP_NONE; idx = weft__slab_get(s, idx)->next)
-		u |= weft__slab_get(s, idx)->events;
-	return u;
-}
-
-/* Registers fd with `events` (lock held).  Returns 0 or -errno. */
-static int fd_arm(struct ep *e, int fd, struct fd_entry *fe, uint32_t events)
-{
-	struct epoll_event ev;
-
-	ev.events = events | EPOLLONESHOT;
-	if (fe->added) {
-		ev.data.u64 = ((uint64_t)fe->gen << 32) | (uint32_t)fd;
-		if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
-			fe->armed = events;
-			return 0;
-		}
-		if (errno != ENOENT)
-			return -errno;
-		/* The fd number now names another file: add it afresh. */
-	}
-	fe->gen++;
-	ev.data.u64 = ((uint64_t)fe->gen << 32) | (uint32_t)fd;
-	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		fe->added = false;
-		return -errno;
-	}
-	fe->added = true;
-	fe->armed = events;
-	return 0;
-}
-
 static int ep_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
-	struct ep *e = ep_of(dt);
-	struct fd_entry *fe;
-	uint32_t u;
-	int err;
-
-	if (op->kind != WEFT__OP_POLL)
-		return -ENOTSUP;
-	if (op->fd < 0)
-		return -EBADF;
-	err = fd_table_reserve(dt->driver, e, op->fd);
-	if (err < 0)
-		return err;
-	fe = &e->fds[op->fd];
-	u = waiters_union(&e->slab, fe) | op->events;
-	if ((u & ~fe->armed) != 0 || fe->armed == 0) {
-		err = fd_arm(e, op->fd, fe, u);
-		if (err == -EPERM) {
-			/* Not pollable (a regular file): always ready. */
-			op->state = OP_DONE;
-			op->result = (int32_t)op->events;
-			return 0;
-		}
-		if (err < 0)
-			return err;
-	}
-	op->next = fe->head;
-	fe->head = index;
-	op->state = OP_INFLIGHT;
-	e->slab.inflight++;
-	atomic_fetch_add_explicit(&e->registered, 1, memory_order_relaxed);
-	return 0;
-}
-
-/* Unlinks slot `index` from its fd's waiters (lock held). */
-static void fd_unlink(struct ep *e, struct weft__op *op, uint32_t index)
-{
-	struct fd_entry *fe = &e->fds[op->fd];
-	uint32_t *link = &fe->head;
-
-	while (*link != WEFT__OP_NONE && *link != index)
-		link = &weft__slab_get(&e->slab, *link)->next;
-	if (*link == index)
-		*link = op->next;
-	atomic_fetch_sub_explicit(&e->registered, 1, memory_order_relaxed);
+	return weft__ready_submit(&ep_of(dt)->ready, op, index);
 }
 
 static void ep_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
-	struct ep *e = ep_of(dt);
-
-	struct fd_entry *fe = &e->fds[op->fd];
-
-	/* No kernel operation to wait for: the slot goes at once. */
-	fd_unlink(e, op, index);
-	if (fe->head == WEFT__OP_NONE && fe->added) {
-		/* Nobody waits on this fd any more, and the caller may close
-		 * it next: forget the registration (interests are only
-		 * trusted while a waiter exists). */
-		epoll_ctl(e->epfd, EPOLL_CTL_DEL, op->fd, NULL);
-		fe->added = false;
-		fe->armed = 0;
-	}
-	weft__slab_release(&e->slab, index);
+	weft__ready_cancel(&ep_of(dt)->ready, op, index);
 }
 
 /* Whether epoll_pwait2 (Linux 5.11, nanosecond timeouts) works here: 1 yes,
@@ -399,52 +294,6 @@ static bool ep_poll_prepare(struct weft__drv_thread *dt, bool drain)
 	return t->nready != 0;
 }
 
-/* Completes the waiters of one event; returns how many completed. */
-static unsigned dispatch(struct ep *e, uint64_t data, uint32_t revents)
-{
-	int fd = (int)(uint32_t)data;
-	uint32_t gen = (uint32_t)(data >> 32), *link, left = 0;
-	weft_waker wake[16];
-	unsigned nw = 0, done = 0, i;
-	struct fd_entry *fe;
-
-	pthread_mutex_lock(&e->slab.lock);
-	if ((size_t)fd >= e->nfds || e->fds[fd].gen != gen) {
-		pthread_mutex_unlock(&e->slab.lock);
-		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1, memory_order_relaxed);
-		return 0;
-	}
-	fe = &e->fds[fd];
-	fe->armed = 0; /* one-shot: disarmed by this event */
-	link = &fe->head;
-	while (*link != WEFT__OP_NONE) {
-		uint32_t idx = *link;
-		struct weft__op *op = weft__slab_get(&e->slab, idx);
-		uint32_t hit = revents & (op->events | POLLERR | POLLHUP);
-
-		if (hit == 0 || nw == 16) {
-			left |= op->events;
-			link = &op->next;
-			continue;
-		}
-		*link = op->next;
-		atomic_fetch_sub_explicit(&e->registered, 1, memory_order_relaxed);
-		e->slab.inflight--;
-		op->state = OP_DONE;
-		op->result = (int32_t)hit;
-		wake[nw++] = op->waker;
-		op->waker.vtable = NULL;
-		op->waker.data = NULL;
-		done++;
-	}
-	if (left != 0 && fd_arm(e, fd, fe, left) < 0)
-		fe->armed = 0;
-	pthread_mutex_unlock(&e->slab.lock);
-	for (i = 0; i < nw; i++)
-		weft_waker_wake(&wake[i]);
-	return done;
-}
-
 static unsigned ep_reap(struct weft__drv_thread *dt)
 {
 	struct ep_thread *t = (struct ep_thread *)dt;
@@ -453,7 +302,7 @@ static unsigned ep_reap(struct weft__drv_thread *dt)
 	int i, n;
 
 	if (t->nready == 0) {
-		if (atomic_load_explicit(&e->registered, memory_order_relaxed) == 0)
+		if (!weft__ready_any(&e->ready))
 			return 0;
 		n = epoll_wait(e->epfd, t->ev, EVENTS, 0);
 		t->nready = n > 0 ? n : 0;
@@ -463,7 +312,7 @@ static unsigned ep_reap(struct weft__drv_thread *dt)
 	for (i = 0; i < n; i++) {
 		if (t->ev[i].data.u64 == WAKE_TAG)
 			continue; /* consumed by ep_wait, or left for the waiter */
-		done += dispatch(e, t->ev[i].data.u64, t->ev[i].events);
+		done += weft__ready_event(&e->ready, t->ev[i].data.u64, t->ev[i].events);
 	}
 	return done;
 }

@@ -2,17 +2,20 @@
  * src/driver/io.c - the public fd futures (weft/io.h) over the operation
  * layer (op.c).
  *
- * Readiness (weft_fd_ready) is one WEFT__OP_POLL operation on either
- * backend: IORING_OP_POLL_ADD (one shot) on io_uring, an EPOLLONESHOT
- * registration on epoll.
+ * Readiness (weft_fd_ready) is one WEFT__OP_POLL operation on every
+ * backend: IORING_OP_POLL_ADD (one shot) on io_uring, a one-shot
+ * registration on epoll and kqueue (ready.c).  These futures take any fd
+ * the caller owns, and weft never sees such an fd closed, so they do not
+ * use the edge-triggered registrations of src/net's sockets
+ * (WEFT__POLL_EDGE), which must be forgotten at close.
  *
  * Reads and writes are a small state machine:
  *  - io_uring: submit the read or write; if the kernel answers -EAGAIN (an
  *    fd in O_NONBLOCK mode with nothing to read), wait for readiness and
  *    submit again.
- *  - epoll: an fd in O_NONBLOCK mode gets the syscall first (latency
- *    first), then readiness on EAGAIN; a blocking fd waits for readiness
- *    first, so that the syscall does not block the worker.
+ *  - epoll, kqueue: an fd in O_NONBLOCK mode gets the syscall first
+ *    (latency first), then readiness on EAGAIN; a blocking fd waits for
+ *    readiness first, so that the syscall does not block the worker.
  */
 #define _GNU_SOURCE
 #include "weft/io.h"

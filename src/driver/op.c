@@ -442,6 +442,8 @@ int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
 	op = weft__slab_get(s, index);
 	op->state = OP_QUEUED;
 	err = fill_slot(s, op, req);
+	if (d->ready == NULL && req->kind == WEFT__OP_POLL)
+		op->events &= ~WEFT__POLL_EDGE; /* only readiness backends know it */
 	if (err == 0 && injected_submit_failure())
 		err = -EBUSY;
 	if (err == 0 && (own || d->ops->any_thread)) {

@@ -7,9 +7,12 @@
  * Each future makes its system call (recv, send, accept4, connect,
  * recvfrom, sendto) inside its own poll, non-blocking.  When the call
  * answers EAGAIN the future starts a readiness wait in the runtime's
- * driver (WEFT__OP_POLL: IORING_OP_POLL_ADD on io_uring, a one-shot epoll
- * registration on epoll), stores its waker there, and returns pending; the
- * next poll after readiness makes the call again.  So:
+ * driver (WEFT__OP_POLL: IORING_OP_POLL_ADD on io_uring; on epoll and
+ * kqueue an edge-triggered registration made once per socket, with the
+ * readiness kept by the driver, WEFT__POLL_EDGE), stores its waker there,
+ * and returns pending; the next poll after readiness makes the call again.
+ * A socket is closed through weft__io_fd_close so that the driver forgets
+ * it.  So:
  *  - latency first: a socket with data (or room) costs one system call and
  *    no driver round trip, on both backends;
  *  - cancellation is trivially safe: data only moves inside a poll, and the
@@ -90,6 +93,9 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 	if (!weft_coop_proceed(cx))
 		return 0;
 	for (;;) {
+		bool unready;
+		uint32_t tick;
+
 		if (w->phase == W_WAITING) {
 			rc = poll_wait(w, cx);
 			if (rc == 0) {
@@ -99,12 +105,16 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 			if (rc < 0)
 				break;
 		}
-		if (attempt(self)) {
+		/* Edge-triggered readiness (driver.h, WEFT__POLL_EDGE): the
+		 * tick before the call, no call when it would say EAGAIN. */
+		tick = weft__io_ready_tick(w->fd, events, &unready);
+		if (!unready && attempt(self)) {
 			w->phase = W_DONE;
 			return 1;
 		}
 		{
-			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events, NULL, 0, 0, 0 };
+			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events | WEFT__POLL_EDGE,
+						    NULL, 0, tick, 0 };
 
 			rc = weft__io_start(op_of(w), &req);
 		}
@@ -165,6 +175,7 @@ int weft_accept_init(weft_accept_future *f, const weft_socket *l)
 
 static int connect_fail(weft_connect_future *f, int err)
 {
+	weft__io_fd_close(f->socket.fd);
 	close(f->socket.fd);
 	f->socket.fd = -1;
 	f->socket.type_ = 0;
@@ -222,6 +233,7 @@ static void connect_drop(weft_future *base)
 	/* Not finished: the half-made socket is ours to close.  Finished
 	 * with success: the socket is the caller's. */
 	if (!weft__net_wait_done(&f->wait_) && f->socket.fd >= 0) {
+		weft__io_fd_close(f->socket.fd);
 		close(f->socket.fd);
 		f->socket.fd = -1;
 	}

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "net_internal.h"
+#include "../driver/driver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -189,7 +190,10 @@ int weft_socket_close(weft_socket *s)
 
 	if (err < 0)
 		return err;
-	/* Linux frees the descriptor even when close reports an error. */
+	/* The readiness drivers forget the socket first (its number may be
+	 * reused at once).  Linux frees the descriptor even when close
+	 * reports an error. */
+	weft__io_fd_close(s->fd);
 	close(s->fd);
 	socket_reset(s);
 	return 0;

@@ -17,7 +17,7 @@
 #include "park.h"
 #include "runtime.h"
 
-/* The backend the test was registered for ("io_uring" or "epoll"), or
+/* The backend the test was registered for ("io_uring", "epoll" or "kqueue"), or
  * NULL when the environment does not say. */
 static inline const char *drv_expected(void)
 {
@@ -29,6 +29,8 @@ static inline const char *drv_expected(void)
 		return "io_uring";
 	if (strcmp(s, "epoll") == 0)
 		return "epoll";
+	if (strcmp(s, "kqueue") == 0)
+		return "kqueue";
 	return NULL;
 }
 

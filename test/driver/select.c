@@ -87,9 +87,18 @@ int main(void)
 		expect(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_AUTO, "io_uring");
 	/* ...but the config wins over it. */
 	expect(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_EPOLL, "epoll");
-	setenv("WEFT_DRIVER", "kqueue", 1);
+	setenv("WEFT_DRIVER", "bogus", 1);
 	CHECK_EQ(create(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_AUTO, &rt), -EINVAL);
 	CHECK(rt == NULL);
+	/* kqueue: the backend where it was built, else not supported. */
+	setenv("WEFT_DRIVER", "kqueue", 1);
+#ifdef WEFT_HAVE_KQUEUE
+	expect(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_AUTO, "kqueue");
+	expect(WEFT_RUNTIME_CURRENT_THREAD, WEFT_DRIVER_KQUEUE, "kqueue");
+#else
+	CHECK_EQ(create(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_AUTO, &rt), -ENOTSUP);
+	CHECK(rt == NULL);
+#endif
 	unsetenv("WEFT_DRIVER");
 	return 0;
 }
