@@ -48,6 +48,7 @@ static void receiver_drop(weft_future *f)
 struct sender {
 	weft_mpsc_tx *tx;
 	int n;
+	unsigned wait_for; /* emb_wait_host_waiting's n for the first send */
 };
 
 static void *sender_main(void *arg)
@@ -55,6 +56,8 @@ static void *sender_main(void *arg)
 	struct sender *s = arg;
 	int i;
 
+	/* The first message reaches a host asleep on the fd (fd_wakes >= 1). */
+	emb_wait_host_waiting(s->wait_for);
 	for (i = 0; i < s->n; i++) {
 		CHECK_EQ(weft_mpsc_try_send(s->tx, &i), 0);
 		/* Now and then let the host go back to sleep on the fd. */
@@ -91,6 +94,7 @@ static void messages_from_thread(void)
 	CHECK_EQ(emb_readable(weft_runtime_backend_fd(rt), 0), 0);
 	s.tx = tx;
 	s.n = MESSAGES;
+	s.wait_for = atomic_load(&emb_waits_begun) + 1;
 	CHECK_EQ(pthread_create(&th, NULL, sender_main, &s), 0);
 	emb_run(rt, &done, &st);
 	CHECK_EQ(pthread_join(th, NULL), 0);
@@ -118,6 +122,7 @@ static weft_poll flag_poll(weft_future *f, weft_cx *cx)
 struct spawner {
 	weft_runtime *rt;
 	_Atomic int *flag;
+	unsigned wait_for; /* emb_wait_host_waiting's n before the spawn */
 };
 
 static void *spawner_main(void *arg)
@@ -125,7 +130,7 @@ static void *spawner_main(void *arg)
 	struct spawner *sp = arg;
 	struct flag_task t = { { flag_poll, NULL }, sp->flag };
 
-	test_sleep_ms(5);
+	emb_wait_host_waiting(sp->wait_for); /* the host sleeps on the fd */
 	CHECK_EQ(weft_spawn(sp->rt, &t.base, sizeof(t), NULL), 0);
 	return NULL;
 }
@@ -134,11 +139,12 @@ static void spawn_from_thread(void)
 {
 	weft_runtime *rt = emb_runtime(false);
 	_Atomic int flag = 0;
-	struct spawner sp = { rt, &flag };
+	struct spawner sp = { rt, &flag, 0 };
 	struct emb_stats st = { 0 };
 	pthread_t th;
 
 	CHECK(weft_runtime_backend_fd(rt) >= 0);
+	sp.wait_for = atomic_load(&emb_waits_begun) + 1;
 	CHECK_EQ(pthread_create(&th, NULL, spawner_main, &sp), 0);
 	emb_run(rt, &flag, &st);
 	CHECK_EQ(pthread_join(th, NULL), 0);

@@ -67,6 +67,23 @@ struct emb_stats {
 	unsigned timeouts;   /* of which the timeout passed */
 };
 
+/*
+ * How many times emb_run has been about to call poll(): set after its
+ * drain, so a thread that waits for it (emb_wait_host_waiting) and then
+ * wakes the runtime knows that the wake is seen by that poll() as the fd
+ * becoming readable, not by a drain that happens to run first (which a busy
+ * machine makes likely).  The release pairs with the acquire load in
+ * emb_wait_host_waiting.
+ */
+static _Atomic unsigned emb_waits_begun;
+
+/* Waits until emb_run is about to wait in poll() for the n-th time (1 = the first). */
+static inline void emb_wait_host_waiting(unsigned n)
+{
+	while (atomic_load_explicit(&emb_waits_begun, memory_order_acquire) < n)
+		test_sleep_ms(1);
+}
+
 /* No wait of a test is this long: a longer one is a lost wake-up. */
 #define EMB_LOST_MS 20000
 
@@ -93,6 +110,8 @@ static inline void emb_run(weft_runtime *rt, _Atomic int *done, struct emb_stats
 		to = weft_runtime_backend_timeout(rt);
 		CHECK(to >= -1);
 		deadline = weft__time_park_deadline(rt->time);
+		/* Pairs with the acquire in emb_wait_host_waiting. */
+		atomic_fetch_add_explicit(&emb_waits_begun, 1, memory_order_release);
 		do
 			n = poll(&p, 1, to < 0 ? EMB_LOST_MS : to);
 		while (n < 0 && errno == EINTR);

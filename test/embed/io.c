@@ -57,6 +57,7 @@ static void reader_drop(weft_future *f)
 struct writer {
 	int fd;
 	bool is_socket;
+	unsigned wait_for; /* emb_wait_host_waiting's n for the first write */
 };
 
 static unsigned char pattern(size_t i)
@@ -71,6 +72,8 @@ static void *writer_main(void *arg)
 	size_t off = 0;
 	int i, j;
 
+	/* The first chunk reaches a host asleep on the fd (fd_wakes >= 1). */
+	emb_wait_host_waiting(w->wait_for);
 	for (i = 0; i < CHUNKS; i++) {
 		for (j = 0; j < CHUNK; j++)
 			chunk[j] = pattern(off + (size_t)j);
@@ -117,6 +120,7 @@ static void read_all(bool socket, bool ready_first)
 	CHECK_EQ(weft_runtime_backend_timeout(rt), -1);
 	w.fd = fds[1];
 	w.is_socket = socket;
+	w.wait_for = atomic_load(&emb_waits_begun) + 1;
 	CHECK_EQ(pthread_create(&th, NULL, writer_main, &w), 0);
 	emb_run(rt, &done, &st);
 	CHECK_EQ(pthread_join(th, NULL), 0);

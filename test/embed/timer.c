@@ -175,6 +175,7 @@ struct foreign {
 	uint64_t deadline, end;
 	int result;
 	_Atomic int *done;
+	unsigned wait_for; /* emb_wait_host_waiting's n before the timer starts */
 };
 
 struct done_task {
@@ -195,7 +196,8 @@ static void *foreign_main(void *arg)
 	weft_runtime *other = emb_runtime(false);
 	weft_sleep_future sl;
 
-	test_sleep_ms(5); /* let the host go to sleep on the fd */
+	/* The host sleeps on the fd with no timeout when the timer starts. */
+	emb_wait_host_waiting(fo->wait_for);
 	weft_sleep(&sl, fo->rt, 10 * WEFT_MS);
 	CHECK_EQ(weft_block_on(other, &sl.base), 0);
 	fo->result = sl.result;
@@ -216,7 +218,7 @@ static void timer_from_thread(void)
 {
 	weft_runtime *rt = emb_runtime(false);
 	_Atomic int done = 0;
-	struct foreign fo = { rt, 0, 0, 1, &done };
+	struct foreign fo = { rt, 0, 0, 1, &done, 0 };
 	struct emb_stats st = { 0 };
 	pthread_t th;
 	int fd = weft_runtime_backend_fd(rt);
@@ -224,6 +226,7 @@ static void timer_from_thread(void)
 	CHECK(fd >= 0);
 	emb_drain(rt);
 	CHECK_EQ(weft_runtime_backend_timeout(rt), -1);
+	fo.wait_for = atomic_load(&emb_waits_begun) + 1;
 	CHECK_EQ(pthread_create(&th, NULL, foreign_main, &fo), 0);
 	emb_run(rt, &done, &st);
 	CHECK_EQ(pthread_join(th, NULL), 0);
