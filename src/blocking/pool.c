@@ -84,18 +84,29 @@
 #define DEFAULT_KEEP_ALIVE_NS (10ull * 1000000000ull)
 /* Longer keep-alives are clamped: a year is "for ever" to a thread pool. */
 #define MAX_KEEP_ALIVE_NS (365ull * 24 * 3600 * 1000000000ull)
+/* How many idle threads spin at once, and for how long, before they sleep. */
+#define MAX_SPINNERS 1u
+#define SPIN_NS 10000ull
+/* How long a worker spins for a job's completion before it parks. */
+#define WORKER_SPIN_NS 10000ull
 
 struct pool_thread {
 	struct weft__blocking_pool *pool;
 	struct weft__parker parker;
 	pthread_t thread;
-	/* The idle list (both links) or the exited list (`next`). */
+	/* The spinning or the idle list (both links), or the exited list
+	 * (`next`). */
 	struct pool_thread *prev, *next;
 	/* The job the thread was started for; NULL afterwards. */
 	struct weft_task *first;
-	/* Under the lock: taken off the idle list by a submission or by
-	 * shutdown, which will (or did) unpark the thread. */
+	/* Under the lock: taken off the spinning or idle list by a submission
+	 * or by shutdown, which will (or did) tell the thread. */
 	bool claimed;
+	/* Under the lock: the thread is on the spinning list. */
+	bool spinning;
+	/* Set by whoever claims the thread while it spins, which tells it
+	 * without a syscall; read by the spinning thread without the lock. */
+	_Atomic bool spin_claimed;
 };
 
 struct weft__blocking_pool {
@@ -104,8 +115,12 @@ struct weft__blocking_pool {
 	/* Signalled when `threads` drops to zero during shutdown. */
 	pthread_cond_t all_exited;
 	struct weft_task *head, *tail;
+	/* Idle threads that spin (at most MAX_SPINNERS) and idle threads
+	 * that sleep on their parkers; both most recently idle first. */
+	struct pool_thread *spinners;
 	struct pool_thread *idle;
 	struct pool_thread *exited;
+	unsigned nspinning;
 	unsigned threads;
 	/* Jobs in the queue, and the number the next thread's name gets. */
 	unsigned queued;
@@ -167,38 +182,74 @@ static struct weft_task *queue_pop(struct weft__blocking_pool *pool)
 	return t;
 }
 
-static void idle_push(struct weft__blocking_pool *pool, struct pool_thread *pt)
+static void list_push(struct pool_thread **list, struct pool_thread *pt)
 {
 	pt->prev = NULL;
-	pt->next = pool->idle;
-	if (pool->idle != NULL)
-		pool->idle->prev = pt;
-	pool->idle = pt;
+	pt->next = *list;
+	if (*list != NULL)
+		(*list)->prev = pt;
+	*list = pt;
 }
 
-static void idle_remove(struct weft__blocking_pool *pool, struct pool_thread *pt)
+static void list_remove(struct pool_thread **list, struct pool_thread *pt)
 {
 	if (pt->prev != NULL)
 		pt->prev->next = pt->next;
 	else
-		pool->idle = pt->next;
+		*list = pt->next;
 	if (pt->next != NULL)
 		pt->next->prev = pt->prev;
 	pt->prev = pt->next = NULL;
 }
 
-/* Takes the most recently idle thread off the idle list; NULL if none.
- * The caller unparks it before unlocking (see pool_submit). */
+/* Takes `pt` off whichever idle list holds it. */
+static void idle_remove(struct weft__blocking_pool *pool, struct pool_thread *pt)
+{
+	if (pt->spinning) {
+		list_remove(&pool->spinners, pt);
+		pt->spinning = false;
+		pool->nspinning--;
+	} else {
+		list_remove(&pool->idle, pt);
+	}
+}
+
+/*
+ * Takes an idle thread off its list ("claims" it), a spinning one first:
+ * it needs no syscall to learn of the claim and is on a warm core.  NULL
+ * if no thread is idle.  The caller tells it with claim_wake before
+ * unlocking (see pool_submit).
+ */
 static struct pool_thread *idle_claim(struct weft__blocking_pool *pool)
 {
-	struct pool_thread *pt = pool->idle;
+	struct pool_thread *pt = pool->spinners != NULL ? pool->spinners : pool->idle;
 
 	if (pt != NULL) {
-		idle_remove(pool, pt);
+		/* pt->spinning stays set for claim_wake, which clears it. */
+		if (pt->spinning) {
+			list_remove(&pool->spinners, pt);
+			pool->nspinning--;
+		} else {
+			list_remove(&pool->idle, pt);
+		}
 		pt->claimed = true;
 		pool->notified++;
 	}
 	return pt;
+}
+
+/* Tells a thread that idle_claim returned: a spinning one through its
+ * flag, a sleeping one through its parker.  Called with the lock held. */
+static void claim_wake(struct pool_thread *pt)
+{
+	if (pt->spinning) {
+		pt->spinning = false;
+		/* Relaxed: this only ends the spin; the spinner then takes the
+		 * lock and reads `claimed` under it (spin_wait). */
+		atomic_store_explicit(&pt->spin_claimed, true, memory_order_relaxed);
+	} else {
+		weft__parker_unpark(&pt->parker);
+	}
 }
 
 /* ---- jobs ------------------------------------------------------------------ */
@@ -259,10 +310,67 @@ static void job_drop(weft_future *f)
 
 /* ---- threads ---------------------------------------------------------------- */
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("pause");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+
 /*
- * Parks `pt` on the idle list until a submission claims it (returns true)
- * or the keep-alive passes unclaimed (returns false, off the list).  Called
- * and returns with the lock held.
+ * Spins until `pt` is claimed or SPIN_NS pass (or `deadline`, the end of
+ * the keep-alive, if sooner), without the lock.  Returns nothing: the
+ * caller decides under the lock.
+ */
+static void spin_wait(struct pool_thread *pt, uint64_t deadline)
+{
+	uint64_t end = weft__now_ns() + SPIN_NS;
+	unsigned i;
+
+	if (end > deadline)
+		end = deadline;
+	for (i = 1;; i++) {
+		/* Relaxed: see claim_wake. */
+		if (atomic_load_explicit(&pt->spin_claimed, memory_order_relaxed))
+			return;
+		cpu_relax();
+		if (i % 16 == 0 && weft__now_ns() >= end)
+			return;
+	}
+}
+
+/*
+ * Spins as one of the spinning idle threads when there is room for one
+ * more; returns true when it was claimed meanwhile.  Called and returns
+ * with the lock held.
+ */
+static bool spin_idle(struct weft__blocking_pool *pool, struct pool_thread *pt,
+		      uint64_t deadline)
+{
+	if (pool->nspinning >= MAX_SPINNERS)
+		return false;
+	/* Relaxed: written and read by claimers under the lock we hold. */
+	atomic_store_explicit(&pt->spin_claimed, false, memory_order_relaxed);
+	pt->spinning = true;
+	list_push(&pool->spinners, pt);
+	pool->nspinning++;
+	pthread_mutex_unlock(&pool->lock);
+	spin_wait(pt, deadline);
+	pthread_mutex_lock(&pool->lock);
+	if (pt->claimed)
+		return true;
+	idle_remove(pool, pt);
+	return false;
+}
+
+/*
+ * Waits on the idle lists until a submission claims `pt` (returns true)
+ * or the keep-alive passes unclaimed (returns false, off the lists): first
+ * spinning for a moment (spin_idle), then parked.  Called and returns with
+ * the lock held.
  */
 static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
 {
@@ -270,7 +378,11 @@ static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
 	bool unparked;
 
 	pt->claimed = false;
-	idle_push(pool, pt);
+	if (spin_idle(pool, pt, deadline)) {
+		pool->notified--;
+		return true;
+	}
+	list_push(&pool->idle, pt);
 	for (;;) {
 		pthread_mutex_unlock(&pool->lock);
 		unparked = weft__parker_park_until(&pt->parker, deadline);
@@ -335,7 +447,7 @@ static void ripple_wake(struct weft__blocking_pool *pool)
 		return;
 	pt = idle_claim(pool);
 	if (pt != NULL)
-		weft__parker_unpark(&pt->parker);
+		claim_wake(pt);
 }
 
 /* Names the calling thread weft-blocking-N (top, perf, gdb); Linux keeps
@@ -410,12 +522,14 @@ static int start_thread(struct weft__blocking_pool *pool, struct weft_task *t)
 static bool submit_locked(struct weft__blocking_pool *pool, struct weft_task *t,
 			  struct pool_thread **wake)
 {
+	bool idle = pool->idle != NULL || pool->spinners != NULL;
+
 	*wake = NULL;
-	if (pool->idle == NULL && pool->threads < pool->max_threads)
+	if (!idle && pool->threads < pool->max_threads)
 		return false;
 	/* With a woken thread already on its way, it (or the thread it
 	 * wakes in turn, see ripple_wake) will take this job too. */
-	if (pool->idle != NULL && pool->notified == 0)
+	if (idle && pool->notified == 0)
 		*wake = idle_claim(pool);
 	queue_push(pool, t);
 	return true;
@@ -444,7 +558,7 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 		/* Unparked under the lock: once it is released, the claimed
 		 * thread may run, exit and be freed by a later join. */
 		if (wake != NULL)
-			weft__parker_unpark(&wake->parker);
+			claim_wake(wake);
 		pthread_mutex_unlock(&pool->lock);
 		return 0;
 	}
@@ -463,7 +577,7 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 	wake = pool->shutdown ? NULL : idle_claim(pool);
 	if (wake != NULL) {
 		queue_push(pool, t);
-		weft__parker_unpark(&wake->parker);
+		claim_wake(wake);
 		err = 0;
 	} else {
 		last = job_done(pool);
@@ -650,6 +764,24 @@ size_t weft__blocking_active(struct weft_runtime *rt)
 	return pool != NULL ? atomic_load_explicit(&pool->active, memory_order_seq_cst) : 0;
 }
 
+bool weft__blocking_spin_before_park(struct weft_runtime *rt, bool (*work)(void *ctx),
+				     void *ctx)
+{
+	uint64_t end;
+	unsigned i;
+
+	if (weft__blocking_active(rt) == 0)
+		return false;
+	end = weft__now_ns() + WORKER_SPIN_NS;
+	for (i = 1;; i++) {
+		if (work(ctx))
+			return true;
+		cpu_relax();
+		if (i % 16 == 0 && (weft__now_ns() >= end || weft__blocking_active(rt) == 0))
+			return false;
+	}
+}
+
 unsigned weft__blocking_threads(struct weft_runtime *rt)
 {
 	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
@@ -667,11 +799,12 @@ unsigned weft__blocking_idle(struct weft_runtime *rt)
 {
 	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
 	struct pool_thread *pt;
-	unsigned n = 0;
+	unsigned n;
 
 	if (pool == NULL)
 		return 0;
 	pthread_mutex_lock(&pool->lock);
+	n = pool->nspinning;
 	for (pt = pool->idle; pt != NULL; pt = pt->next)
 		n++;
 	pthread_mutex_unlock(&pool->lock);
@@ -727,7 +860,7 @@ int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns)
 	pool->head = pool->tail = NULL;
 	pool->queued = 0;
 	while ((pt = idle_claim(pool)) != NULL)
-		weft__parker_unpark(&pt->parker);
+		claim_wake(pt);
 	pthread_mutex_unlock(&pool->lock);
 
 	while ((t = queued) != NULL) {
