@@ -114,7 +114,17 @@ struct weft__blocking_pool {
 	pthread_mutex_t lock;
 	/* Signalled when `threads` drops to zero during shutdown. */
 	pthread_cond_t all_exited;
+	/* The FIFO of queued jobs, under the lock. */
 	struct weft_task *head, *tail;
+	/* Jobs pushed without the lock while `coming` was true: a LIFO stack
+	 * through queue_next that whoever holds the lock moves to the FIFO
+	 * in order (drain_inbox). */
+	_Atomic(struct weft_task *) inbox;
+	/* True while some thread is sure to take the lock and drain the inbox
+	 * soon: a claimed thread on its way (notified > 0) or a spinning idle
+	 * thread; false once shutdown began.  Written under the lock
+	 * (set_coming), read by submitters without it. */
+	_Atomic bool coming;
 	/* Idle threads that spin (at most MAX_SPINNERS) and idle threads
 	 * that sleep on their parkers; both most recently idle first. */
 	struct pool_thread *spinners;
@@ -168,9 +178,66 @@ static void queue_push(struct weft__blocking_pool *pool, struct weft_task *t)
 	pool->queued++;
 }
 
+/*
+ * Moves the jobs of the inbox to the FIFO, oldest first.  Called with the
+ * lock held, after set_coming wherever `coming` may have changed.
+ */
+static void drain_inbox(struct weft__blocking_pool *pool)
+{
+	struct weft_task *t, *rev = NULL;
+
+	/* SeqCst: after our SeqCst store of `coming`, against a submitter's
+	 * SeqCst push then load of it (see pool_submit): either it sees the
+	 * new `coming` or we see its job. */
+	if (atomic_load_explicit(&pool->inbox, memory_order_seq_cst) == NULL)
+		return;
+	/* SeqCst as above; the acquire part sees each pushed task. */
+	t = atomic_exchange_explicit(&pool->inbox, NULL, memory_order_seq_cst);
+	while (t != NULL) {
+		struct weft_task *next = t->queue_next;
+
+		t->queue_next = rev;
+		rev = t;
+		t = next;
+	}
+	while ((t = rev) != NULL) {
+		rev = t->queue_next;
+		queue_push(pool, t);
+	}
+}
+
+/* Pushes `t` to the inbox; any thread, without the lock. */
+static void inbox_push(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	struct weft_task *head = atomic_load_explicit(&pool->inbox, memory_order_relaxed);
+
+	do {
+		t->queue_next = head;
+		/* SeqCst: see drain_inbox; its release part publishes the
+		 * task to the drainer's exchange. */
+	} while (!atomic_compare_exchange_weak_explicit(&pool->inbox, &head, t,
+							memory_order_seq_cst,
+							memory_order_relaxed));
+}
+
+/* Recomputes `coming` after notified, nspinning or shutdown changed.
+ * Called with the lock held; a drain_inbox follows it. */
+static void set_coming(struct weft__blocking_pool *pool)
+{
+	bool coming = !pool->shutdown && (pool->notified > 0 || pool->nspinning > 0);
+
+	/* SeqCst: see drain_inbox. */
+	if (atomic_load_explicit(&pool->coming, memory_order_relaxed) != coming)
+		atomic_store_explicit(&pool->coming, coming, memory_order_seq_cst);
+}
+
+/* Takes the oldest queued job (the inbox drained first); NULL if none. */
 static struct weft_task *queue_pop(struct weft__blocking_pool *pool)
 {
-	struct weft_task *t = pool->head;
+	struct weft_task *t;
+
+	drain_inbox(pool);
+	t = pool->head;
 
 	if (t != NULL) {
 		pool->head = t->queue_next;
@@ -209,6 +276,7 @@ static void idle_remove(struct weft__blocking_pool *pool, struct pool_thread *pt
 		list_remove(&pool->spinners, pt);
 		pt->spinning = false;
 		pool->nspinning--;
+		set_coming(pool);
 	} else {
 		list_remove(&pool->idle, pt);
 	}
@@ -234,6 +302,7 @@ static struct pool_thread *idle_claim(struct weft__blocking_pool *pool)
 		}
 		pt->claimed = true;
 		pool->notified++;
+		set_coming(pool);
 	}
 	return pt;
 }
@@ -321,11 +390,12 @@ static inline void cpu_relax(void)
 
 
 /*
- * Spins until `pt` is claimed or SPIN_NS pass (or `deadline`, the end of
+ * Spins until `pt` is claimed, a job is in the inbox, or SPIN_NS pass (or `deadline`, the end of
  * the keep-alive, if sooner), without the lock.  Returns nothing: the
  * caller decides under the lock.
  */
-static void spin_wait(struct pool_thread *pt, uint64_t deadline)
+static void spin_wait(struct weft__blocking_pool *pool, struct pool_thread *pt,
+		      uint64_t deadline)
 {
 	uint64_t end = weft__now_ns() + SPIN_NS;
 	unsigned i;
@@ -336,6 +406,10 @@ static void spin_wait(struct pool_thread *pt, uint64_t deadline)
 		/* Relaxed: see claim_wake. */
 		if (atomic_load_explicit(&pt->spin_claimed, memory_order_relaxed))
 			return;
+		/* Relaxed: a job pushed to the inbox ends the spin; the lock
+		 * then orders the drain (spin_idle). */
+		if (atomic_load_explicit(&pool->inbox, memory_order_relaxed) != NULL)
+			return;
 		cpu_relax();
 		if (i % 16 == 0 && weft__now_ns() >= end)
 			return;
@@ -344,8 +418,11 @@ static void spin_wait(struct pool_thread *pt, uint64_t deadline)
 
 /*
  * Spins as one of the spinning idle threads when there is room for one
- * more; returns true when it was claimed meanwhile.  Called and returns
- * with the lock held.
+ * more; returns true when it was claimed meanwhile or jobs are queued
+ * (the caller looks at the queue again), false when it should sleep.
+ * While it spins, `coming` is true and submitters push to the inbox
+ * without the lock; so when it stops, it drains the inbox after clearing
+ * its part of `coming`.  Called and returns with the lock held.
  */
 static bool spin_idle(struct weft__blocking_pool *pool, struct pool_thread *pt,
 		      uint64_t deadline)
@@ -357,13 +434,18 @@ static bool spin_idle(struct weft__blocking_pool *pool, struct pool_thread *pt,
 	pt->spinning = true;
 	list_push(&pool->spinners, pt);
 	pool->nspinning++;
+	set_coming(pool);
 	pthread_mutex_unlock(&pool->lock);
-	spin_wait(pt, deadline);
+	spin_wait(pool, pt, deadline);
 	pthread_mutex_lock(&pool->lock);
-	if (pt->claimed)
+	if (pt->claimed) {
+		pool->notified--;
+		set_coming(pool);
 		return true;
+	}
 	idle_remove(pool, pt);
-	return false;
+	drain_inbox(pool);
+	return pool->head != NULL;
 }
 
 /*
@@ -378,10 +460,8 @@ static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
 	bool unparked;
 
 	pt->claimed = false;
-	if (spin_idle(pool, pt, deadline)) {
-		pool->notified--;
+	if (spin_idle(pool, pt, deadline))
 		return true;
-	}
 	list_push(&pool->idle, pt);
 	for (;;) {
 		pthread_mutex_unlock(&pool->lock);
@@ -389,6 +469,7 @@ static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
 		pthread_mutex_lock(&pool->lock);
 		if (pt->claimed) {
 			pool->notified--;
+			set_coming(pool);
 			return true;
 		}
 		if (!unparked) {
@@ -535,13 +616,9 @@ static bool submit_locked(struct weft__blocking_pool *pool, struct weft_task *t,
 	return true;
 }
 
-/*
- * Hands `t` (with its queue reference) to a pool thread, starting one if
- * needed.  Returns 0; -ESHUTDOWN after shutdown; -ENOMEM or the -errno of
- * thread creation when no thread can take the job.  On failure the caller
- * still holds the reference.
- */
-static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
+/* pool_submit when no thread is coming: decides under the lock.  Returns
+ * as pool_submit. */
+static int submit_with_lock(struct weft__blocking_pool *pool, struct weft_task *t)
 {
 	struct pool_thread *wake, *exited;
 	bool last = false;
@@ -586,6 +663,112 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 	if (last)
 		paused_clock_recheck(pool);
 	return err;
+}
+
+/* Takes `t` out of the FIFO if it is still there.  With the lock held. */
+static bool queue_remove(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	struct weft_task **link = &pool->head, *prev = NULL;
+
+	while (*link != NULL && *link != t) {
+		prev = *link;
+		link = &(*link)->queue_next;
+	}
+	if (*link == NULL)
+		return false;
+	*link = t->queue_next;
+	if (pool->tail == t)
+		pool->tail = prev;
+	t->queue_next = NULL;
+	pool->queued--;
+	return true;
+}
+
+/*
+ * The slow end of the lock-free path: `t` went to the inbox because a
+ * thread was coming, but none is any more (see pool_submit).  Makes sure a
+ * thread will take it, exactly as the locked path decides: claim an idle
+ * thread, or start one, or (at the maximum) leave it to the busy ones.
+ * When a thread must be started and cannot be, and `t` is still queued,
+ * it is taken back and the error returned as by the locked path; a `t`
+ * some thread took meanwhile was accepted (0).  After shutdown began,
+ * what the inbox holds is cancelled (0: the joins say -ECANCELED).
+ */
+static int ensure_thread(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	struct pool_thread *wake, *exited;
+	struct weft_task *cancelled = NULL, *c;
+	bool last = false;
+	int err = 0;
+
+	pthread_mutex_lock(&pool->lock);
+	drain_inbox(pool);
+	if (pool->shutdown) {
+		cancelled = pool->head;
+		pool->head = pool->tail = NULL;
+		pool->queued = 0;
+	} else if (pool->head != NULL && pool->notified == 0) {
+		wake = idle_claim(pool);
+		if (wake != NULL) {
+			claim_wake(wake);
+		} else if (pool->threads < pool->max_threads) {
+			pool->threads++; /* reserved for the thread started below */
+			exited = pool->exited;
+			pool->exited = NULL;
+			pthread_mutex_unlock(&pool->lock);
+			join_exited(&pool->base.alloc, exited);
+			err = start_thread(pool, NULL);
+			pthread_mutex_lock(&pool->lock);
+			if (err < 0) {
+				pool->threads--;
+				wake = pool->shutdown ? NULL : idle_claim(pool);
+				if (wake != NULL) {
+					claim_wake(wake);
+					err = 0;
+				} else if (!queue_remove(pool, t)) {
+					err = 0; /* taken meanwhile: accepted */
+				} else {
+					last = job_done(pool);
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&pool->lock);
+	while ((c = cancelled) != NULL) {
+		cancelled = c->queue_next;
+		cancel_task(c);
+		(void)job_done(pool); /* shutting down: nobody to kick */
+	}
+	if (last)
+		paused_clock_recheck(pool);
+	return err;
+}
+
+/*
+ * Hands `t` (with its queue reference) to a pool thread, starting one if
+ * needed.  Returns 0; -ESHUTDOWN after shutdown; -ENOMEM or the -errno of
+ * thread creation when no thread can take the job.  On failure the caller
+ * still holds the reference.
+ *
+ * The fast path takes no lock: while `coming` says a thread will drain
+ * the inbox soon, the job is pushed there.  The push and the second load
+ * of `coming` are SeqCst, as are the store of `coming` and the drain that
+ * follows it under the lock (set_coming, drain_inbox): if the second load
+ * still sees true, the thread whose store turns `coming` false drains
+ * after it and finds the job; if it sees false, ensure_thread takes over.
+ */
+static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	/* SeqCst: see above. */
+	if (!atomic_load_explicit(&pool->coming, memory_order_seq_cst))
+		return submit_with_lock(pool, t);
+	/* SeqCst: see job_done. */
+	atomic_fetch_add_explicit(&pool->active, 1, memory_order_seq_cst);
+	inbox_push(pool, t);
+	/* SeqCst: see above. */
+	if (atomic_load_explicit(&pool->coming, memory_order_seq_cst))
+		return 0;
+	return ensure_thread(pool, t);
 }
 
 /* ---- the pool as a scheduler ---------------------------------------------- */
@@ -819,6 +1002,7 @@ unsigned weft__blocking_queued(struct weft_runtime *rt)
 	if (pool == NULL)
 		return 0;
 	pthread_mutex_lock(&pool->lock);
+	drain_inbox(pool);
 	n = pool->queued;
 	pthread_mutex_unlock(&pool->lock);
 	return n;
@@ -856,6 +1040,8 @@ int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns)
 	weft__sched_close(&pool->base);
 	pthread_mutex_lock(&pool->lock);
 	pool->shutdown = true;
+	set_coming(pool);
+	drain_inbox(pool);
 	queued = pool->head;
 	pool->head = pool->tail = NULL;
 	pool->queued = 0;
