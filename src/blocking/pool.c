@@ -24,19 +24,23 @@
  * Threads
  * =======
  *
- * Everything the pool shares is under one mutex: the FIFO of queued tasks
- * (linked through queue_next), the list of idle threads, and the counts.
- * Each idle thread sleeps on its own futex parker, so a wake reaches exactly
- * one thread (the one that went idle last, which keeps few threads warm and
- * lets the others reach their keep-alive) and no thread ever wakes for
- * nothing but a timeout.  A submission:
+ * What the pool shares is under one mutex: the FIFO of queued tasks
+ * (linked through queue_next), the lists of idle threads, and the counts.
+ * An idle thread first spins for a moment (SPIN_NS; at most MAX_SPINNERS
+ * at a time, on the `spinners` list), then sleeps on its own futex parker
+ * (the `idle` list) until the keep-alive passes.  A wake reaches exactly
+ * one thread, a spinning one first (it learns of the claim from a flag,
+ * without a syscall, on a warm core), else the one that went idle last
+ * (which keeps few threads warm and lets the others reach their
+ * keep-alive); no thread ever wakes for nothing but a timeout.  A
+ * submission under the lock:
  *
  *   1. with idle threads, queues the task and, unless a thread it woke
  *      earlier has not yet come back for the queue (`notified`), takes one
- *      idle thread off the idle list ("claims" it) and unparks it.  Each
- *      thread that takes a job and sees more queued wakes the next idle
- *      one the same way (ripple_wake), so a burst fans out over the idle
- *      threads without a futex wake per job; or
+ *      idle thread off its list ("claims" it) and tells it.  Each thread
+ *      that takes a job and sees more queued claims the next idle one the
+ *      same way (ripple_wake), so a burst fans out over the idle threads
+ *      without a wake per job; or
  *   2. with no idle thread and fewer than `max_threads` threads, reserves a
  *      thread, unlocks, and starts it with the task as its first job; or
  *   3. at the maximum, queues the task: a busy thread takes it when its
@@ -46,10 +50,42 @@
  * record) and no thread has gone idle meanwhile, the submission fails with
  * that error and the caller cancels the task: no job waits in the queue
  * for a thread that may never come.  A thread that finds the queue empty
- * puts itself on the idle list and parks until the keep-alive passes; if no
- * submission claimed it by then, it takes itself off the list and exits.
- * An exited thread leaves its record on the `exited` list; whoever starts
- * the next thread, or shutdown, joins it and frees the record.
+ * goes idle as above; if no submission claimed it by the end of the
+ * keep-alive, it takes itself off its list and exits.  An exited thread
+ * leaves its record on the `exited` list; whoever starts the next thread,
+ * or shutdown, joins it and frees the record.
+ *
+ * The lock-free path
+ * ==================
+ *
+ * While some thread is sure to take the lock and look at the queue soon --
+ * a claimed thread on its way (`notified` > 0) or a spinning one -- a
+ * submission needs no decision at all: in case 1 above it would only
+ * queue.  The atomic `coming` says so (set_coming recomputes it under the
+ * lock whenever those counts change), and then the submitter pushes the
+ * task on the `inbox`, a lock-free stack, with one CAS.  Whoever holds the
+ * lock moves the inbox to the FIFO, oldest first (drain_inbox: one
+ * exchange takes the whole stack, so there is no ABA), before it pops; a
+ * spinning thread also watches the inbox and stops spinning when a job is
+ * there.  The race is the classic store-load one: the submitter pushes,
+ * then loads `coming` again; the thread that clears `coming` stores it,
+ * then drains; all four are SeqCst, so in their single total order either
+ * the submitter's second load sees true (and the clearing thread's drain,
+ * later, finds the job) or it sees false.  Then the submitter goes to the
+ * lock itself (ensure_thread): after draining, it decides as a locked
+ * submission would, claiming or starting a thread for the queue.  If that
+ * start fails and no thread is idle, the job may not wait for nobody: if
+ * it is still queued it is taken out and the error returned as in case 2;
+ * if a thread took it meanwhile, it was accepted after all.
+ *
+ * So a stream of jobs to a pool whose thread is spinning (the
+ * spawn_blocking benchmark's batches) costs no lock and no syscall on the
+ * submitting side, and the spinner takes each batch with one lock.  The
+ * other half of the round trip is the completion, which wakes the task
+ * awaiting the job through its worker's injector: a searching worker
+ * spins for a moment before it parks while jobs are active
+ * (weft__blocking_spin_before_park), so that a job that returns at once
+ * does not cost a driver wake of a parked worker.
  *
  * Lifetime and shutdown
  * =====================
@@ -58,7 +94,9 @@
  * task one, and every thread one, so a thread that outlives the runtime (a
  * job still running at a shutdown's deadline) frees the pool when it exits.
  * Shutdown closes the owned-task list (new spawns get -ESHUTDOWN), sets
- * `shutdown`, takes the whole queue and cancels every queued task, wakes the
+ * `shutdown` (which clears `coming`), drains the inbox, takes the whole
+ * queue and cancels every queued task (a submitter that raced it and finds
+ * `shutdown` in ensure_thread cancels what it drains), wakes the
  * idle threads so they exit, and waits on a condition variable until the
  * thread count is zero or the deadline passes.  Past the deadline it marks
  * the pool `abandoned`: the remaining threads detach themselves and free
@@ -685,6 +723,38 @@ static bool queue_remove(struct weft__blocking_pool *pool, struct weft_task *t)
 }
 
 /*
+ * Starts a thread for the queue, for ensure_thread; on failure, with no
+ * thread idle meanwhile, takes `t` back if it is still queued and returns
+ * the error (*last as job_done), else 0.  Called and returns with the lock
+ * held (it drops it around the start).
+ */
+static int start_for_queue(struct weft__blocking_pool *pool, struct weft_task *t, bool *last)
+{
+	struct pool_thread *wake, *exited;
+	int err;
+
+	pool->threads++; /* reserved for the thread started below */
+	exited = pool->exited;
+	pool->exited = NULL;
+	pthread_mutex_unlock(&pool->lock);
+	join_exited(&pool->base.alloc, exited);
+	err = start_thread(pool, NULL);
+	pthread_mutex_lock(&pool->lock);
+	if (err == 0)
+		return 0;
+	pool->threads--;
+	wake = pool->shutdown ? NULL : idle_claim(pool);
+	if (wake != NULL) {
+		claim_wake(wake);
+		return 0;
+	}
+	if (!queue_remove(pool, t))
+		return 0; /* a thread took it meanwhile: accepted */
+	*last = job_done(pool);
+	return err;
+}
+
+/*
  * The slow end of the lock-free path: `t` went to the inbox because a
  * thread was coming, but none is any more (see pool_submit).  Makes sure a
  * thread will take it, exactly as the locked path decides: claim an idle
@@ -696,8 +766,8 @@ static bool queue_remove(struct weft__blocking_pool *pool, struct weft_task *t)
  */
 static int ensure_thread(struct weft__blocking_pool *pool, struct weft_task *t)
 {
-	struct pool_thread *wake, *exited;
 	struct weft_task *cancelled = NULL, *c;
+	struct pool_thread *wake;
 	bool last = false;
 	int err = 0;
 
@@ -709,29 +779,10 @@ static int ensure_thread(struct weft__blocking_pool *pool, struct weft_task *t)
 		pool->queued = 0;
 	} else if (pool->head != NULL && pool->notified == 0) {
 		wake = idle_claim(pool);
-		if (wake != NULL) {
+		if (wake != NULL)
 			claim_wake(wake);
-		} else if (pool->threads < pool->max_threads) {
-			pool->threads++; /* reserved for the thread started below */
-			exited = pool->exited;
-			pool->exited = NULL;
-			pthread_mutex_unlock(&pool->lock);
-			join_exited(&pool->base.alloc, exited);
-			err = start_thread(pool, NULL);
-			pthread_mutex_lock(&pool->lock);
-			if (err < 0) {
-				pool->threads--;
-				wake = pool->shutdown ? NULL : idle_claim(pool);
-				if (wake != NULL) {
-					claim_wake(wake);
-					err = 0;
-				} else if (!queue_remove(pool, t)) {
-					err = 0; /* taken meanwhile: accepted */
-				} else {
-					last = job_done(pool);
-				}
-			}
-		}
+		else if (pool->threads < pool->max_threads)
+			err = start_for_queue(pool, t, &last);
 	}
 	pthread_mutex_unlock(&pool->lock);
 	while ((c = cancelled) != NULL) {
