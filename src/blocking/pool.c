@@ -93,8 +93,10 @@
  * The pool's memory is the sched's: the runtime holds one reference, every
  * task one, and every thread one, so a thread that outlives the runtime (a
  * job still running at a shutdown's deadline) frees the pool when it exits.
- * Shutdown closes the owned-task list (new spawns get -ESHUTDOWN), sets
- * `shutdown` (which clears `coming`), drains the inbox, takes the whole
+ * Jobs skip the owned-task list (weft__sched.unowned): none is ever idle,
+ * so shutdown finds each in the queue or on a thread.  Shutdown closes the
+ * list anyway, sets `shutdown` (new jobs get -ESHUTDOWN from pool_submit;
+ * it also clears `coming`), drains the inbox, takes the whole
  * queue and cancels every queued task (a submitter that raced it and finds
  * `shutdown` in ensure_thread cancels what it drains), wakes the
  * idle threads so they exit, and waits on a condition variable until the
@@ -910,6 +912,11 @@ static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out
 	err = weft__sched_init(&pool->base, &pool_sched_ops, &rt->alloc, rt);
 	if (err < 0)
 		goto fail_cond;
+	/* A job is queued, running or complete, never idle: shutdown finds
+	 * every unfinished one in the queue or on a thread, so jobs need not
+	 * pay the owned-task list's lock twice each (see pool_submit for
+	 * -ESHUTDOWN). */
+	pool->base.unowned = true;
 	*out = pool;
 	return 0;
 
