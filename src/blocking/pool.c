@@ -124,15 +124,14 @@
 #define DEFAULT_KEEP_ALIVE_NS (10ull * 1000000000ull)
 /* Longer keep-alives are clamped: a year is "for ever" to a thread pool. */
 #define MAX_KEEP_ALIVE_NS (365ull * 24 * 3600 * 1000000000ull)
-/* How many idle threads spin at once, and for how long at most, before
- * they sleep; and how long at most a worker spins for a job's completion
- * before it parks.  Each spin adapts between MIN_SPIN_NS and its maximum
- * (adapt_spin), so that spins that keep ending empty-handed (on a busy
- * machine, where the thread waited for is not even running) cost little. */
+/* How many idle threads spin at once, and for how long, before they
+ * sleep; and how long a worker spins for a job's completion before it
+ * parks.  Fixed bounds: a spin that adapted down after failures (on a
+ * busy machine) was seen to stay down on an idle one, where a gap of a
+ * few microseconds between batches is exactly what it must cover. */
 #define MAX_SPINNERS 1u
 #define SPIN_NS 10000u
 #define WORKER_SPIN_NS 10000u
-#define MIN_SPIN_NS 1000u
 
 struct pool_thread {
 	struct weft__blocking_pool *pool;
@@ -181,10 +180,7 @@ struct weft__blocking_pool {
 	unsigned next_name;
 	/* Claimed threads that have not yet come back for the queue. */
 	unsigned notified;
-	/* The current bound of an idle thread's spin (under the lock) and
-	 * of a worker's (relaxed: a hint), see adapt_spin. */
-	unsigned spin_ns;
-	_Atomic unsigned worker_spin_ns;
+
 	unsigned max_threads;
 	uint64_t keep_alive_ns;
 	bool shutdown;
@@ -442,15 +438,6 @@ static inline void cpu_relax(void)
  * the keep-alive, if sooner), without the lock.  Returns nothing: the
  * caller decides under the lock.
  */
-/* The next bound of a spin that ended with (`paid`) or without work:
- * doubled or halved, within MIN_SPIN_NS and `max`. */
-static unsigned adapt_spin(unsigned ns, bool paid, unsigned max)
-{
-	if (paid)
-		return ns >= max / 2 ? max : 2 * ns;
-	return ns <= 2 * MIN_SPIN_NS ? MIN_SPIN_NS : ns / 2;
-}
-
 static void spin_wait(struct weft__blocking_pool *pool, struct pool_thread *pt,
 		      uint64_t spin_ns, uint64_t deadline)
 {
@@ -493,17 +480,15 @@ static bool spin_idle(struct weft__blocking_pool *pool, struct pool_thread *pt,
 	pool->nspinning++;
 	set_coming(pool);
 	pthread_mutex_unlock(&pool->lock);
-	spin_wait(pool, pt, pool->spin_ns, deadline);
+	spin_wait(pool, pt, SPIN_NS, deadline);
 	pthread_mutex_lock(&pool->lock);
 	if (pt->claimed) {
 		pool->notified--;
 		set_coming(pool);
-		pool->spin_ns = adapt_spin(pool->spin_ns, true, SPIN_NS);
 		return true;
 	}
 	idle_remove(pool, pt);
 	drain_inbox(pool);
-	pool->spin_ns = adapt_spin(pool->spin_ns, pool->head != NULL, SPIN_NS);
 	return pool->head != NULL;
 }
 
@@ -900,8 +885,6 @@ static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out
 	if (pool->keep_alive_ns > MAX_KEEP_ALIVE_NS)
 		pool->keep_alive_ns = MAX_KEEP_ALIVE_NS;
 	atomic_init(&pool->active, 0);
-	pool->spin_ns = SPIN_NS;
-	atomic_init(&pool->worker_spin_ns, WORKER_SPIN_NS);
 	pool->paused_clock = weft__time_paused(rt->time);
 	err = weft__mutex_init(&pool->lock);
 	if (err < 0)
@@ -1029,28 +1012,19 @@ size_t weft__blocking_active(struct weft_runtime *rt)
 bool weft__blocking_spin_before_park(struct weft_runtime *rt, bool (*work)(void *ctx),
 				     void *ctx)
 {
-	struct weft__blocking_pool *pool = pool_of(rt);
-	unsigned ns, i;
 	uint64_t end;
-	bool paid;
+	unsigned i;
 
 	if (weft__blocking_active(rt) == 0)
 		return false;
-	/* Relaxed: a hint; workers race on it harmlessly. */
-	ns = atomic_load_explicit(&pool->worker_spin_ns, memory_order_relaxed);
-	end = weft__now_ns() + ns;
+	end = weft__now_ns() + WORKER_SPIN_NS;
 	for (i = 1;; i++) {
-		paid = work(ctx);
-		if (paid)
-			break;
+		if (work(ctx))
+			return true;
 		cpu_relax();
 		if (i % 16 == 0 && (weft__now_ns() >= end || weft__blocking_active(rt) == 0))
-			break;
+			return false;
 	}
-	/* Relaxed: as above. */
-	atomic_store_explicit(&pool->worker_spin_ns, adapt_spin(ns, paid, WORKER_SPIN_NS),
-			      memory_order_relaxed);
-	return paid;
 }
 
 unsigned weft__blocking_threads(struct weft_runtime *rt)
