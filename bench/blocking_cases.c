@@ -6,6 +6,11 @@
  *                                  blocking jobs, awaiting each batch.
  *   spawn_blocking/burst_100k      one task spawns 100,000 no-op blocking
  *                                  jobs, then awaits them all in order.
+ *   spawn_blocking/spawn_fn        the spawn_blocking case with weft_spawn_fn
+ *                                  instead: the functions run as tasks on the
+ *                                  workers, as the Go peer's goroutines run
+ *                                  on its Ps (weft only: what to use for work
+ *                                  that does not block; docs/blocking.md).
  *   combinators/join_all_10k       one task awaits a join_all over 10,000
  *                                  futures that are ready after one yield.
  *
@@ -45,6 +50,8 @@ struct batches_task {
 	size_t batches, per_batch, batch, i;
 	long done;
 	int err;
+	/* Run the functions as tasks (weft_spawn_fn) instead of on the pool. */
+	bool as_tasks;
 };
 
 static weft_poll batches_poll(weft_future *f, weft_cx *cx)
@@ -54,7 +61,10 @@ static weft_poll batches_poll(weft_future *f, weft_cx *cx)
 	WEFT_ASYNC_BEGIN(t);
 	for (t->batch = 0; t->batch < t->batches; t->batch++) {
 		for (t->i = 0; t->i < t->per_batch; t->i++) {
-			t->err = weft_spawn_blocking(t->s->rt, noop_job, NULL, &t->s->handles[t->i]);
+			t->err = t->as_tasks
+					 ? weft_spawn_fn(t->s->rt, noop_job, NULL, &t->s->handles[t->i])
+					 : weft_spawn_blocking(t->s->rt, noop_job, NULL,
+							       &t->s->handles[t->i]);
 			if (t->err < 0)
 				break;
 		}
@@ -71,13 +81,14 @@ static weft_poll batches_poll(weft_future *f, weft_cx *cx)
 }
 
 static int run_batches(struct blocking_state *s, size_t batches, size_t per_batch,
-		       long iterations)
+		       bool as_tasks, long iterations)
 {
 	long it;
 
 	for (it = 0; it < iterations; it++) {
 		struct batches_task t = { .base = { batches_poll, NULL }, .s = s,
-					  .batches = batches, .per_batch = per_batch };
+					  .batches = batches, .per_batch = per_batch,
+					  .as_tasks = as_tasks };
 		weft_join_handle h;
 		int err;
 
@@ -100,12 +111,17 @@ static int run_batches(struct blocking_state *s, size_t batches, size_t per_batc
 
 static int run_spawn_blocking(void *state, long iterations)
 {
-	return run_batches(state, NUM_BATCHES, BATCH_SIZE, iterations);
+	return run_batches(state, NUM_BATCHES, BATCH_SIZE, false, iterations);
+}
+
+static int run_spawn_fn(void *state, long iterations)
+{
+	return run_batches(state, NUM_BATCHES, BATCH_SIZE, true, iterations);
 }
 
 static int run_burst(void *state, long iterations)
 {
-	return run_batches(state, 1, BURST, iterations);
+	return run_batches(state, 1, BURST, false, iterations);
 }
 
 /* The task: one join_all over the prepared yields. */
@@ -205,6 +221,8 @@ const struct bench_case weft_blocking_cases[] = {
 	  (const void *)(uintptr_t)BATCH_SIZE },
 	{ "spawn_blocking/burst_100k", 0, 20, 2, 1, setup, run_burst, teardown,
 	  (const void *)(uintptr_t)BURST },
+	{ "spawn_blocking/spawn_fn", 0, 50, 3, 1, setup, run_spawn_fn, teardown,
+	  (const void *)(uintptr_t)BATCH_SIZE },
 	{ "combinators/join_all_10k", 1, 100, 5, 1, setup, run_join_all, teardown,
 	  (const void *)(uintptr_t)0 },
 };

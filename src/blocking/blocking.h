@@ -21,6 +21,18 @@ struct weft__blocking_pool;
  */
 size_t weft__blocking_active(struct weft_runtime *rt);
 
+/*
+ * For a worker of `rt` about to park: while blocking jobs of `rt` are
+ * queued or running (their completions wake tasks from the pool threads,
+ * through the injector), spins for a few microseconds until `work(ctx)`
+ * returns true, so that a completion that comes at once costs no driver
+ * wake of a parked worker.  Returns true when `work` did (the worker looks
+ * for the task instead of parking); false at once when no job is active,
+ * or after the bound.  Workers only.
+ */
+bool weft__blocking_spin_before_park(struct weft_runtime *rt, bool (*work)(void *ctx),
+				     void *ctx);
+
 /* The number of pool threads started and not yet exited.  Any thread. */
 unsigned weft__blocking_threads(struct weft_runtime *rt);
 

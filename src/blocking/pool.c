@@ -24,19 +24,23 @@
  * Threads
  * =======
  *
- * Everything the pool shares is under one mutex: the FIFO of queued tasks
- * (linked through queue_next), the list of idle threads, and the counts.
- * Each idle thread sleeps on its own futex parker, so a wake reaches exactly
- * one thread (the one that went idle last, which keeps few threads warm and
- * lets the others reach their keep-alive) and no thread ever wakes for
- * nothing but a timeout.  A submission:
+ * What the pool shares is under one mutex: the FIFO of queued tasks
+ * (linked through queue_next), the lists of idle threads, and the counts.
+ * An idle thread first spins for a moment (SPIN_NS; at most MAX_SPINNERS
+ * at a time, on the `spinners` list), then sleeps on its own futex parker
+ * (the `idle` list) until the keep-alive passes.  A wake reaches exactly
+ * one thread, a spinning one first (it learns of the claim from a flag,
+ * without a syscall, on a warm core), else the one that went idle last
+ * (which keeps few threads warm and lets the others reach their
+ * keep-alive); no thread ever wakes for nothing but a timeout.  A
+ * submission under the lock:
  *
  *   1. with idle threads, queues the task and, unless a thread it woke
  *      earlier has not yet come back for the queue (`notified`), takes one
- *      idle thread off the idle list ("claims" it) and unparks it.  Each
- *      thread that takes a job and sees more queued wakes the next idle
- *      one the same way (ripple_wake), so a burst fans out over the idle
- *      threads without a futex wake per job; or
+ *      idle thread off its list ("claims" it) and tells it.  Each thread
+ *      that takes a job and sees more queued claims the next idle one the
+ *      same way (ripple_wake), so a burst fans out over the idle threads
+ *      without a wake per job; or
  *   2. with no idle thread and fewer than `max_threads` threads, reserves a
  *      thread, unlocks, and starts it with the task as its first job; or
  *   3. at the maximum, queues the task: a busy thread takes it when its
@@ -46,10 +50,42 @@
  * record) and no thread has gone idle meanwhile, the submission fails with
  * that error and the caller cancels the task: no job waits in the queue
  * for a thread that may never come.  A thread that finds the queue empty
- * puts itself on the idle list and parks until the keep-alive passes; if no
- * submission claimed it by then, it takes itself off the list and exits.
- * An exited thread leaves its record on the `exited` list; whoever starts
- * the next thread, or shutdown, joins it and frees the record.
+ * goes idle as above; if no submission claimed it by the end of the
+ * keep-alive, it takes itself off its list and exits.  An exited thread
+ * leaves its record on the `exited` list; whoever starts the next thread,
+ * or shutdown, joins it and frees the record.
+ *
+ * The lock-free path
+ * ==================
+ *
+ * While some thread is sure to take the lock and look at the queue soon --
+ * a claimed thread on its way (`notified` > 0) or a spinning one -- a
+ * submission needs no decision at all: in case 1 above it would only
+ * queue.  The atomic `coming` says so (set_coming recomputes it under the
+ * lock whenever those counts change), and then the submitter pushes the
+ * task on the `inbox`, a lock-free stack, with one CAS.  Whoever holds the
+ * lock moves the inbox to the FIFO, oldest first (drain_inbox: one
+ * exchange takes the whole stack, so there is no ABA), before it pops; a
+ * spinning thread also watches the inbox and stops spinning when a job is
+ * there.  The race is the classic store-load one: the submitter pushes,
+ * then loads `coming` again; the thread that clears `coming` stores it,
+ * then drains; all four are SeqCst, so in their single total order either
+ * the submitter's second load sees true (and the clearing thread's drain,
+ * later, finds the job) or it sees false.  Then the submitter goes to the
+ * lock itself (ensure_thread): after draining, it decides as a locked
+ * submission would, claiming or starting a thread for the queue.  If that
+ * start fails and no thread is idle, the job may not wait for nobody: if
+ * it is still queued it is taken out and the error returned as in case 2;
+ * if a thread took it meanwhile, it was accepted after all.
+ *
+ * So a stream of jobs to a pool whose thread is spinning (the
+ * spawn_blocking benchmark's batches) costs no lock and no syscall on the
+ * submitting side, and the spinner takes each batch with one lock.  The
+ * other half of the round trip is the completion, which wakes the task
+ * awaiting the job through its worker's injector: a searching worker
+ * spins for a moment before it parks while jobs are active
+ * (weft__blocking_spin_before_park), so that a job that returns at once
+ * does not cost a driver wake of a parked worker.
  *
  * Lifetime and shutdown
  * =====================
@@ -57,8 +93,12 @@
  * The pool's memory is the sched's: the runtime holds one reference, every
  * task one, and every thread one, so a thread that outlives the runtime (a
  * job still running at a shutdown's deadline) frees the pool when it exits.
- * Shutdown closes the owned-task list (new spawns get -ESHUTDOWN), sets
- * `shutdown`, takes the whole queue and cancels every queued task, wakes the
+ * Jobs skip the owned-task list (weft__sched.unowned): none is ever idle,
+ * so shutdown finds each in the queue or on a thread.  Shutdown closes the
+ * list anyway, sets `shutdown` (new jobs get -ESHUTDOWN from pool_submit;
+ * it also clears `coming`), drains the inbox, takes the whole
+ * queue and cancels every queued task (a submitter that raced it and finds
+ * `shutdown` in ensure_thread cancels what it drains), wakes the
  * idle threads so they exit, and waits on a condition variable until the
  * thread count is zero or the deadline passes.  Past the deadline it marks
  * the pool `abandoned`: the remaining threads detach themselves and free
@@ -84,18 +124,32 @@
 #define DEFAULT_KEEP_ALIVE_NS (10ull * 1000000000ull)
 /* Longer keep-alives are clamped: a year is "for ever" to a thread pool. */
 #define MAX_KEEP_ALIVE_NS (365ull * 24 * 3600 * 1000000000ull)
+/* How many idle threads spin at once, and for how long, before they
+ * sleep; and how long a worker spins for a job's completion before it
+ * parks.  Fixed bounds: a spin that adapted down after failures (on a
+ * busy machine) was seen to stay down on an idle one, where a gap of a
+ * few microseconds between batches is exactly what it must cover. */
+#define MAX_SPINNERS 1u
+#define SPIN_NS 10000u
+#define WORKER_SPIN_NS 10000u
 
 struct pool_thread {
 	struct weft__blocking_pool *pool;
 	struct weft__parker parker;
 	pthread_t thread;
-	/* The idle list (both links) or the exited list (`next`). */
+	/* The spinning or the idle list (both links), or the exited list
+	 * (`next`). */
 	struct pool_thread *prev, *next;
 	/* The job the thread was started for; NULL afterwards. */
 	struct weft_task *first;
-	/* Under the lock: taken off the idle list by a submission or by
-	 * shutdown, which will (or did) unpark the thread. */
+	/* Under the lock: taken off the spinning or idle list by a submission
+	 * or by shutdown, which will (or did) tell the thread. */
 	bool claimed;
+	/* Under the lock: the thread is on the spinning list. */
+	bool spinning;
+	/* Set by whoever claims the thread while it spins, which tells it
+	 * without a syscall; read by the spinning thread without the lock. */
+	_Atomic bool spin_claimed;
 };
 
 struct weft__blocking_pool {
@@ -103,15 +157,30 @@ struct weft__blocking_pool {
 	pthread_mutex_t lock;
 	/* Signalled when `threads` drops to zero during shutdown. */
 	pthread_cond_t all_exited;
+	/* The FIFO of queued jobs, under the lock. */
 	struct weft_task *head, *tail;
+	/* Jobs pushed without the lock while `coming` was true: a LIFO stack
+	 * through queue_next that whoever holds the lock moves to the FIFO
+	 * in order (drain_inbox). */
+	_Atomic(struct weft_task *) inbox;
+	/* True while some thread is sure to take the lock and drain the inbox
+	 * soon: a claimed thread on its way (notified > 0) or a spinning idle
+	 * thread; false once shutdown began.  Written under the lock
+	 * (set_coming), read by submitters without it. */
+	_Atomic bool coming;
+	/* Idle threads that spin (at most MAX_SPINNERS) and idle threads
+	 * that sleep on their parkers; both most recently idle first. */
+	struct pool_thread *spinners;
 	struct pool_thread *idle;
 	struct pool_thread *exited;
+	unsigned nspinning;
 	unsigned threads;
 	/* Jobs in the queue, and the number the next thread's name gets. */
 	unsigned queued;
 	unsigned next_name;
 	/* Claimed threads that have not yet come back for the queue. */
 	unsigned notified;
+
 	unsigned max_threads;
 	uint64_t keep_alive_ns;
 	bool shutdown;
@@ -153,9 +222,66 @@ static void queue_push(struct weft__blocking_pool *pool, struct weft_task *t)
 	pool->queued++;
 }
 
+/*
+ * Moves the jobs of the inbox to the FIFO, oldest first.  Called with the
+ * lock held, after set_coming wherever `coming` may have changed.
+ */
+static void drain_inbox(struct weft__blocking_pool *pool)
+{
+	struct weft_task *t, *rev = NULL;
+
+	/* SeqCst: after our SeqCst store of `coming`, against a submitter's
+	 * SeqCst push then load of it (see pool_submit): either it sees the
+	 * new `coming` or we see its job. */
+	if (atomic_load_explicit(&pool->inbox, memory_order_seq_cst) == NULL)
+		return;
+	/* SeqCst as above; the acquire part sees each pushed task. */
+	t = atomic_exchange_explicit(&pool->inbox, NULL, memory_order_seq_cst);
+	while (t != NULL) {
+		struct weft_task *next = t->queue_next;
+
+		t->queue_next = rev;
+		rev = t;
+		t = next;
+	}
+	while ((t = rev) != NULL) {
+		rev = t->queue_next;
+		queue_push(pool, t);
+	}
+}
+
+/* Pushes `t` to the inbox; any thread, without the lock. */
+static void inbox_push(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	struct weft_task *head = atomic_load_explicit(&pool->inbox, memory_order_relaxed);
+
+	do {
+		t->queue_next = head;
+		/* SeqCst: see drain_inbox; its release part publishes the
+		 * task to the drainer's exchange. */
+	} while (!atomic_compare_exchange_weak_explicit(&pool->inbox, &head, t,
+							memory_order_seq_cst,
+							memory_order_relaxed));
+}
+
+/* Recomputes `coming` after notified, nspinning or shutdown changed.
+ * Called with the lock held; a drain_inbox follows it. */
+static void set_coming(struct weft__blocking_pool *pool)
+{
+	bool coming = !pool->shutdown && (pool->notified > 0 || pool->nspinning > 0);
+
+	/* SeqCst: see drain_inbox. */
+	if (atomic_load_explicit(&pool->coming, memory_order_relaxed) != coming)
+		atomic_store_explicit(&pool->coming, coming, memory_order_seq_cst);
+}
+
+/* Takes the oldest queued job (the inbox drained first); NULL if none. */
 static struct weft_task *queue_pop(struct weft__blocking_pool *pool)
 {
-	struct weft_task *t = pool->head;
+	struct weft_task *t;
+
+	drain_inbox(pool);
+	t = pool->head;
 
 	if (t != NULL) {
 		pool->head = t->queue_next;
@@ -167,38 +293,76 @@ static struct weft_task *queue_pop(struct weft__blocking_pool *pool)
 	return t;
 }
 
-static void idle_push(struct weft__blocking_pool *pool, struct pool_thread *pt)
+static void list_push(struct pool_thread **list, struct pool_thread *pt)
 {
 	pt->prev = NULL;
-	pt->next = pool->idle;
-	if (pool->idle != NULL)
-		pool->idle->prev = pt;
-	pool->idle = pt;
+	pt->next = *list;
+	if (*list != NULL)
+		(*list)->prev = pt;
+	*list = pt;
 }
 
-static void idle_remove(struct weft__blocking_pool *pool, struct pool_thread *pt)
+static void list_remove(struct pool_thread **list, struct pool_thread *pt)
 {
 	if (pt->prev != NULL)
 		pt->prev->next = pt->next;
 	else
-		pool->idle = pt->next;
+		*list = pt->next;
 	if (pt->next != NULL)
 		pt->next->prev = pt->prev;
 	pt->prev = pt->next = NULL;
 }
 
-/* Takes the most recently idle thread off the idle list; NULL if none.
- * The caller unparks it before unlocking (see pool_submit). */
+/* Takes `pt` off whichever idle list holds it. */
+static void idle_remove(struct weft__blocking_pool *pool, struct pool_thread *pt)
+{
+	if (pt->spinning) {
+		list_remove(&pool->spinners, pt);
+		pt->spinning = false;
+		pool->nspinning--;
+		set_coming(pool);
+	} else {
+		list_remove(&pool->idle, pt);
+	}
+}
+
+/*
+ * Takes an idle thread off its list ("claims" it), a spinning one first:
+ * it needs no syscall to learn of the claim and is on a warm core.  NULL
+ * if no thread is idle.  The caller tells it with claim_wake before
+ * unlocking (see pool_submit).
+ */
 static struct pool_thread *idle_claim(struct weft__blocking_pool *pool)
 {
-	struct pool_thread *pt = pool->idle;
+	struct pool_thread *pt = pool->spinners != NULL ? pool->spinners : pool->idle;
 
 	if (pt != NULL) {
-		idle_remove(pool, pt);
+		/* pt->spinning stays set for claim_wake, which clears it. */
+		if (pt->spinning) {
+			list_remove(&pool->spinners, pt);
+			pool->nspinning--;
+		} else {
+			list_remove(&pool->idle, pt);
+		}
 		pt->claimed = true;
 		pool->notified++;
+		set_coming(pool);
 	}
 	return pt;
+}
+
+/* Tells a thread that idle_claim returned: a spinning one through its
+ * flag, a sleeping one through its parker.  Called with the lock held. */
+static void claim_wake(struct pool_thread *pt)
+{
+	if (pt->spinning) {
+		pt->spinning = false;
+		/* Relaxed: this only ends the spin; the spinner then takes the
+		 * lock and reads `claimed` under it (spin_wait). */
+		atomic_store_explicit(&pt->spin_claimed, true, memory_order_relaxed);
+	} else {
+		weft__parker_unpark(&pt->parker);
+	}
 }
 
 /* ---- jobs ------------------------------------------------------------------ */
@@ -259,10 +423,80 @@ static void job_drop(weft_future *f)
 
 /* ---- threads ---------------------------------------------------------------- */
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("pause");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+
 /*
- * Parks `pt` on the idle list until a submission claims it (returns true)
- * or the keep-alive passes unclaimed (returns false, off the list).  Called
- * and returns with the lock held.
+ * Spins until `pt` is claimed, a job is in the inbox, or SPIN_NS pass (or `deadline`, the end of
+ * the keep-alive, if sooner), without the lock.  Returns nothing: the
+ * caller decides under the lock.
+ */
+static void spin_wait(struct weft__blocking_pool *pool, struct pool_thread *pt,
+		      uint64_t spin_ns, uint64_t deadline)
+{
+	uint64_t end = weft__now_ns() + spin_ns;
+	unsigned i;
+
+	if (end > deadline)
+		end = deadline;
+	for (i = 1;; i++) {
+		/* Relaxed: see claim_wake. */
+		if (atomic_load_explicit(&pt->spin_claimed, memory_order_relaxed))
+			return;
+		/* Relaxed: a job pushed to the inbox ends the spin; the lock
+		 * then orders the drain (spin_idle). */
+		if (atomic_load_explicit(&pool->inbox, memory_order_relaxed) != NULL)
+			return;
+		cpu_relax();
+		if (i % 16 == 0 && weft__now_ns() >= end)
+			return;
+	}
+}
+
+/*
+ * Spins as one of the spinning idle threads when there is room for one
+ * more; returns true when it was claimed meanwhile or jobs are queued
+ * (the caller looks at the queue again), false when it should sleep.
+ * While it spins, `coming` is true and submitters push to the inbox
+ * without the lock; so when it stops, it drains the inbox after clearing
+ * its part of `coming`.  Called and returns with the lock held.
+ */
+static bool spin_idle(struct weft__blocking_pool *pool, struct pool_thread *pt,
+		      uint64_t deadline)
+{
+	if (pool->nspinning >= MAX_SPINNERS)
+		return false;
+	/* Relaxed: written and read by claimers under the lock we hold. */
+	atomic_store_explicit(&pt->spin_claimed, false, memory_order_relaxed);
+	pt->spinning = true;
+	list_push(&pool->spinners, pt);
+	pool->nspinning++;
+	set_coming(pool);
+	pthread_mutex_unlock(&pool->lock);
+	spin_wait(pool, pt, SPIN_NS, deadline);
+	pthread_mutex_lock(&pool->lock);
+	if (pt->claimed) {
+		pool->notified--;
+		set_coming(pool);
+		return true;
+	}
+	idle_remove(pool, pt);
+	drain_inbox(pool);
+	return pool->head != NULL;
+}
+
+/*
+ * Waits on the idle lists until a submission claims `pt` (returns true)
+ * or the keep-alive passes unclaimed (returns false, off the lists): first
+ * spinning for a moment (spin_idle), then parked.  Called and returns with
+ * the lock held.
  */
 static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
 {
@@ -270,13 +504,16 @@ static bool wait_idle(struct weft__blocking_pool *pool, struct pool_thread *pt)
 	bool unparked;
 
 	pt->claimed = false;
-	idle_push(pool, pt);
+	if (spin_idle(pool, pt, deadline))
+		return true;
+	list_push(&pool->idle, pt);
 	for (;;) {
 		pthread_mutex_unlock(&pool->lock);
 		unparked = weft__parker_park_until(&pt->parker, deadline);
 		pthread_mutex_lock(&pool->lock);
 		if (pt->claimed) {
 			pool->notified--;
+			set_coming(pool);
 			return true;
 		}
 		if (!unparked) {
@@ -335,7 +572,7 @@ static void ripple_wake(struct weft__blocking_pool *pool)
 		return;
 	pt = idle_claim(pool);
 	if (pt != NULL)
-		weft__parker_unpark(&pt->parker);
+		claim_wake(pt);
 }
 
 /* Names the calling thread weft-blocking-N (top, perf, gdb); Linux keeps
@@ -410,24 +647,22 @@ static int start_thread(struct weft__blocking_pool *pool, struct weft_task *t)
 static bool submit_locked(struct weft__blocking_pool *pool, struct weft_task *t,
 			  struct pool_thread **wake)
 {
+	bool idle = pool->idle != NULL || pool->spinners != NULL;
+
 	*wake = NULL;
-	if (pool->idle == NULL && pool->threads < pool->max_threads)
+	if (!idle && pool->threads < pool->max_threads)
 		return false;
 	/* With a woken thread already on its way, it (or the thread it
 	 * wakes in turn, see ripple_wake) will take this job too. */
-	if (pool->idle != NULL && pool->notified == 0)
+	if (idle && pool->notified == 0)
 		*wake = idle_claim(pool);
 	queue_push(pool, t);
 	return true;
 }
 
-/*
- * Hands `t` (with its queue reference) to a pool thread, starting one if
- * needed.  Returns 0; -ESHUTDOWN after shutdown; -ENOMEM or the -errno of
- * thread creation when no thread can take the job.  On failure the caller
- * still holds the reference.
- */
-static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
+/* pool_submit when no thread is coming: decides under the lock.  Returns
+ * as pool_submit. */
+static int submit_with_lock(struct weft__blocking_pool *pool, struct weft_task *t)
 {
 	struct pool_thread *wake, *exited;
 	bool last = false;
@@ -444,7 +679,7 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 		/* Unparked under the lock: once it is released, the claimed
 		 * thread may run, exit and be freed by a later join. */
 		if (wake != NULL)
-			weft__parker_unpark(&wake->parker);
+			claim_wake(wake);
 		pthread_mutex_unlock(&pool->lock);
 		return 0;
 	}
@@ -463,7 +698,7 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 	wake = pool->shutdown ? NULL : idle_claim(pool);
 	if (wake != NULL) {
 		queue_push(pool, t);
-		weft__parker_unpark(&wake->parker);
+		claim_wake(wake);
 		err = 0;
 	} else {
 		last = job_done(pool);
@@ -472,6 +707,125 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 	if (last)
 		paused_clock_recheck(pool);
 	return err;
+}
+
+/* Takes `t` out of the FIFO if it is still there.  With the lock held. */
+static bool queue_remove(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	struct weft_task **link = &pool->head, *prev = NULL;
+
+	while (*link != NULL && *link != t) {
+		prev = *link;
+		link = &(*link)->queue_next;
+	}
+	if (*link == NULL)
+		return false;
+	*link = t->queue_next;
+	if (pool->tail == t)
+		pool->tail = prev;
+	t->queue_next = NULL;
+	pool->queued--;
+	return true;
+}
+
+/*
+ * Starts a thread for the queue, for ensure_thread; on failure, with no
+ * thread idle meanwhile, takes `t` back if it is still queued and returns
+ * the error (*last as job_done), else 0.  Called and returns with the lock
+ * held (it drops it around the start).
+ */
+static int start_for_queue(struct weft__blocking_pool *pool, struct weft_task *t, bool *last)
+{
+	struct pool_thread *wake, *exited;
+	int err;
+
+	pool->threads++; /* reserved for the thread started below */
+	exited = pool->exited;
+	pool->exited = NULL;
+	pthread_mutex_unlock(&pool->lock);
+	join_exited(&pool->base.alloc, exited);
+	err = start_thread(pool, NULL);
+	pthread_mutex_lock(&pool->lock);
+	if (err == 0)
+		return 0;
+	pool->threads--;
+	wake = pool->shutdown ? NULL : idle_claim(pool);
+	if (wake != NULL) {
+		claim_wake(wake);
+		return 0;
+	}
+	if (!queue_remove(pool, t))
+		return 0; /* a thread took it meanwhile: accepted */
+	*last = job_done(pool);
+	return err;
+}
+
+/*
+ * The slow end of the lock-free path: `t` went to the inbox because a
+ * thread was coming, but none is any more (see pool_submit).  Makes sure a
+ * thread will take it, exactly as the locked path decides: claim an idle
+ * thread, or start one, or (at the maximum) leave it to the busy ones.
+ * When a thread must be started and cannot be, and `t` is still queued,
+ * it is taken back and the error returned as by the locked path; a `t`
+ * some thread took meanwhile was accepted (0).  After shutdown began,
+ * what the inbox holds is cancelled (0: the joins say -ECANCELED).
+ */
+static int ensure_thread(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	struct weft_task *cancelled = NULL, *c;
+	struct pool_thread *wake;
+	bool last = false;
+	int err = 0;
+
+	pthread_mutex_lock(&pool->lock);
+	drain_inbox(pool);
+	if (pool->shutdown) {
+		cancelled = pool->head;
+		pool->head = pool->tail = NULL;
+		pool->queued = 0;
+	} else if (pool->head != NULL && pool->notified == 0) {
+		wake = idle_claim(pool);
+		if (wake != NULL)
+			claim_wake(wake);
+		else if (pool->threads < pool->max_threads)
+			err = start_for_queue(pool, t, &last);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	while ((c = cancelled) != NULL) {
+		cancelled = c->queue_next;
+		cancel_task(c);
+		(void)job_done(pool); /* shutting down: nobody to kick */
+	}
+	if (last)
+		paused_clock_recheck(pool);
+	return err;
+}
+
+/*
+ * Hands `t` (with its queue reference) to a pool thread, starting one if
+ * needed.  Returns 0; -ESHUTDOWN after shutdown; -ENOMEM or the -errno of
+ * thread creation when no thread can take the job.  On failure the caller
+ * still holds the reference.
+ *
+ * The fast path takes no lock: while `coming` says a thread will drain
+ * the inbox soon, the job is pushed there.  The push and the second load
+ * of `coming` are SeqCst, as are the store of `coming` and the drain that
+ * follows it under the lock (set_coming, drain_inbox): if the second load
+ * still sees true, the thread whose store turns `coming` false drains
+ * after it and finds the job; if it sees false, ensure_thread takes over.
+ */
+static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
+{
+	/* SeqCst: see above. */
+	if (!atomic_load_explicit(&pool->coming, memory_order_seq_cst))
+		return submit_with_lock(pool, t);
+	/* SeqCst: see job_done. */
+	atomic_fetch_add_explicit(&pool->active, 1, memory_order_seq_cst);
+	inbox_push(pool, t);
+	/* SeqCst: see above. */
+	if (atomic_load_explicit(&pool->coming, memory_order_seq_cst))
+		return 0;
+	return ensure_thread(pool, t);
 }
 
 /* ---- the pool as a scheduler ---------------------------------------------- */
@@ -541,6 +895,11 @@ static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out
 	err = weft__sched_init(&pool->base, &pool_sched_ops, &rt->alloc, rt);
 	if (err < 0)
 		goto fail_cond;
+	/* A job is queued, running or complete, never idle: shutdown finds
+	 * every unfinished one in the queue or on a thread, so jobs need not
+	 * pay the owned-task list's lock twice each (see pool_submit for
+	 * -ESHUTDOWN). */
+	pool->base.unowned = true;
 	*out = pool;
 	return 0;
 
@@ -650,6 +1009,24 @@ size_t weft__blocking_active(struct weft_runtime *rt)
 	return pool != NULL ? atomic_load_explicit(&pool->active, memory_order_seq_cst) : 0;
 }
 
+bool weft__blocking_spin_before_park(struct weft_runtime *rt, bool (*work)(void *ctx),
+				     void *ctx)
+{
+	uint64_t end;
+	unsigned i;
+
+	if (weft__blocking_active(rt) == 0)
+		return false;
+	end = weft__now_ns() + WORKER_SPIN_NS;
+	for (i = 1;; i++) {
+		if (work(ctx))
+			return true;
+		cpu_relax();
+		if (i % 16 == 0 && (weft__now_ns() >= end || weft__blocking_active(rt) == 0))
+			return false;
+	}
+}
+
 unsigned weft__blocking_threads(struct weft_runtime *rt)
 {
 	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
@@ -667,11 +1044,12 @@ unsigned weft__blocking_idle(struct weft_runtime *rt)
 {
 	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
 	struct pool_thread *pt;
-	unsigned n = 0;
+	unsigned n;
 
 	if (pool == NULL)
 		return 0;
 	pthread_mutex_lock(&pool->lock);
+	n = pool->nspinning;
 	for (pt = pool->idle; pt != NULL; pt = pt->next)
 		n++;
 	pthread_mutex_unlock(&pool->lock);
@@ -686,6 +1064,7 @@ unsigned weft__blocking_queued(struct weft_runtime *rt)
 	if (pool == NULL)
 		return 0;
 	pthread_mutex_lock(&pool->lock);
+	drain_inbox(pool);
 	n = pool->queued;
 	pthread_mutex_unlock(&pool->lock);
 	return n;
@@ -723,11 +1102,13 @@ int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns)
 	weft__sched_close(&pool->base);
 	pthread_mutex_lock(&pool->lock);
 	pool->shutdown = true;
+	set_coming(pool);
+	drain_inbox(pool);
 	queued = pool->head;
 	pool->head = pool->tail = NULL;
 	pool->queued = 0;
 	while ((pt = idle_claim(pool)) != NULL)
-		weft__parker_unpark(&pt->parker);
+		claim_wake(pt);
 	pthread_mutex_unlock(&pool->lock);
 
 	while ((t = queued) != NULL) {

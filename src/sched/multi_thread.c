@@ -116,6 +116,7 @@
 #include "park.h"
 #include "queue.h"
 #include "runtime.h"
+#include "../blocking/blocking.h"
 #include "../driver/driver.h"
 #include "../driver/time.h"
 
@@ -484,6 +485,12 @@ static void busy_end(struct worker *w)
 	atomic_store_explicit(&w->ctr.busy_since, 0, memory_order_relaxed);
 }
 
+/* For weft__blocking_spin_before_park. */
+static bool injector_has_work(void *mt)
+{
+	return !weft__injector_is_empty(&((struct mt_sched *)mt)->injector);
+}
+
 static void park(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
@@ -491,6 +498,10 @@ static void park(struct worker *w)
 
 	if (weft__time_auto_advance(mt->base.rt->time))
 		return; /* timers fired: there is work */
+	/* A searcher waits a moment for blocking jobs that finish at once. */
+	if (w->searching &&
+	    weft__blocking_spin_before_park(mt->base.rt, injector_has_work, mt))
+		return;
 	if (weft__idle_transition_to_parked(&mt->idle, w->index, w->searching) &&
 	    work_available(mt))
 		notify_parked(mt);

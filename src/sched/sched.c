@@ -12,6 +12,7 @@ int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 	s->ops = ops;
 	s->alloc = *alloc;
 	s->rt = rt;
+	s->unowned = false;
 	memset(&s->obs, 0, sizeof(s->obs));
 	atomic_init(&s->obs.next_id, 0);
 	atomic_init(&s->refs, 1);

@@ -63,6 +63,14 @@ struct weft__sched {
 	struct weft_runtime *rt;
 	/* Hooks, ids and reports (observe.h); zero: not observed. */
 	struct weft__observer obs;
+	/* Its tasks skip the owned-task list (false unless the flavour sets
+	 * it after weft__sched_init): for a scheduler whose tasks are never
+	 * idle, so that shutdown never needs the list to find them -- the
+	 * blocking pool, whose tasks are queued, running or complete and
+	 * whose shutdown cancels its queue itself and refuses new jobs.
+	 * Their references are the same (the list's one is released at
+	 * completion as usual). */
+	bool unowned;
 	struct owned_shard shards[OWNED_SHARDS];
 };
 

@@ -110,7 +110,8 @@ static void task_complete(struct weft_task *t, bool cancelled)
 		weft__obs_task_finish(t, cancelled);
 	res = weft__state_to_complete(&t->state, cancelled);
 
-	weft__owned_remove(t);
+	if (!t->sched->unowned)
+		weft__owned_remove(t);
 	if (res == STATE_COMPLETE_WAKE_JOINER) {
 		weft_waker_wake_by_ref(&t->join_waker);
 		if (weft__state_unset_join_waker_after_complete(&t->state) == STATE_WAKER_DROP)
@@ -245,7 +246,7 @@ static int task_init(struct weft__sched *s, struct weft_task *t, size_t total, u
 	memcpy(task_future(t), future, size);
 
 	weft__sched_ref(s);
-	err = weft__owned_insert(s, t);
+	err = s->unowned ? 0 : weft__owned_insert(s, t);
 	if (err < 0) {
 		weft__sched_unref(s);
 		return err;
