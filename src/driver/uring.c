@@ -33,6 +33,19 @@
  * that submitted it; that thread's sleep in poll() is interrupted to run
  * it, so the host should tick and poll on one thread.)
  *
+ * Batching.  Starting a readiness wait or a socket recv or send only
+ * fills a submission entry; entries reach the kernel at the owner's next reap
+ * (io_uring_submit_and_get_events, which also collects what is ready) or
+ * wait (io_uring_submit_and_wait_timeout), both of which come before the
+ * owner can sleep.  A worker reaps every GLOBAL_INTERVAL polls when busy
+ * and before it parks, so an entry waits at most that long; a readiness
+ * wait or a receive that is already satisfiable completes at that
+ * submission.  One system call thus carries every operation a turn
+ * started, where submitting each at once cost one io_uring_enter per
+ * operation (docs/net.md, "Performance").  A cancel of an entry still
+ * unsubmitted turns it into a no-op (unqueue); any other cancel, and
+ * every other kind of operation, is submitted at once.
+ *
  * Leaving.  A worker that stops (thread_finish) closes its slab to new
  * operations, cancels everything in flight (IORING_ASYNC_CANCEL_ANY) and
  * reaps until nothing is in the kernel, so no buffer is written after
@@ -387,6 +400,14 @@ static uint64_t user_data_of(const struct weft__op *op, uint32_t index)
 	return weft__op_user_data(index, op->gen);
 }
 
+/* The kinds whose submission waits for the next reap or wait: readiness
+ * waits and socket transfers, which nothing outside the runtime can
+ * observe before the runtime runs again. */
+static bool batched(uint8_t kind)
+{
+	return kind == WEFT__OP_POLL || kind == WEFT__OP_RECV || kind == WEFT__OP_SEND;
+}
+
 static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct ur_thread *t = ur_of(dt);
@@ -398,22 +419,68 @@ static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t 
 	io_uring_sqe_set_data64(sqe, user_data_of(op, index));
 	op->state = OP_INFLIGHT;
 	t->slab.inflight++;
-	/* A failed submit leaves the entry queued in the ring: it goes in
-	 * with the next one, and the slot stays in flight meanwhile. */
-	io_uring_submit(&t->ring);
+	/* The socket data path is not submitted here but with the next reap
+	 * or wait (see "Batching" above).  Everything else goes in now: an
+	 * open or a read a caller holds across two block_on calls must be
+	 * in the kernel in between.  A failed submit leaves the entry queued
+	 * in the ring: it goes in with the next one. */
+	if (!batched(op->kind))
+		io_uring_submit(&t->ring);
 	return 0;
+}
+
+/*
+ * Takes back the entry of slot `index` if it is still in the submission
+ * queue, unsubmitted (between liburing's sqe_head and sqe_tail): the entry
+ * becomes a no-op whose completion is ignored, and the slot, an orphan, is
+ * finished at once with -ECANCELED (lock held).  So a read that was started
+ * and dropped in one turn never reaches the kernel, and can never consume
+ * bytes that a later read should get.  Returns true when it did.
+ */
+static bool unqueue(struct ur_thread *t, struct weft__op *op, uint32_t index)
+{
+	struct io_uring_sq *sq = &t->ring.sq;
+	uint64_t ud = user_data_of(op, index);
+	unsigned i;
+
+	for (i = sq->sqe_head; i != sq->sqe_tail; i++) {
+		struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+
+		if (sqe->user_data != ud)
+			continue;
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+		t->cancels++;
+		op->state = OP_DONE;
+		op->result = -ECANCELED;
+		t->slab.inflight--;
+		weft__op_close_yielded(op, -ECANCELED);
+		atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+					  memory_order_relaxed);
+		/* A slot in the request queue is freed by the owner that
+		 * pops it (drain_requests). */
+		if (!op->queued)
+			weft__slab_release(&t->slab, index);
+		return true;
+	}
+	return false;
 }
 
 static void ur_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct ur_thread *t = ur_of(dt);
-	struct io_uring_sqe *sqe = get_sqe(t);
+	struct io_uring_sqe *sqe;
 
+	if (op->orphan && unqueue(t, op, index))
+		return;
+	sqe = get_sqe(t);
 	if (sqe == NULL)
 		return; /* The operation finishes on its own; its slot is an orphan. */
 	io_uring_prep_cancel64(sqe, user_data_of(op, index), 0);
 	io_uring_sqe_set_data64(sqe, CANCEL_TAG);
 	t->cancels++;
+	/* At once: the operation is in the kernel, and must stop before the
+	 * caller's next block_on (a read would consume bytes meanwhile). */
 	io_uring_submit(&t->ring);
 }
 
@@ -502,9 +569,12 @@ static unsigned ur_reap(struct weft__drv_thread *dt)
 	 * what is in the completion ring without a syscall: a wake of a
 	 * parked worker costs one syscall less.  Completions posted later
 	 * are taken by the next reap or wait. */
-	if ((t->flags & IORING_SETUP_DEFER_TASKRUN) &&
-	    (!waited || io_uring_sq_ready(&t->ring) != 0))
-		io_uring_submit_and_get_events(&t->ring);
+	if (t->flags & IORING_SETUP_DEFER_TASKRUN) {
+		if (!waited || io_uring_sq_ready(&t->ring) != 0)
+			io_uring_submit_and_get_events(&t->ring);
+	} else if (io_uring_sq_ready(&t->ring) != 0) {
+		io_uring_submit(&t->ring);
+	}
 	return process_cqes(t);
 }
 

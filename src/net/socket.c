@@ -189,6 +189,7 @@ int weft_socket_close(weft_socket *s)
 
 	if (err < 0)
 		return err;
+	weft__net_hint_forget(s->fd);
 	/* Linux frees the descriptor even when close reports an error. */
 	close(s->fd);
 	socket_reset(s);
