@@ -63,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,9 +76,25 @@
  * completions go to weft__op_complete_multi.  (Slab indices stay far
  * below 2^31.) */
 #define MULTI_BIT 0x80000000u
+/* With MULTI_BIT: a multishot receive (weft__op_complete_recv). */
+#define RECV_BIT 0x40000000u
+
+/* The provided-buffer pool of a ring (WEFT__OP_RECV_MULTI): POOL_BUFS
+ * buffers of POOL_BUF_SIZE bytes, buffer group POOL_BGID. */
+#define POOL_BUFS 256u
+#define POOL_BUF_SIZE 4096u
+#define POOL_BGID 1
+
+struct ur_pool {
+	struct weft__buf_pool base;
+	struct io_uring_buf_ring *br;
+	size_t ring_bytes;
+	unsigned mask;
+};
 
 struct ur_thread {
 	struct weft__drv_thread base;
+	struct ur_pool *pool;
 	struct io_uring ring;
 	struct op_slab slab;
 	unsigned flags;
@@ -133,7 +150,7 @@ static int probe_opcodes(struct weft__driver *d, struct io_uring *ring)
 	/* Multishot accept has no opcode of its own: assumed here, and a
 	 * kernel before 5.19 answers its first use with -EINVAL, on which
 	 * src/net falls back to single accepts. */
-	unsigned feat = WEFT__FEAT_FS | WEFT__FEAT_ACCEPT_MULTI;
+	unsigned feat = WEFT__FEAT_FS | WEFT__FEAT_ACCEPT_MULTI | WEFT__FEAT_RECV_MULTI;
 	size_t i;
 	int err = 0;
 
@@ -179,6 +196,10 @@ static int ring_create(struct ur_thread *t, bool shared, size_t *tier)
 	return err;
 }
 
+static void pool_free(struct ur_thread *t, const weft_allocator *alloc);
+
+/* The buffer rings go with their rings (io_uring_queue_exit unregisters
+ * them), so the pool's memory is unmapped after the ring's exit. */
 static void ur_free_threads(struct weft__driver *d, struct ur_thread *ts, unsigned n)
 {
 	while (n-- > 0) {
@@ -187,6 +208,7 @@ static void ur_free_threads(struct weft__driver *d, struct ur_thread *ts, unsign
 		if (ts[n].efd >= 0)
 			close(ts[n].efd);
 		weft__slab_finish(&ts[n].slab);
+		pool_free(&ts[n], d->alloc);
 	}
 	weft__free(d->alloc, ts, d->nthreads * sizeof(*ts), _Alignof(struct ur_thread));
 	if (d->threads != NULL)
@@ -318,6 +340,107 @@ static int ur_thread_init(struct weft__drv_thread *dt)
 	return 0;
 }
 
+/* ---- the provided-buffer pool (WEFT__OP_RECV_MULTI) ----------------- */
+
+_Atomic unsigned weft__driver_pool_bufs;
+
+/* Gives buffer `bid` back to the kernel (slab lock held; any thread: the
+ * buffer ring is shared memory, not a submission). */
+static void pool_recycle(struct weft__buf_pool *bp, uint32_t bid)
+{
+	struct ur_pool *p = (struct ur_pool *)bp;
+
+	io_uring_buf_ring_add(p->br, p->base.mem + (size_t)bid * p->base.size, p->base.size,
+			      (unsigned short)bid, (int)p->mask, 0);
+	io_uring_buf_ring_advance(p->br, 1);
+}
+
+/*
+ * What io_uring_setup_buf_ring does in later liburing, which 2.3 lacks:
+ * maps memory for a ring of `entries` buffer descriptors (page-aligned, as
+ * the kernel requires), registers it as group `bgid`, and initialises its
+ * tail.  Returns the ring or NULL with *err set (-ENOMEM, or the kernel's
+ * -EINVAL on a kernel before 5.19).  Owner thread only (io_uring_register
+ * on a single-issuer ring).
+ */
+static struct io_uring_buf_ring *setup_buf_ring(struct io_uring *ring, unsigned entries,
+						int bgid, size_t *bytes, int *err)
+{
+	struct io_uring_buf_reg reg;
+	size_t len = entries * sizeof(struct io_uring_buf);
+	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+
+	if (mem == MAP_FAILED) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long)mem;
+	reg.ring_entries = entries;
+	reg.bgid = (unsigned short)bgid;
+	*err = io_uring_register_buf_ring(ring, &reg, 0);
+	if (*err < 0) {
+		munmap(mem, len);
+		return NULL;
+	}
+	io_uring_buf_ring_init(mem);
+	*bytes = len;
+	return mem;
+}
+
+static void pool_free(struct ur_thread *t, const weft_allocator *alloc)
+{
+	struct ur_pool *p = t->pool;
+
+	if (p == NULL)
+		return;
+	if (p->br != NULL)
+		munmap(p->br, p->ring_bytes);
+	if (p->base.mem != NULL)
+		weft__free(alloc, p->base.mem, (size_t)p->base.count * p->base.size, 64);
+	weft__free(alloc, p, sizeof(*p), _Alignof(struct ur_pool));
+	t->pool = NULL;
+	t->slab.pool = NULL;
+}
+
+/* Creates the pool of `t` on its first multishot receive (owner, slab lock
+ * held): every buffer starts in the kernel's hands.  Returns 0 or -errno. */
+static int pool_ensure(struct ur_thread *t)
+{
+	const weft_allocator *alloc = t->base.driver->alloc;
+	struct ur_pool *p;
+	/* Relaxed: a test sets it before the pool is created. */
+	uint32_t i, n = atomic_load_explicit(&weft__driver_pool_bufs, memory_order_relaxed);
+	int err = -ENOMEM;
+
+	if (t->pool != NULL)
+		return 0;
+	if (n == 0 || (n & (n - 1)) != 0 || n > 32768)
+		n = POOL_BUFS;
+	p = weft__alloc(alloc, sizeof(*p), _Alignof(struct ur_pool));
+	if (p == NULL)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	t->pool = p;
+	p->base.count = n;
+	p->base.size = POOL_BUF_SIZE;
+	p->base.recycle = pool_recycle;
+	p->base.mem = weft__alloc(alloc, (size_t)n * POOL_BUF_SIZE, 64);
+	if (p->base.mem != NULL)
+		p->br = setup_buf_ring(&t->ring, n, POOL_BGID, &p->ring_bytes, &err);
+	if (p->br == NULL) {
+		pool_free(t, alloc);
+		return err;
+	}
+	p->mask = (unsigned)io_uring_buf_ring_mask(n);
+	for (i = 0; i < n; i++)
+		io_uring_buf_ring_add(p->br, p->base.mem + (size_t)i * POOL_BUF_SIZE,
+				      POOL_BUF_SIZE, (unsigned short)i, (int)p->mask, (int)i);
+	io_uring_buf_ring_advance(p->br, (int)n);
+	t->slab.pool = &p->base;
+	return 0;
+}
+
 static struct io_uring_sqe *get_sqe(struct ur_thread *t)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
@@ -387,6 +510,11 @@ static void prep_op(struct io_uring_sqe *sqe, struct weft__op *op)
 		io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL,
 					       SOCK_NONBLOCK | SOCK_CLOEXEC);
 		break;
+	case WEFT__OP_RECV_MULTI:
+		io_uring_prep_recv_multishot(sqe, op->fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = POOL_BGID;
+		break;
 	default:
 		prep_file_op(sqe, op);
 		break;
@@ -397,6 +525,8 @@ static uint64_t user_data_of(const struct weft__op *op, uint32_t index)
 {
 	if (op->kind == WEFT__OP_ACCEPT_MULTI)
 		index |= MULTI_BIT;
+	else if (op->kind == WEFT__OP_RECV_MULTI)
+		index |= MULTI_BIT | RECV_BIT;
 	return weft__op_user_data(index, op->gen);
 }
 
@@ -405,14 +535,22 @@ static uint64_t user_data_of(const struct weft__op *op, uint32_t index)
  * observe before the runtime runs again. */
 static bool batched(uint8_t kind)
 {
-	return kind == WEFT__OP_POLL || kind == WEFT__OP_RECV || kind == WEFT__OP_SEND;
+	return kind == WEFT__OP_POLL || kind == WEFT__OP_RECV || kind == WEFT__OP_SEND ||
+	       kind == WEFT__OP_RECV_MULTI;
 }
 
 static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct ur_thread *t = ur_of(dt);
-	struct io_uring_sqe *sqe = get_sqe(t);
+	struct io_uring_sqe *sqe;
 
+	if (op->kind == WEFT__OP_RECV_MULTI) {
+		int err = pool_ensure(t);
+
+		if (err < 0)
+			return err;
+	}
+	sqe = get_sqe(t);
 	if (sqe == NULL)
 		return -EBUSY;
 	prep_op(sqe, op);
@@ -533,6 +671,13 @@ static unsigned process_cqes(struct ur_thread *t)
 			t->efd_armed = false;
 		} else if (ud == CANCEL_TAG) {
 			t->cancels--;
+		} else if (((uint32_t)ud & (MULTI_BIT | RECV_BIT)) == (MULTI_BIT | RECV_BIT)) {
+			if (weft__op_complete_recv(&t->slab, (uint32_t)ud & ~(MULTI_BIT | RECV_BIT),
+						   (uint32_t)(ud >> 32), cqe->res,
+						   (cqe->flags & IORING_CQE_F_MORE) != 0,
+						   (cqe->flags & IORING_CQE_F_BUFFER) != 0,
+						   cqe->flags >> IORING_CQE_BUFFER_SHIFT))
+				done++;
 		} else if ((uint32_t)ud & MULTI_BIT) {
 			if (weft__op_complete_multi(&t->slab, (uint32_t)ud & ~MULTI_BIT,
 						    (uint32_t)(ud >> 32), cqe->res,

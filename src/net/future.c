@@ -55,6 +55,11 @@ void weft__net_wait_init(weft_net_wait_ *w, int fd, bool failed)
 	w->phase = failed ? W_DONE : W_IDLE;
 }
 
+bool weft__net_wait_busy(const weft_net_wait_ *w)
+{
+	return w->phase == W_WAITING;
+}
+
 bool weft__net_wait_done(const weft_net_wait_ *w)
 {
 	return w->phase == W_DONE;

@@ -43,6 +43,9 @@ void weft__net_wait_cancel(weft_net_wait_ *w);
 /* Makes `w` idle on `fd`; phase done when `failed`. */
 void weft__net_wait_init(weft_net_wait_ *w, int fd, bool failed);
 
+/* True while `w` has a readiness wait out. */
+bool weft__net_wait_busy(const weft_net_wait_ *w);
+
 /* True once the future owning `w` finished. */
 bool weft__net_wait_done(const weft_net_wait_ *w);
 
