@@ -147,9 +147,11 @@ static int probe_opcodes(struct weft__driver *d, struct io_uring *ring)
 	static const int needed[] = { IORING_OP_POLL_ADD, IORING_OP_READ, IORING_OP_WRITE,
 				      IORING_OP_ASYNC_CANCEL, IORING_OP_ACCEPT };
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
-	/* Multishot accept has no opcode of its own: assumed here, and a
-	 * kernel before 5.19 answers its first use with -EINVAL, on which
-	 * src/net falls back to single accepts. */
+	/* Multishot accept and multishot receive have no opcode of their
+	 * own: assumed here.  A kernel before 5.19 answers a multishot
+	 * accept with -EINVAL, one before 6.0 a multishot receive (and one
+	 * before 5.19 the buffer ring's registration), on which src/net
+	 * falls back to single accepts and plain reads. */
 	unsigned feat = WEFT__FEAT_FS | WEFT__FEAT_ACCEPT_MULTI | WEFT__FEAT_RECV_MULTI;
 	size_t i;
 	int err = 0;
