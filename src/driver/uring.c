@@ -8,8 +8,10 @@
  * creation, so a refusal shows there, with IORING_SETUP_SINGLE_ISSUER |
  * DEFER_TASKRUN | SUBMIT_ALL and R_DISABLED: the worker that owns it
  * enables it on its own thread (thread_init), which makes that worker the
- * ring's single issuer.  A kernel that refuses those flags (-EINVAL) gets
- * SUBMIT_ALL | COOP_TASKRUN, then no flags.  The current-thread runtime's
+ * ring's single issuer.  TASKRUN_FLAG is asked for too (the kernel then
+ * says in the ring's flags when deferred completions wait: see ur_reap);
+ * a kernel that refuses it gets the same without it, and one that refuses
+ * those flags (-EINVAL) gets SUBMIT_ALL | COOP_TASKRUN, then no flags.  The current-thread runtime's
  * ring is driven by whichever thread is inside block_on, so it never asks
  * for single issuer.  The opcodes weft needs are probed once
  * (io_uring_get_probe_ring); one missing is a refusal.
@@ -108,7 +110,12 @@ struct ur_thread {
 	unsigned cancels; /* cancel requests whose completion is pending */
 };
 
+/* The index of the first tier without SINGLE_ISSUER. */
+#define SHARED_FROM 2
+
 static const unsigned setup_tiers[] = {
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED,
 	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
 		IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
 	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
@@ -178,8 +185,9 @@ static int ring_create(struct ur_thread *t, bool shared, size_t *tier)
 	size_t i = *tier;
 	int err = -EINVAL;
 
-	if (shared && i == 0)
-		i = 1;
+	/* The first SHARED_FROM tiers are single-issuer. */
+	if (shared && i < SHARED_FROM)
+		i = SHARED_FROM;
 	for (; i < sizeof(setup_tiers) / sizeof(setup_tiers[0]); i++) {
 		struct io_uring_params p;
 
@@ -716,7 +724,17 @@ static unsigned ur_reap(struct weft__drv_thread *dt)
 	 * what is in the completion ring without a syscall: a wake of a
 	 * parked worker costs one syscall less.  Completions posted later
 	 * are taken by the next reap or wait. */
-	if (t->flags & IORING_SETUP_DEFER_TASKRUN) {
+	if ((t->flags & (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG)) ==
+	    (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG)) {
+		/* The kernel marks IORING_SQ_TASKRUN while deferred work
+		 * (completions to post) waits, so the enter is made exactly
+		 * when there is something to submit or to post: a reap that
+		 * finds neither (the busy cadence, the reap after an unpark
+		 * that did not wait) costs no system call. */
+		if (io_uring_sq_ready(&t->ring) != 0 ||
+		    (IO_URING_READ_ONCE(*t->ring.sq.kflags) & IORING_SQ_TASKRUN))
+			io_uring_submit_and_get_events(&t->ring);
+	} else if (t->flags & IORING_SETUP_DEFER_TASKRUN) {
 		if (!waited || io_uring_sq_ready(&t->ring) != 0)
 			io_uring_submit_and_get_events(&t->ring);
 	} else if (io_uring_sq_ready(&t->ring) != 0) {
