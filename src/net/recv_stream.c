@@ -18,8 +18,8 @@
  *    streams), or after a final completion that carried bytes (both read
  *    here as -ENOBUFS); the stream goes idle and that read is a plain one,
  *    so a stream always makes progress while the pool is dry, and the
- *    next read starts a new operation.  End of stream (0) and errors make
- *    the stream plain: a plain read reports them again.  -EINVAL (a kernel
+ *    next read starts a new operation.  End of stream (0) and errors are
+ *    that read's result and make the stream plain.  -EINVAL (a kernel
  *    before 6.0, which has buffer rings but no multishot receive) makes it
  *    plain too.
  *  - plain: each read is weft_sock_read's (syscall first, readiness wait
@@ -92,11 +92,17 @@ static int poll_multi(weft_recv_stream_read *f, weft_cx *cx)
 		return 1;
 	}
 	/* The operation ended and its slot is free. */
-	if (res == -ENOBUFS)
+	if (res == -ENOBUFS) {
 		rs->mode_ = R_IDLE; /* this read is plain, the next starts again */
-	else
-		rs->mode_ = R_PLAIN; /* end of stream, an error, or no multishot */
-	return -1;
+		return -1;
+	}
+	rs->mode_ = R_PLAIN;
+	if (res == -EINVAL)
+		return -1; /* no multishot receive in this kernel */
+	/* The end of the stream (0) or an error: this read reports it, and
+	 * the plain reads after it see the socket's own answer. */
+	f->result = res;
+	return 1;
 }
 
 static int plain_attempt(void *self)
