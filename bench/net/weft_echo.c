@@ -16,6 +16,9 @@
  * available_parallelism and Go's NumCPU do.  It prints "listening on
  * ADDRESS" once it listens, and runs until it is killed.  WEFT_DRIVER
  * selects the I/O backend (io_uring by default, epoll for weft-epoll).
+ * WEFT_ECHO_RECV=stream reads each connection through a weft_recv_stream
+ * (multishot receive with provided buffers on io_uring) instead of
+ * weft_sock_read, for the comparison in docs/net.md.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +37,9 @@ struct conn {
 	weft_socket sock;
 	weft_future *active; /* the operation being awaited, for the drop */
 	weft_sock_read rd;
+	weft_recv_stream rs;
+	weft_recv_stream_read srd;
+	bool use_stream;
 	weft_write_all_future wr;
 	char buf[BUF];
 };
@@ -43,11 +49,20 @@ static weft_poll conn_poll(weft_future *f, weft_cx *cx)
 	struct conn *c = (struct conn *)f;
 
 	WEFT_ASYNC_BEGIN(c);
+	if (c->use_stream)
+		weft_recv_stream_init(&c->rs, &c->sock);
 	for (;;) {
-		weft_sock_read_init(&c->rd, &c->sock, c->buf, BUF);
-		c->active = &c->rd.base;
-		WEFT_AWAIT(c, cx, &c->rd.base);
-		weft_future_drop(&c->rd.base);
+		if (c->use_stream) {
+			weft_recv_stream_read_init(&c->srd, &c->rs, c->buf, BUF);
+			c->active = &c->srd.base;
+			WEFT_AWAIT(c, cx, &c->srd.base);
+			c->rd.result = c->srd.result;
+		} else {
+			weft_sock_read_init(&c->rd, &c->sock, c->buf, BUF);
+			c->active = &c->rd.base;
+			WEFT_AWAIT(c, cx, &c->rd.base);
+		}
+		weft_future_drop(c->active);
 		c->active = NULL;
 		if (c->rd.result <= 0)
 			break; /* end of stream or an error */
@@ -59,6 +74,8 @@ static weft_poll conn_poll(weft_future *f, weft_cx *cx)
 		if (c->wr.result < 0)
 			break;
 	}
+	if (c->use_stream)
+		weft_recv_stream_finish(&c->rs);
 	weft_socket_close(&c->sock);
 	WEFT_ASYNC_END(c);
 }
@@ -69,6 +86,8 @@ static void conn_drop(weft_future *f)
 
 	if (c->active != NULL)
 		weft_future_drop(c->active);
+	if (c->use_stream && c->sock.fd >= 0)
+		weft_recv_stream_finish(&c->rs);
 	if (c->sock.fd >= 0)
 		weft_socket_close(&c->sock);
 }
@@ -146,6 +165,8 @@ int main(int argc, char **argv)
 	a.base.poll = acceptor_poll;
 	a.proto.base.poll = conn_poll;
 	a.proto.base.drop = conn_drop;
+	a.proto.use_stream = getenv("WEFT_ECHO_RECV") != NULL &&
+			     strcmp(getenv("WEFT_ECHO_RECV"), "stream") == 0;
 	if (weft_spawn(rt, &a.base, sizeof(a), NULL) < 0)
 		return 1;
 	weft_pending_init(&forever);

@@ -352,6 +352,67 @@ typedef struct weft_incoming_next {
 int weft_incoming_next_init(weft_incoming_next *f, weft_incoming *in);
 
 /*
+ * A connected stream socket's receive side, for servers that read one
+ * connection in a loop.  On io_uring (kernel 6.0+) it is one multishot
+ * receive (IORING_RECV_MULTISHOT) that stays in the kernel and fills
+ * buffers of a pool the worker's ring provides (a registered buffer ring);
+ * each filled buffer is queued in driver-owned memory until a
+ * weft_recv_stream_read copies it out, so a message costs no system call
+ * to read.  On epoll, on an older kernel, and whenever the pool is dry for
+ * this stream, a read is the plain one of weft_sock_read.  Cancellation is
+ * as safe as weft_sock_read's: a read dropped before it was ready took
+ * nothing, and the bytes the kernel received meanwhile wait in the stream
+ * for the next read.  Initialise it with weft_recv_stream_init, read with
+ * weft_recv_stream_read_init, and stop it with weft_recv_stream_finish
+ * before closing the socket.  One read future at a time per stream; the
+ * stream may move between threads.  The caller owns the struct; the socket
+ * must stay open until weft_recv_stream_finish.  docs/net.md says when it
+ * is faster than weft_sock_read.
+ */
+typedef struct weft_recv_stream {
+	int fd_;               /* private: the socket */
+	int mode_;             /* private: idle, multishot, plain, finished */
+	weft_io_slot_ slot_;   /* private: the multishot operation */
+} weft_recv_stream;
+
+/* Initialises `rs` over connected stream socket `s` (nothing starts until
+ * the first read is polled).  Returns 0; -EINVAL for NULL; -EBADF for a
+ * closed socket (then `rs` is finished and its reads are ready with
+ * -EBADF).  Any thread. */
+int weft_recv_stream_init(weft_recv_stream *rs, const weft_socket *s);
+
+/*
+ * Stops `rs`: cancels the multishot receive and gives back every buffer it
+ * holds; bytes received and not read are dropped.  No read future on `rs`
+ * may be alive.  Call it before closing the socket, and before the runtime
+ * is destroyed (a runtime destroyed first releases the buffers itself;
+ * `rs` is then only safe to forget).  NULL is ignored.  Any thread; the
+ * cancel is made by the ring's owner thread.
+ */
+void weft_recv_stream_finish(weft_recv_stream *rs);
+
+/*
+ * A read of at most `len` bytes from a receive stream, as a future.
+ * `result` is the count (0: the peer ended the stream) or a negative
+ * errno.  `buf` must stay valid while the future lives.
+ */
+typedef struct weft_recv_stream_read {
+	weft_future base;
+	long result;
+	weft_recv_stream *rs_; /* private */
+	void *buf_;            /* private */
+	size_t len_;           /* private */
+	weft_net_wait_ wait_;  /* private: the plain read */
+} weft_recv_stream_read;
+
+/* Initialises a read from `rs`.  Returns 0; -EINVAL for NULL `f` or `rs`
+ * or a NULL `buf` with nonzero `len`; -EBADF for a finished stream (the
+ * future is then ready with the error).  Any thread; poll it inside a
+ * runtime. */
+int weft_recv_stream_read_init(weft_recv_stream_read *f, weft_recv_stream *rs, void *buf,
+			       size_t len);
+
+/*
  * Connecting, as a future: opens a TCP socket (for an IPv4 or IPv6
  * address) or a Unix stream socket (for a Unix address) and connects it to
  * `addr`.  When ready, `result` is 0 and `socket` (the caller's from then

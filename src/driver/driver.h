@@ -64,11 +64,18 @@ enum weft__op_kind {
 	 * is queued in the slot's buffer (int32s, qhead/qcount) until taken
 	 * with weft__io_poll_multi. */
 	WEFT__OP_ACCEPT_MULTI,
+	/* Multishot receive with provided buffers (io_uring only): stays in
+	 * flight; each completion names a buffer of the ring's pool that the
+	 * kernel filled, queued in the slot's buffer (pairs of uint32: buffer
+	 * id, length; `off` bytes of the first are consumed) until read with
+	 * weft__io_poll_recv, which gives the buffer back to the pool. */
+	WEFT__OP_RECV_MULTI,
 };
 
 /* Optional kernel features a backend found (weft__driver.features). */
 #define WEFT__FEAT_FS 0x1u /* OPENAT, STATX, CLOSE, FSYNC ring operations */
 #define WEFT__FEAT_ACCEPT_MULTI 0x2u /* IORING_ACCEPT_MULTISHOT (5.19+) */
+#define WEFT__FEAT_RECV_MULTI 0x4u /* IORING_RECV_MULTISHOT + buffer rings (6.0+) */
 /* The room at the start of a WEFT__OP_STATX slot buffer for the kernel's
  * struct statx (256 bytes in every kernel so far). */
 #define WEFT__STATX_ROOM 256u
@@ -114,6 +121,19 @@ struct weft__op {
 #define WEFT__OP_NONE UINT32_MAX
 
 /*
+ * A ring's provided buffers (io_uring, WEFT__OP_RECV_MULTI): `count`
+ * buffers of `size` bytes at `mem`, registered as buffer group `bgid`.
+ * Created by the ring's owner on first use; guarded by the slab's lock
+ * like the slots that hold its buffers.  `recycle` gives buffer `bid` back
+ * to the kernel (lock held; any thread).
+ */
+struct weft__buf_pool {
+	char *mem;
+	uint32_t count, size;
+	void (*recycle)(struct weft__buf_pool *p, uint32_t bid);
+};
+
+/*
  * A slab of operation slots: chunks of 64 that never move, so the kernel
  * may keep pointers to a slot's buffer and the owner may keep slot
  * pointers across a lock release.
@@ -130,6 +150,8 @@ struct op_slab {
 	_Atomic uint32_t req_count;
 	bool closed; /* the owner left: nothing new may go in flight */
 	const weft_allocator *alloc;
+	/* The ring's provided buffers, or NULL (io_uring only). */
+	struct weft__buf_pool *pool;
 };
 
 /*
@@ -411,6 +433,30 @@ void weft__op_close_yielded(struct weft__op *op, int32_t res);
  */
 bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res,
 			     bool more);
+/*
+ * Records one completion of a WEFT__OP_RECV_MULTI slot (lock NOT held):
+ * res > 0 with `has_buf` queues buffer `bid` (res bytes); a completion
+ * without `more` finishes the operation (state OP_DONE, result res, 0 for
+ * the end of the stream).  A buffer that reaches an orphan, a stale slot
+ * or a full queue goes back to the pool (and, for a full queue, the bytes
+ * are lost: the queue only fills when allocation fails, and the stream then
+ * ends with -ENOMEM).  Returns true when it matched.
+ */
+bool weft__op_complete_recv(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res,
+			    bool more, bool has_buf, uint32_t bid);
+
+/*
+ * Reads from a WEFT__OP_RECV_MULTI operation: WEFT_READY with *result > 0
+ * bytes copied to `out` (at most `len`, from as many queued buffers as
+ * fit, len > 0; emptied buffers go back to the pool) while any is queued; WEFT_READY
+ * with *result <= 0 once the operation ended and its queue is empty (0:
+ * end of stream; -ENOBUFS: the pool ran dry, start another; the slot is
+ * then freed and h reset); otherwise stores the waker and returns
+ * WEFT_PENDING.  Any thread.
+ */
+weft_poll weft__io_poll_recv(struct weft__io_op *h, weft_cx *cx, void *out, size_t len,
+			     long *result);
+
 /* Pops the owner's request queue (lock held); WEFT__OP_NONE when empty. */
 uint32_t weft__slab_pop_request(struct op_slab *s);
 
@@ -428,6 +474,7 @@ struct weft__driver_counters {
 	_Atomic uint64_t stale;        /* completions that matched no slot */
 	_Atomic uint64_t orphan_freed; /* slots freed by a final completion */
 	_Atomic uint64_t fd_closed;    /* yielded fds closed after a cancel */
+	_Atomic uint64_t recv_dry;     /* multishot receives ended by a dry pool */
 };
 
 extern struct weft__driver_counters weft__driver_counters;
@@ -441,6 +488,11 @@ extern _Atomic unsigned weft__driver_mask_features;
  * overcommitted, before anything reaches the kernel.  For tests that start
  * operations from one thread. */
 extern _Atomic long weft__driver_fail_submit_at;
+
+/* When nonzero (a power of two), the provided-buffer pool a ring creates
+ * from now on has that many buffers instead of 256 (tests run the pool
+ * dry with it). */
+extern _Atomic unsigned weft__driver_pool_bufs;
 
 extern const struct weft__driver_ops weft__epoll_ops;
 #ifdef WEFT_HAVE_KQUEUE

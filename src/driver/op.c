@@ -56,6 +56,7 @@ int weft__slab_init(struct op_slab *s, const weft_allocator *alloc)
 	atomic_init(&s->req_count, 0);
 	s->closed = false;
 	s->alloc = alloc;
+	s->pool = NULL;
 	return 0;
 }
 
@@ -98,9 +99,9 @@ static int slab_grow(struct op_slab *s)
 	struct weft__op *chunk;
 	uint32_t i, base = s->nchunks * CHUNK;
 
-	/* Indices stay below 2^31: uring.c marks multishot user data with
-	 * the top bit. */
-	if (s->nchunks >= 0x7fffffffu / CHUNK)
+	/* Indices stay below 2^30: uring.c marks multishot user data with
+	 * the top two bits. */
+	if (s->nchunks >= 0x3fffffffu / CHUNK)
 		return -ENOMEM;
 	chunk = weft__alloc(s->alloc, CHUNK * sizeof(*chunk), _Alignof(struct weft__op));
 	if (chunk == NULL)
@@ -141,10 +142,26 @@ static uint32_t slab_take(struct op_slab *s)
 	return index;
 }
 
+/* Gives every buffer a receive slot still holds back to the pool (lock
+ * held). */
+static void recycle_queued(struct op_slab *s, struct weft__op *op)
+{
+	uint32_t capn = (uint32_t)(op->cap / (2 * sizeof(uint32_t)));
+	uint32_t *q = op->buf;
+
+	while (op->qcount != 0) {
+		s->pool->recycle(s->pool, q[2 * op->qhead]);
+		op->qhead = (op->qhead + 1) % capn;
+		op->qcount--;
+	}
+}
+
 void weft__slab_release(struct op_slab *s, uint32_t index)
 {
 	struct weft__op *op = weft__slab_get(s, index);
 
+	if (op->kind == WEFT__OP_RECV_MULTI && op->qcount != 0)
+		recycle_queued(s, op);
 	if (op->state == OP_INFLIGHT)
 		s->inflight--;
 	if (op->cap != 0)
@@ -333,6 +350,85 @@ bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, in
 	return true;
 }
 
+/* Appends (bid, n) to a receive slot's queue (lock held), growing it;
+ * false when it cannot grow. */
+static bool recv_queue_push(struct op_slab *s, struct weft__op *op, uint32_t bid, uint32_t n)
+{
+	uint32_t capn = (uint32_t)(op->cap / (2 * sizeof(uint32_t))), i, *q = op->buf;
+
+	if (op->qcount == capn) {
+		uint32_t *nq = weft__alloc(s->alloc, op->cap * 2, 16);
+
+		if (nq == NULL)
+			return false;
+		for (i = 0; i < op->qcount; i++) {
+			nq[2 * i] = q[2 * ((op->qhead + i) % capn)];
+			nq[2 * i + 1] = q[2 * ((op->qhead + i) % capn) + 1];
+		}
+		weft__free(s->alloc, q, op->cap, 16);
+		op->buf = q = nq;
+		op->cap *= 2;
+		op->qhead = 0;
+		capn *= 2;
+	}
+	i = (op->qhead + op->qcount) % capn;
+	q[2 * i] = bid;
+	q[2 * i + 1] = n;
+	op->qcount++;
+	return true;
+}
+
+bool weft__op_complete_recv(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res,
+			    bool more, bool has_buf, uint32_t bid)
+{
+	struct weft__op *op;
+	weft_waker w = { NULL, NULL };
+	bool keep;
+
+	pthread_mutex_lock(&s->lock);
+	op = weft__slab_get(s, index);
+	if (op == NULL || op->gen != gen || op->state != OP_INFLIGHT) {
+		if (has_buf && s->pool != NULL)
+			s->pool->recycle(s->pool, bid);
+		pthread_mutex_unlock(&s->lock);
+		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1,
+					  memory_order_relaxed);
+		return false;
+	}
+	if (res == -ENOBUFS)
+		atomic_fetch_add_explicit(&weft__driver_counters.recv_dry, 1,
+					  memory_order_relaxed);
+	keep = has_buf && res > 0 && !op->orphan;
+	if (keep && !recv_queue_push(s, op, bid, (uint32_t)res)) {
+		keep = false;
+		res = -ENOMEM; /* the bytes are lost: end the stream with it */
+	}
+	if (has_buf && !keep)
+		s->pool->recycle(s->pool, bid);
+	if (!more || res == -ENOMEM) {
+		s->inflight--;
+		op->state = OP_DONE;
+		/* A last completion that carried bytes (the kernel stops a
+		 * multishot receive when its completion queue overflows) ends
+		 * the operation like a dry pool: start another. */
+		op->result = res > 0 ? -ENOBUFS : res;
+		if (op->orphan) {
+			atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+						  memory_order_relaxed);
+			if (!op->queued)
+				weft__slab_release(s, index);
+		}
+	}
+	if (!op->orphan) {
+		w = op->waker;
+		op->waker.vtable = NULL;
+		op->waker.data = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	weft_waker_wake(&w);
+	return true;
+}
+
 /* ---- the future-facing layer --------------------------------------------- */
 
 static struct weft__drv_thread *pick_thread(struct weft__driver *d, bool *own)
@@ -366,6 +462,8 @@ static size_t slot_bytes(const struct weft__io_req *req)
 		return WEFT__STATX_ROOM + req->len;
 	case WEFT__OP_ACCEPT_MULTI:
 		return 16 * sizeof(int32_t);
+	case WEFT__OP_RECV_MULTI:
+		return 16 * 2 * sizeof(uint32_t);
 	default:
 		return 0;
 	}
@@ -388,7 +486,9 @@ static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__
 	if (op->buf == NULL)
 		return -ENOMEM;
 	op->cap = cap;
-	op->len = req->kind == WEFT__OP_ACCEPT_MULTI ? 0 : req->len;
+	op->len = req->kind == WEFT__OP_ACCEPT_MULTI || req->kind == WEFT__OP_RECV_MULTI
+			  ? 0
+			  : req->len;
 	op->qhead = op->qcount = 0;
 	if (req->len == 0 || req->data == NULL)
 		return 0;
@@ -506,6 +606,57 @@ weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *resul
 		*result = ((int32_t *)op->buf)[op->qhead];
 		op->qhead = (op->qhead + 1) % (uint32_t)(op->cap / sizeof(int32_t));
 		op->qcount--;
+		pthread_mutex_unlock(&s->lock);
+		return WEFT_READY;
+	}
+	if (op->state != OP_DONE) {
+		weft_waker_store(&op->waker, weft_cx_waker(cx));
+		pthread_mutex_unlock(&s->lock);
+		return WEFT_PENDING;
+	}
+	*result = op->result;
+	weft__slab_release(s, h->index);
+	pthread_mutex_unlock(&s->lock);
+	h->dt = NULL;
+	return WEFT_READY;
+}
+
+/* Copies queued bytes of receive slot `op` to out (lock held); returns
+ * how many.  Emptied buffers go back to the pool. */
+static size_t recv_take(struct op_slab *s, struct weft__op *op, char *out, size_t len)
+{
+	uint32_t capn = (uint32_t)(op->cap / (2 * sizeof(uint32_t))), *q = op->buf;
+	size_t got = 0;
+
+	while (op->qcount != 0 && got < len) {
+		uint32_t bid = q[2 * op->qhead], n = q[2 * op->qhead + 1];
+		size_t k = n - (uint32_t)op->off;
+
+		if (k > len - got)
+			k = len - got;
+		memcpy(out + got, s->pool->mem + (size_t)bid * s->pool->size + op->off, k);
+		got += k;
+		op->off += k;
+		if (op->off == n) {
+			s->pool->recycle(s->pool, bid);
+			op->off = 0;
+			op->qhead = (op->qhead + 1) % capn;
+			op->qcount--;
+		}
+	}
+	return got;
+}
+
+weft_poll weft__io_poll_recv(struct weft__io_op *h, weft_cx *cx, void *out, size_t len,
+			     long *result)
+{
+	struct op_slab *s = h->dt->slab;
+	struct weft__op *op;
+
+	pthread_mutex_lock(&s->lock);
+	op = weft__slab_get(s, h->index);
+	if (op->qcount != 0) {
+		*result = (long)recv_take(s, op, out, len);
 		pthread_mutex_unlock(&s->lock);
 		return WEFT_READY;
 	}

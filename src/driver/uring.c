@@ -8,8 +8,10 @@
  * creation, so a refusal shows there, with IORING_SETUP_SINGLE_ISSUER |
  * DEFER_TASKRUN | SUBMIT_ALL and R_DISABLED: the worker that owns it
  * enables it on its own thread (thread_init), which makes that worker the
- * ring's single issuer.  A kernel that refuses those flags (-EINVAL) gets
- * SUBMIT_ALL | COOP_TASKRUN, then no flags.  The current-thread runtime's
+ * ring's single issuer.  TASKRUN_FLAG is asked for too (the kernel then
+ * says in the ring's flags when deferred completions wait: see ur_reap);
+ * a kernel that refuses it gets the same without it, and one that refuses
+ * those flags (-EINVAL) gets SUBMIT_ALL | COOP_TASKRUN, then no flags.  The current-thread runtime's
  * ring is driven by whichever thread is inside block_on, so it never asks
  * for single issuer.  The opcodes weft needs are probed once
  * (io_uring_get_probe_ring); one missing is a refusal.
@@ -33,6 +35,19 @@
  * that submitted it; that thread's sleep in poll() is interrupted to run
  * it, so the host should tick and poll on one thread.)
  *
+ * Batching.  Starting a readiness wait or a socket recv or send only
+ * fills a submission entry; entries reach the kernel at the owner's next reap
+ * (io_uring_submit_and_get_events, which also collects what is ready) or
+ * wait (io_uring_submit_and_wait_timeout), both of which come before the
+ * owner can sleep.  A worker reaps every GLOBAL_INTERVAL polls when busy
+ * and before it parks, so an entry waits at most that long; a readiness
+ * wait or a receive that is already satisfiable completes at that
+ * submission.  One system call thus carries every operation a turn
+ * started, where submitting each at once cost one io_uring_enter per
+ * operation (docs/net.md, "Performance").  A cancel of an entry still
+ * unsubmitted turns it into a no-op (unqueue); any other cancel, and
+ * every other kind of operation, is submitted at once.
+ *
  * Leaving.  A worker that stops (thread_finish) closes its slab to new
  * operations, cancels everything in flight (IORING_ASYNC_CANCEL_ANY) and
  * reaps until nothing is in the kernel, so no buffer is written after
@@ -50,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,9 +78,25 @@
  * completions go to weft__op_complete_multi.  (Slab indices stay far
  * below 2^31.) */
 #define MULTI_BIT 0x80000000u
+/* With MULTI_BIT: a multishot receive (weft__op_complete_recv). */
+#define RECV_BIT 0x40000000u
+
+/* The provided-buffer pool of a ring (WEFT__OP_RECV_MULTI): POOL_BUFS
+ * buffers of POOL_BUF_SIZE bytes, buffer group POOL_BGID. */
+#define POOL_BUFS 256u
+#define POOL_BUF_SIZE 4096u
+#define POOL_BGID 1
+
+struct ur_pool {
+	struct weft__buf_pool base;
+	struct io_uring_buf_ring *br;
+	size_t ring_bytes;
+	unsigned mask;
+};
 
 struct ur_thread {
 	struct weft__drv_thread base;
+	struct ur_pool *pool;
 	struct io_uring ring;
 	struct op_slab slab;
 	unsigned flags;
@@ -78,7 +110,12 @@ struct ur_thread {
 	unsigned cancels; /* cancel requests whose completion is pending */
 };
 
+/* The index of the first tier without SINGLE_ISSUER. */
+#define SHARED_FROM 2
+
 static const unsigned setup_tiers[] = {
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED,
 	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
 		IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
 	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
@@ -117,10 +154,12 @@ static int probe_opcodes(struct weft__driver *d, struct io_uring *ring)
 	static const int needed[] = { IORING_OP_POLL_ADD, IORING_OP_READ, IORING_OP_WRITE,
 				      IORING_OP_ASYNC_CANCEL, IORING_OP_ACCEPT };
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
-	/* Multishot accept has no opcode of its own: assumed here, and a
-	 * kernel before 5.19 answers its first use with -EINVAL, on which
-	 * src/net falls back to single accepts. */
-	unsigned feat = WEFT__FEAT_FS | WEFT__FEAT_ACCEPT_MULTI;
+	/* Multishot accept and multishot receive have no opcode of their
+	 * own: assumed here.  A kernel before 5.19 answers a multishot
+	 * accept with -EINVAL, one before 6.0 a multishot receive (and one
+	 * before 5.19 the buffer ring's registration), on which src/net
+	 * falls back to single accepts and plain reads. */
+	unsigned feat = WEFT__FEAT_FS | WEFT__FEAT_ACCEPT_MULTI | WEFT__FEAT_RECV_MULTI;
 	size_t i;
 	int err = 0;
 
@@ -146,8 +185,9 @@ static int ring_create(struct ur_thread *t, bool shared, size_t *tier)
 	size_t i = *tier;
 	int err = -EINVAL;
 
-	if (shared && i == 0)
-		i = 1;
+	/* The first SHARED_FROM tiers are single-issuer. */
+	if (shared && i < SHARED_FROM)
+		i = SHARED_FROM;
 	for (; i < sizeof(setup_tiers) / sizeof(setup_tiers[0]); i++) {
 		struct io_uring_params p;
 
@@ -166,6 +206,10 @@ static int ring_create(struct ur_thread *t, bool shared, size_t *tier)
 	return err;
 }
 
+static void pool_free(struct ur_thread *t, const weft_allocator *alloc);
+
+/* The buffer rings go with their rings (io_uring_queue_exit unregisters
+ * them), so the pool's memory is unmapped after the ring's exit. */
 static void ur_free_threads(struct weft__driver *d, struct ur_thread *ts, unsigned n)
 {
 	while (n-- > 0) {
@@ -174,6 +218,7 @@ static void ur_free_threads(struct weft__driver *d, struct ur_thread *ts, unsign
 		if (ts[n].efd >= 0)
 			close(ts[n].efd);
 		weft__slab_finish(&ts[n].slab);
+		pool_free(&ts[n], d->alloc);
 	}
 	weft__free(d->alloc, ts, d->nthreads * sizeof(*ts), _Alignof(struct ur_thread));
 	if (d->threads != NULL)
@@ -305,6 +350,107 @@ static int ur_thread_init(struct weft__drv_thread *dt)
 	return 0;
 }
 
+/* ---- the provided-buffer pool (WEFT__OP_RECV_MULTI) ----------------- */
+
+_Atomic unsigned weft__driver_pool_bufs;
+
+/* Gives buffer `bid` back to the kernel (slab lock held; any thread: the
+ * buffer ring is shared memory, not a submission). */
+static void pool_recycle(struct weft__buf_pool *bp, uint32_t bid)
+{
+	struct ur_pool *p = (struct ur_pool *)bp;
+
+	io_uring_buf_ring_add(p->br, p->base.mem + (size_t)bid * p->base.size, p->base.size,
+			      (unsigned short)bid, (int)p->mask, 0);
+	io_uring_buf_ring_advance(p->br, 1);
+}
+
+/*
+ * What io_uring_setup_buf_ring does in later liburing, which 2.3 lacks:
+ * maps memory for a ring of `entries` buffer descriptors (page-aligned, as
+ * the kernel requires), registers it as group `bgid`, and initialises its
+ * tail.  Returns the ring or NULL with *err set (-ENOMEM, or the kernel's
+ * -EINVAL on a kernel before 5.19).  Owner thread only (io_uring_register
+ * on a single-issuer ring).
+ */
+static struct io_uring_buf_ring *setup_buf_ring(struct io_uring *ring, unsigned entries,
+						int bgid, size_t *bytes, int *err)
+{
+	struct io_uring_buf_reg reg;
+	size_t len = entries * sizeof(struct io_uring_buf);
+	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+
+	if (mem == MAP_FAILED) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long)mem;
+	reg.ring_entries = entries;
+	reg.bgid = (unsigned short)bgid;
+	*err = io_uring_register_buf_ring(ring, &reg, 0);
+	if (*err < 0) {
+		munmap(mem, len);
+		return NULL;
+	}
+	io_uring_buf_ring_init(mem);
+	*bytes = len;
+	return mem;
+}
+
+static void pool_free(struct ur_thread *t, const weft_allocator *alloc)
+{
+	struct ur_pool *p = t->pool;
+
+	if (p == NULL)
+		return;
+	if (p->br != NULL)
+		munmap(p->br, p->ring_bytes);
+	if (p->base.mem != NULL)
+		weft__free(alloc, p->base.mem, (size_t)p->base.count * p->base.size, 64);
+	weft__free(alloc, p, sizeof(*p), _Alignof(struct ur_pool));
+	t->pool = NULL;
+	t->slab.pool = NULL;
+}
+
+/* Creates the pool of `t` on its first multishot receive (owner, slab lock
+ * held): every buffer starts in the kernel's hands.  Returns 0 or -errno. */
+static int pool_ensure(struct ur_thread *t)
+{
+	const weft_allocator *alloc = t->base.driver->alloc;
+	struct ur_pool *p;
+	/* Relaxed: a test sets it before the pool is created. */
+	uint32_t i, n = atomic_load_explicit(&weft__driver_pool_bufs, memory_order_relaxed);
+	int err = -ENOMEM;
+
+	if (t->pool != NULL)
+		return 0;
+	if (n == 0 || (n & (n - 1)) != 0 || n > 32768)
+		n = POOL_BUFS;
+	p = weft__alloc(alloc, sizeof(*p), _Alignof(struct ur_pool));
+	if (p == NULL)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	t->pool = p;
+	p->base.count = n;
+	p->base.size = POOL_BUF_SIZE;
+	p->base.recycle = pool_recycle;
+	p->base.mem = weft__alloc(alloc, (size_t)n * POOL_BUF_SIZE, 64);
+	if (p->base.mem != NULL)
+		p->br = setup_buf_ring(&t->ring, n, POOL_BGID, &p->ring_bytes, &err);
+	if (p->br == NULL) {
+		pool_free(t, alloc);
+		return err;
+	}
+	p->mask = (unsigned)io_uring_buf_ring_mask(n);
+	for (i = 0; i < n; i++)
+		io_uring_buf_ring_add(p->br, p->base.mem + (size_t)i * POOL_BUF_SIZE,
+				      POOL_BUF_SIZE, (unsigned short)i, (int)p->mask, (int)i);
+	io_uring_buf_ring_advance(p->br, (int)n);
+	t->slab.pool = &p->base;
+	return 0;
+}
+
 static struct io_uring_sqe *get_sqe(struct ur_thread *t)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
@@ -374,6 +520,11 @@ static void prep_op(struct io_uring_sqe *sqe, struct weft__op *op)
 		io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL,
 					       SOCK_NONBLOCK | SOCK_CLOEXEC);
 		break;
+	case WEFT__OP_RECV_MULTI:
+		io_uring_prep_recv_multishot(sqe, op->fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = POOL_BGID;
+		break;
 	default:
 		prep_file_op(sqe, op);
 		break;
@@ -384,36 +535,100 @@ static uint64_t user_data_of(const struct weft__op *op, uint32_t index)
 {
 	if (op->kind == WEFT__OP_ACCEPT_MULTI)
 		index |= MULTI_BIT;
+	else if (op->kind == WEFT__OP_RECV_MULTI)
+		index |= MULTI_BIT | RECV_BIT;
 	return weft__op_user_data(index, op->gen);
+}
+
+/* The kinds whose submission waits for the next reap or wait: readiness
+ * waits and socket transfers, which nothing outside the runtime can
+ * observe before the runtime runs again. */
+static bool batched(uint8_t kind)
+{
+	return kind == WEFT__OP_POLL || kind == WEFT__OP_RECV || kind == WEFT__OP_SEND ||
+	       kind == WEFT__OP_RECV_MULTI;
 }
 
 static int ur_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct ur_thread *t = ur_of(dt);
-	struct io_uring_sqe *sqe = get_sqe(t);
+	struct io_uring_sqe *sqe;
 
+	if (op->kind == WEFT__OP_RECV_MULTI) {
+		int err = pool_ensure(t);
+
+		if (err < 0)
+			return err;
+	}
+	sqe = get_sqe(t);
 	if (sqe == NULL)
 		return -EBUSY;
 	prep_op(sqe, op);
 	io_uring_sqe_set_data64(sqe, user_data_of(op, index));
 	op->state = OP_INFLIGHT;
 	t->slab.inflight++;
-	/* A failed submit leaves the entry queued in the ring: it goes in
-	 * with the next one, and the slot stays in flight meanwhile. */
-	io_uring_submit(&t->ring);
+	/* The socket data path is not submitted here but with the next reap
+	 * or wait (see "Batching" above).  Everything else goes in now: an
+	 * open or a read a caller holds across two block_on calls must be
+	 * in the kernel in between.  A failed submit leaves the entry queued
+	 * in the ring: it goes in with the next one. */
+	if (!batched(op->kind))
+		io_uring_submit(&t->ring);
 	return 0;
+}
+
+/*
+ * Takes back the entry of slot `index` if it is still in the submission
+ * queue, unsubmitted (between liburing's sqe_head and sqe_tail): the entry
+ * becomes a no-op whose completion is ignored, and the slot, an orphan, is
+ * finished at once with -ECANCELED (lock held).  So a read that was started
+ * and dropped in one turn never reaches the kernel, and can never consume
+ * bytes that a later read should get.  Returns true when it did.
+ */
+static bool unqueue(struct ur_thread *t, struct weft__op *op, uint32_t index)
+{
+	struct io_uring_sq *sq = &t->ring.sq;
+	uint64_t ud = user_data_of(op, index);
+	unsigned i;
+
+	for (i = sq->sqe_head; i != sq->sqe_tail; i++) {
+		struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+
+		if (sqe->user_data != ud)
+			continue;
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+		t->cancels++;
+		op->state = OP_DONE;
+		op->result = -ECANCELED;
+		t->slab.inflight--;
+		weft__op_close_yielded(op, -ECANCELED);
+		atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+					  memory_order_relaxed);
+		/* A slot in the request queue is freed by the owner that
+		 * pops it (drain_requests). */
+		if (!op->queued)
+			weft__slab_release(&t->slab, index);
+		return true;
+	}
+	return false;
 }
 
 static void ur_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct ur_thread *t = ur_of(dt);
-	struct io_uring_sqe *sqe = get_sqe(t);
+	struct io_uring_sqe *sqe;
 
+	if (op->orphan && unqueue(t, op, index))
+		return;
+	sqe = get_sqe(t);
 	if (sqe == NULL)
 		return; /* The operation finishes on its own; its slot is an orphan. */
 	io_uring_prep_cancel64(sqe, user_data_of(op, index), 0);
 	io_uring_sqe_set_data64(sqe, CANCEL_TAG);
 	t->cancels++;
+	/* At once: the operation is in the kernel, and must stop before the
+	 * caller's next block_on (a read would consume bytes meanwhile). */
 	io_uring_submit(&t->ring);
 }
 
@@ -466,6 +681,13 @@ static unsigned process_cqes(struct ur_thread *t)
 			t->efd_armed = false;
 		} else if (ud == CANCEL_TAG) {
 			t->cancels--;
+		} else if (((uint32_t)ud & (MULTI_BIT | RECV_BIT)) == (MULTI_BIT | RECV_BIT)) {
+			if (weft__op_complete_recv(&t->slab, (uint32_t)ud & ~(MULTI_BIT | RECV_BIT),
+						   (uint32_t)(ud >> 32), cqe->res,
+						   (cqe->flags & IORING_CQE_F_MORE) != 0,
+						   (cqe->flags & IORING_CQE_F_BUFFER) != 0,
+						   cqe->flags >> IORING_CQE_BUFFER_SHIFT))
+				done++;
 		} else if ((uint32_t)ud & MULTI_BIT) {
 			if (weft__op_complete_multi(&t->slab, (uint32_t)ud & ~MULTI_BIT,
 						    (uint32_t)(ud >> 32), cqe->res,
@@ -502,9 +724,22 @@ static unsigned ur_reap(struct weft__drv_thread *dt)
 	 * what is in the completion ring without a syscall: a wake of a
 	 * parked worker costs one syscall less.  Completions posted later
 	 * are taken by the next reap or wait. */
-	if ((t->flags & IORING_SETUP_DEFER_TASKRUN) &&
-	    (!waited || io_uring_sq_ready(&t->ring) != 0))
-		io_uring_submit_and_get_events(&t->ring);
+	if ((t->flags & (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG)) ==
+	    (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG)) {
+		/* The kernel marks IORING_SQ_TASKRUN while deferred work
+		 * (completions to post) waits, so the enter is made exactly
+		 * when there is something to submit or to post: a reap that
+		 * finds neither (the busy cadence, the reap after an unpark
+		 * that did not wait) costs no system call. */
+		if (io_uring_sq_ready(&t->ring) != 0 ||
+		    (IO_URING_READ_ONCE(*t->ring.sq.kflags) & IORING_SQ_TASKRUN))
+			io_uring_submit_and_get_events(&t->ring);
+	} else if (t->flags & IORING_SETUP_DEFER_TASKRUN) {
+		if (!waited || io_uring_sq_ready(&t->ring) != 0)
+			io_uring_submit_and_get_events(&t->ring);
+	} else if (io_uring_sq_ready(&t->ring) != 0) {
+		io_uring_submit(&t->ring);
+	}
 	return process_cqes(t);
 }
 

@@ -58,6 +58,11 @@ void weft__net_wait_init(weft_net_wait_ *w, int fd, bool failed)
 	w->phase = failed ? W_DONE : W_IDLE;
 }
 
+bool weft__net_wait_busy(const weft_net_wait_ *w)
+{
+	return w->phase == W_WAITING;
+}
+
 bool weft__net_wait_done(const weft_net_wait_ *w)
 {
 	return w->phase == W_DONE;
@@ -66,6 +71,59 @@ bool weft__net_wait_done(const weft_net_wait_ *w)
 void weft__net_wait_cancel(weft_net_wait_ *w)
 {
 	weft__io_cancel(op_of(w));
+}
+
+/*
+ * The drained hint (io_uring).  A stream read that returned fewer bytes than
+ * it asked for emptied the socket, so the next read of that socket will
+ * most likely find nothing: a request/response connection reads, answers,
+ * and reads again long before the peer's next request arrives.  That read
+ * then starts its readiness wait at once instead of making a recv that
+ * answers EAGAIN first.  IORING_OP_POLL_ADD checks the socket when the
+ * entry is submitted and completes there if the socket is readable, so a
+ * wrong hint costs one trip through the ring and never a lost wake-up.
+ * One bit per fd below HINT_FDS (higher fds get no hint); relaxed bit
+ * operations, since a stale bit is only a guess that is wrong.  A read
+ * that filled its buffer clears the bit, and so does closing the socket.
+ * (Tokio clears its readiness on a short read for the same reason.)
+ */
+#define HINT_FDS 65536
+#define HINT_BITS (8 * sizeof(unsigned long))
+static _Atomic unsigned long drained_hint[HINT_FDS / HINT_BITS];
+
+static void hint_set(int fd, bool drained)
+{
+	unsigned long bit;
+
+	if (fd < 0 || fd >= HINT_FDS)
+		return;
+	bit = 1ul << ((unsigned)fd % HINT_BITS);
+	/* Relaxed: a hint, read without ordering (above).  The load first
+	 * keeps the common case, no change, free of a locked operation. */
+	if (((atomic_load_explicit(&drained_hint[fd / HINT_BITS], memory_order_relaxed) &
+	      bit) != 0) == drained)
+		return;
+	if (drained)
+		atomic_fetch_or_explicit(&drained_hint[fd / HINT_BITS], bit,
+					 memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&drained_hint[fd / HINT_BITS], ~bit,
+					  memory_order_relaxed);
+}
+
+static bool hint_drained(int fd)
+{
+	if (fd < 0 || fd >= HINT_FDS)
+		return false;
+	/* Relaxed: see hint_set. */
+	return (atomic_load_explicit(&drained_hint[fd / HINT_BITS], memory_order_relaxed) >>
+		((unsigned)fd % HINT_BITS)) &
+	       1u;
+}
+
+void weft__net_hint_forget(int fd)
+{
+	hint_set(fd, false);
 }
 
 /* Polls the readiness wait: 1 ready, 0 pending, or -errno. */
@@ -83,6 +141,19 @@ static int poll_wait(weft_net_wait_ *w, weft_cx *cx)
 	return 1;
 }
 
+/* Starts the readiness wait (edge-triggered on the readiness drivers, with
+ * the tick read before the failed attempt; driver.h, WEFT__POLL_EDGE). */
+static int start_wait(weft_net_wait_ *w, uint32_t events, uint32_t tick)
+{
+	struct weft__io_req req = { WEFT__OP_POLL, w->fd, events | WEFT__POLL_EDGE,
+				    NULL, 0, tick, 0 };
+	int rc = weft__io_start(op_of(w), &req);
+
+	if (rc == 0)
+		w->phase = W_WAITING;
+	return rc;
+}
+
 int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 		    int (*attempt)(void *self), void *self)
 {
@@ -92,6 +163,14 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 		return 1;
 	if (!weft_coop_proceed(cx))
 		return 0;
+	if (w->phase == W_IDLE && events == POLLIN && attempt == weft__net_read_attempt &&
+	    hint_drained(w->fd) && weft__io_completion_based()) {
+		rc = start_wait(w, events, 0);
+		if (rc < 0) {
+			w->phase = W_DONE;
+			return rc;
+		}
+	}
 	for (;;) {
 		bool unready;
 		uint32_t tick;
@@ -112,15 +191,9 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 			w->phase = W_DONE;
 			return 1;
 		}
-		{
-			struct weft__io_req req = { WEFT__OP_POLL, w->fd, events | WEFT__POLL_EDGE,
-						    NULL, 0, tick, 0 };
-
-			rc = weft__io_start(op_of(w), &req);
-		}
+		rc = start_wait(w, events, tick);
 		if (rc < 0)
 			break;
-		w->phase = W_WAITING;
 	}
 	w->phase = W_DONE;
 	return rc;
@@ -263,12 +336,15 @@ int weft_connect_init(weft_connect_future *f, const weft_addr *addr)
 
 /* ---- read and write -------------------------------------------------------- */
 
-static int read_attempt(void *self)
+int weft__net_read_attempt(void *self)
 {
 	weft_sock_read *f = self;
 	weft_socket s = { f->wait_.fd, 0 };
 	long n = weft_try_read(&s, f->buf_, f->len_);
 
+	/* A short read or EAGAIN emptied the socket; a full one may not
+	 * have (the drained hint above). */
+	hint_set(f->wait_.fd, n == -EAGAIN || (n > 0 && (size_t)n < f->len_));
 	if (n == -EAGAIN)
 		return 0;
 	f->result = n;
@@ -328,7 +404,7 @@ static weft_poll read_poll(weft_future *base, weft_cx *cx)
 	if (use_ring_rw(&f->wait_))
 		return ring_rw(&f->wait_, cx, false, f->buf_, f->len_, &f->result) ? WEFT_READY
 										    : WEFT_PENDING;
-	rc = weft__net_drive(&f->wait_, cx, POLLIN, read_attempt, f);
+	rc = weft__net_drive(&f->wait_, cx, POLLIN, weft__net_read_attempt, f);
 
 	if (rc < 0)
 		f->result = rc;

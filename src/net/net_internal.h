@@ -29,11 +29,22 @@ int weft__net_open(weft_socket *out, int family, int type);
 int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 		    int (*attempt)(void *self), void *self);
 
+/* The attempt of weft_sock_read (future.c); weft__net_drive knows it by
+ * its address: it is the one attempt the drained hint applies to. */
+int weft__net_read_attempt(void *self);
+
+/* Forgets the drained hint of `fd` (future.c), when it is closed.  Any
+ * thread. */
+void weft__net_hint_forget(int fd);
+
 /* Lets go of a readiness wait in progress (drop).  Any thread. */
 void weft__net_wait_cancel(weft_net_wait_ *w);
 
 /* Makes `w` idle on `fd`; phase done when `failed`. */
 void weft__net_wait_init(weft_net_wait_ *w, int fd, bool failed);
+
+/* True while `w` has a readiness wait out. */
+bool weft__net_wait_busy(const weft_net_wait_ *w);
 
 /* True once the future owning `w` finished. */
 bool weft__net_wait_done(const weft_net_wait_ *w);

@@ -191,9 +191,10 @@ int weft_socket_close(weft_socket *s)
 	if (err < 0)
 		return err;
 	/* The readiness drivers forget the socket first (its number may be
-	 * reused at once).  Linux frees the descriptor even when close
-	 * reports an error. */
+	 * reused at once), and so does the io_uring drained hint.  Linux
+	 * frees the descriptor even when close reports an error. */
 	weft__io_fd_close(s->fd);
+	weft__net_hint_forget(s->fd);
 	close(s->fd);
 	socket_reset(s);
 	return 0;
