@@ -23,7 +23,7 @@ void weft_mutex_finish(weft_mutex *m)
 		weft__sem_finish(&m->sem);
 }
 
-int weft_mutex_try_lock(weft_mutex *m)
+int (weft_mutex_try_lock)(weft_mutex *m)
 {
 	if (m == NULL)
 		return -EINVAL;
@@ -49,7 +49,7 @@ static void lock_drop(weft_future *f)
 		weft__sem_wait_drop(&self->wait);
 }
 
-int weft_mutex_lock(weft_mutex *m, weft_mutex_lock_future *f)
+int (weft_mutex_lock)(weft_mutex *m, weft_mutex_lock_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
@@ -60,7 +60,7 @@ int weft_mutex_lock(weft_mutex *m, weft_mutex_lock_future *f)
 	return m != NULL ? 0 : -EINVAL;
 }
 
-int weft_mutex_unlock(weft_mutex *m)
+int (weft_mutex_unlock)(weft_mutex *m)
 {
 	if (m == NULL)
 		return -EINVAL;

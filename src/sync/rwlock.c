@@ -66,14 +66,14 @@ void weft_rwlock_finish(weft_rwlock *rw)
 		weft__sem_finish(&rw->sem);
 }
 
-int weft_rwlock_try_read(weft_rwlock *rw)
+int (weft_rwlock_try_read)(weft_rwlock *rw)
 {
 	if (rw == NULL)
 		return -EINVAL;
 	return weft__sem_try_acquire(&rw->sem, 1);
 }
 
-int weft_rwlock_try_write(weft_rwlock *rw)
+int (weft_rwlock_try_write)(weft_rwlock *rw)
 {
 	int err;
 
@@ -127,7 +127,7 @@ static void write_drop(weft_future *f)
 		weft__sem_wait_drop(&self->wait);
 }
 
-int weft_rwlock_read(weft_rwlock *rw, weft_rwlock_read_future *f)
+int (weft_rwlock_read)(weft_rwlock *rw, weft_rwlock_read_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
@@ -138,7 +138,7 @@ int weft_rwlock_read(weft_rwlock *rw, weft_rwlock_read_future *f)
 	return rw != NULL ? 0 : -EINVAL;
 }
 
-int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f)
+int (weft_rwlock_write)(weft_rwlock *rw, weft_rwlock_write_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
@@ -150,7 +150,7 @@ int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f)
 	return rw != NULL ? 0 : -EINVAL;
 }
 
-int weft_rwlock_unlock_read(weft_rwlock *rw)
+int (weft_rwlock_unlock_read)(weft_rwlock *rw)
 {
 	if (rw == NULL)
 		return -EINVAL;
@@ -176,7 +176,7 @@ static int release_write(weft_rwlock *rw, size_t keep)
 	return 0;
 }
 
-int weft_rwlock_unlock_write(weft_rwlock *rw)
+int (weft_rwlock_unlock_write)(weft_rwlock *rw)
 {
 	return release_write(rw, 0);
 }
