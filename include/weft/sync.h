@@ -297,7 +297,8 @@ int weft_rwlock_downgrade(weft_rwlock *rw);
 #ifndef __cplusplus
 #include <stdatomic.h>
 
-/* Private: the state word of a free mutex nobody waits for: one permit. */
+/* Private: one permit in the state word, which is also the whole state of a
+ * free mutex that nobody waits for. */
 #define WEFT__SEM_ONE ((size_t)1 << WEFT__SEM_SHIFT)
 
 /* Private: the poll of a lock future after its inline poll returned ready
@@ -324,13 +325,15 @@ static inline bool weft__sem_take_inline(struct weft__sem *s, size_t cur, size_t
 						       memory_order_relaxed);
 }
 
-/* Private: the end of an inline poll that took the permits. */
-static inline weft_poll weft__lock_ready(weft_future *base, int *result,
-					 struct weft__sem_wait *w, weft_cx *cx)
+/* Private: the end of an inline poll that took the permits.  The budget
+ * was not exhausted (the caller checked): this spends one unit, as
+ * weft_coop_proceed would.  The acquire's own state is left alone: with no
+ * drop function and a poll that only reports ready, nothing reads it. */
+static inline weft_poll weft__lock_ready(weft_future *base, int *result, weft_cx *cx)
 {
-	(void)weft_coop_proceed(cx); /* not exhausted: spends one unit */
+	if (cx->budget != WEFT_COOP_UNCONSTRAINED)
+		cx->budget--;
 	base->poll = weft__lock_ready_poll;
-	atomic_store_explicit(&w->state, WEFT__SEM_WAIT_OWNED, memory_order_relaxed);
 	*result = 0;
 	return WEFT_READY;
 }
@@ -343,7 +346,7 @@ static inline weft_poll weft__mutex_lock_poll_inline(weft_future *f, weft_cx *cx
 
 	/* A mutex's only free state is exactly one permit, nobody queued. */
 	if (!weft_coop_exhausted(cx) && weft__sem_take_inline(s, WEFT__SEM_ONE, 1))
-		return weft__lock_ready(f, &self->result, &self->wait, cx);
+		return weft__lock_ready(f, &self->result, cx);
 	(weft_mutex_lock)((weft_mutex *)(void *)s, self);
 	return weft_future_poll(f, cx);
 }
@@ -383,15 +386,37 @@ static inline int weft__mutex_unlock_inline(weft_mutex *m)
 	return (weft_mutex_unlock)(m);
 }
 
+/* Private: the state word of a free rwlock with the default reader limit
+ * (weft_rwlock_init), nobody queued. */
+#define WEFT__RWLOCK_FREE (WEFT_RWLOCK_MAX_READERS << WEFT__SEM_SHIFT)
+
+/*
+ * Private: takes one read permit of `s` without waiting.  The first CAS
+ * guesses the likeliest state (a free lock with the default limit) instead
+ * of loading it, so that it depends on no load; a failed CAS returns the
+ * real state, which gets one more try.  A guess that matches is right
+ * whatever the limit: only a lock with the default limit can hold that
+ * many permits.
+ */
+static inline bool weft__rwlock_take_read(struct weft__sem *s)
+{
+	size_t cur = WEFT__RWLOCK_FREE;
+
+	/* Acquire: as in weft__sem_take_inline. */
+	if (atomic_compare_exchange_strong_explicit(&s->state, &cur, cur - WEFT__SEM_ONE,
+						    memory_order_acquire, memory_order_relaxed))
+		return true;
+	return weft__sem_take_inline(s, cur, 1);
+}
+
 /* Private: the first poll of an inline read lock future. */
 static inline weft_poll weft__rwlock_read_poll_inline(weft_future *f, weft_cx *cx)
 {
 	weft_rwlock_read_future *self = (weft_rwlock_read_future *)f;
 	struct weft__sem *s = self->wait.sem;
 
-	if (!weft_coop_exhausted(cx) &&
-	    weft__sem_take_inline(s, atomic_load_explicit(&s->state, memory_order_relaxed), 1))
-		return weft__lock_ready(f, &self->result, &self->wait, cx);
+	if (!weft_coop_exhausted(cx) && weft__rwlock_take_read(s))
+		return weft__lock_ready(f, &self->result, cx);
 	(weft_rwlock_read)((weft_rwlock *)(void *)s, self);
 	return weft_future_poll(f, cx);
 }
@@ -408,7 +433,7 @@ static inline weft_poll weft__rwlock_write_poll_inline(weft_future *f, weft_cx *
 	    weft__sem_take_inline(s, s->max << WEFT__SEM_SHIFT, s->max)) {
 		/* Relaxed: ordered by the permits (src/sync/rwlock.c). */
 		atomic_store_explicit(&rw->writer, 1, memory_order_relaxed);
-		return weft__lock_ready(f, &self->result, &self->wait, cx);
+		return weft__lock_ready(f, &self->result, cx);
 	}
 	(weft_rwlock_write)(rw, self);
 	return weft_future_poll(f, cx);
@@ -439,9 +464,7 @@ static inline int weft__rwlock_write_inline(weft_rwlock *rw, weft_rwlock_write_f
 /* Private: weft_rwlock_try_read, inline while a read lock is free. */
 static inline int weft__rwlock_try_read_inline(weft_rwlock *rw)
 {
-	if (rw != NULL &&
-	    weft__sem_take_inline(&rw->sem,
-				  atomic_load_explicit(&rw->sem.state, memory_order_relaxed), 1))
+	if (rw != NULL && weft__rwlock_take_read(&rw->sem))
 		return 0;
 	return (weft_rwlock_try_read)(rw);
 }
@@ -461,14 +484,23 @@ static inline int weft__rwlock_try_write_inline(weft_rwlock *rw)
 /* Private: weft_rwlock_unlock_read, inline while nobody waits. */
 static inline int weft__rwlock_unlock_read_inline(weft_rwlock *rw)
 {
-	size_t cur;
+	/* The likeliest state, guessed as in weft__rwlock_take_read: one
+	 * reader (us) holds a lock with the default limit. */
+	size_t cur = WEFT__RWLOCK_FREE - WEFT__SEM_ONE;
 
 	/* Relaxed: a misuse hint, as in rwlock.c. */
 	if (rw == NULL || atomic_load_explicit(&rw->writer, memory_order_relaxed) != 0)
 		return (weft_rwlock_unlock_read)(rw);
-	cur = atomic_load_explicit(&rw->sem.state, memory_order_relaxed);
+	if (rw->sem.max != WEFT_RWLOCK_MAX_READERS)
+		cur = atomic_load_explicit(&rw->sem.state, memory_order_relaxed);
 	/* Release: publishes the reader's critical section to the next
-	 * writer; pairs with the acquire CAS of the lock paths. */
+	 * writer; pairs with the acquire CAS of the lock paths.  (A failed
+	 * CAS leaves the real state in `cur` for the second try.) */
+	else if (atomic_compare_exchange_strong_explicit(&rw->sem.state, &cur, WEFT__RWLOCK_FREE,
+							 memory_order_release,
+							 memory_order_relaxed))
+		return 0;
+	/* Release: as above. */
 	if ((cur & WEFT__SEM_WAITERS) == 0 && (cur >> WEFT__SEM_SHIFT) < rw->sem.max &&
 	    atomic_compare_exchange_strong_explicit(&rw->sem.state, &cur,
 						    cur + ((size_t)1 << WEFT__SEM_SHIFT),

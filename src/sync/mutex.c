@@ -5,6 +5,12 @@
  * lock and unlock are one CAS each without contention, and an unlock with
  * waiters hands the permit straight to the oldest one (the unlocker never
  * puts it back in the counter, so nobody can barge in between).
+ *
+ * In C the uncontended paths never reach this file: weft/sync.h wraps
+ * weft_mutex_lock, try_lock and unlock in inline functions that do the one
+ * CAS in the caller (a free mutex's state word is exactly one permit, so
+ * the CAS needs no load first) and come here only when it fails.  The
+ * functions below are what those fall back to and what C++ calls.
  */
 #include <errno.h>
 

@@ -20,6 +20,16 @@
  * refused with -EPERM and change nothing.  The flag needs no ordering of
  * its own: between one writer's clear and the next writer's set there is
  * always the release and acquire of the permits themselves.
+ *
+ * Inline fast paths.  In C, weft/sync.h does the uncontended read, write,
+ * try and unlock calls in the caller with one CAS each and comes here only
+ * when that fails.  The read CAS guesses the state of a free default lock
+ * rather than loading it first (a failed CAS hands back the real state for
+ * a second try); the write CAS expects exactly max permits.  The inline
+ * unlock_write clears the writer flag with a plain store before its CAS
+ * (only the writer that holds the lock clears it, and it checked that the
+ * state is 0, i.e. nobody queued) and puts the flag back if the CAS fails
+ * after all, then calls release_write below.
  */
 #include <errno.h>
 #include <stdatomic.h>
