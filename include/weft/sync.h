@@ -279,6 +279,277 @@ int weft_rwlock_unlock_write(weft_rwlock *rw);
  */
 int weft_rwlock_downgrade(weft_rwlock *rw);
 
+/*
+ * Inline fast paths of the mutex and the rwlock (C only; C++ calls the
+ * exported functions above, which behave the same).  Without contention a
+ * lock or an unlock is one compare-and-swap on the semaphore's state word
+ * (weft/waiter.h has its encoding) done in the caller, with no call into
+ * the library: a lock future made by these wrappers polls with a function
+ * of this header, which takes a free lock in one CAS and returns
+ * WEFT_READY without ever touching its waiter node.  Anything else (the
+ * lock is held or contended, the budget is spent, a NULL argument) goes to
+ * the exported function: a future that has not acquired yet is simply
+ * made again by the exported constructor, which is allowed because it has
+ * done nothing so far, and polled there.  The names stay usable as
+ * functions: `&weft_mutex_lock` or `(weft_mutex_lock)(m, f)` reaches the
+ * exported one.
+ */
+#ifndef __cplusplus
+#include <stdatomic.h>
+
+/* Private: one permit in the state word, which is also the whole state of a
+ * free mutex that nobody waits for. */
+#define WEFT__SEM_ONE ((size_t)1 << WEFT__SEM_SHIFT)
+
+/* Private: the poll of a lock future after its inline poll returned ready
+ * (a future polled again after WEFT_READY keeps its result). */
+static inline weft_poll weft__lock_ready_poll(weft_future *f, weft_cx *cx)
+{
+	(void)f;
+	(void)cx;
+	return WEFT_READY;
+}
+
+/* Private: takes `n` permits of a semaphore whose state word was `cur`,
+ * when nobody waits and they are there: one CAS.  Returns true on success. */
+static inline bool weft__sem_take_inline(struct weft__sem *s, size_t cur, size_t n)
+{
+	if ((cur & (WEFT__SEM_WAITERS | WEFT__SEM_CLOSED)) != 0 || (cur >> WEFT__SEM_SHIFT) < n)
+		return false;
+	/* Acquire: the permits carry the critical section of whoever released
+	 * them; pairs with the release CAS of every unlock (below, and
+	 * weft__sem_release and deposit_locked in src/common). */
+	return atomic_compare_exchange_strong_explicit(&s->state, &cur,
+						       cur - (n << WEFT__SEM_SHIFT),
+						       memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+/* Private: the end of an inline poll that took the permits.  The budget
+ * was not exhausted (the caller checked): this spends one unit, as
+ * weft_coop_proceed would.  The acquire's own state is left alone: with no
+ * drop function and a poll that only reports ready, nothing reads it. */
+static inline weft_poll weft__lock_ready(weft_future *base, int *result, weft_cx *cx)
+{
+	if (cx->budget != WEFT_COOP_UNCONSTRAINED)
+		cx->budget--;
+	base->poll = weft__lock_ready_poll;
+	*result = 0;
+	return WEFT_READY;
+}
+
+/* Private: the first poll of an inline mutex lock future. */
+static inline weft_poll weft__mutex_lock_poll_inline(weft_future *f, weft_cx *cx)
+{
+	weft_mutex_lock_future *self = (weft_mutex_lock_future *)f;
+	struct weft__sem *s = self->wait.sem;
+
+	/* A mutex's only free state is exactly one permit, nobody queued. */
+	if (!weft_coop_exhausted(cx) && weft__sem_take_inline(s, WEFT__SEM_ONE, 1))
+		return weft__lock_ready(f, &self->result, cx);
+	(weft_mutex_lock)((weft_mutex *)(void *)s, self);
+	return weft_future_poll(f, cx);
+}
+
+/* Private: weft_mutex_lock with an inline first poll. */
+static inline int weft__mutex_lock_inline(weft_mutex *m, weft_mutex_lock_future *f)
+{
+	if (m == NULL || f == NULL)
+		return (weft_mutex_lock)(m, f);
+	f->base.poll = weft__mutex_lock_poll_inline;
+	f->base.drop = NULL; /* nothing to release until it acquires */
+	f->wait.sem = &m->sem;
+	return 0;
+}
+
+/* Private: weft_mutex_try_lock, inline while the mutex is free. */
+static inline int weft__mutex_try_lock_inline(weft_mutex *m)
+{
+	if (m != NULL && weft__sem_take_inline(&m->sem, WEFT__SEM_ONE, 1))
+		return 0;
+	return (weft_mutex_try_lock)(m);
+}
+
+/* Private: weft_mutex_unlock, inline while nobody waits. */
+static inline int weft__mutex_unlock_inline(weft_mutex *m)
+{
+	size_t locked = 0;
+
+	/* Release: publishes the critical section to the next holder; pairs
+	 * with the acquire CAS of every lock path (weft__sem_take_inline,
+	 * weft__sem_try_acquire, acquire_or_enqueue). */
+	if (m != NULL && atomic_compare_exchange_strong_explicit(&m->sem.state, &locked,
+								 WEFT__SEM_ONE,
+								 memory_order_release,
+								 memory_order_relaxed))
+		return 0;
+	return (weft_mutex_unlock)(m);
+}
+
+/* Private: the state word of a free rwlock with the default reader limit
+ * (weft_rwlock_init), nobody queued. */
+#define WEFT__RWLOCK_FREE (WEFT_RWLOCK_MAX_READERS << WEFT__SEM_SHIFT)
+
+/*
+ * Private: takes one read permit of `s` without waiting.  The first CAS
+ * guesses the likeliest state (a free lock with the default limit) instead
+ * of loading it, so that it depends on no load; a failed CAS returns the
+ * real state, which gets one more try.  A guess that matches is right
+ * whatever the limit: only a lock with the default limit can hold that
+ * many permits.
+ */
+static inline bool weft__rwlock_take_read(struct weft__sem *s)
+{
+	size_t cur = WEFT__RWLOCK_FREE;
+
+	/* Acquire: as in weft__sem_take_inline. */
+	if (atomic_compare_exchange_strong_explicit(&s->state, &cur, cur - WEFT__SEM_ONE,
+						    memory_order_acquire, memory_order_relaxed))
+		return true;
+	return weft__sem_take_inline(s, cur, 1);
+}
+
+/* Private: the first poll of an inline read lock future. */
+static inline weft_poll weft__rwlock_read_poll_inline(weft_future *f, weft_cx *cx)
+{
+	weft_rwlock_read_future *self = (weft_rwlock_read_future *)f;
+	struct weft__sem *s = self->wait.sem;
+
+	if (!weft_coop_exhausted(cx) && weft__rwlock_take_read(s))
+		return weft__lock_ready(f, &self->result, cx);
+	(weft_rwlock_read)((weft_rwlock *)(void *)s, self);
+	return weft_future_poll(f, cx);
+}
+
+/* Private: the first poll of an inline write lock future. */
+static inline weft_poll weft__rwlock_write_poll_inline(weft_future *f, weft_cx *cx)
+{
+	weft_rwlock_write_future *self = (weft_rwlock_write_future *)f;
+	struct weft__sem *s = self->wait.sem;
+	weft_rwlock *rw = (weft_rwlock *)(void *)s;
+
+	/* A free rwlock holds exactly max permits, nobody queued. */
+	if (!weft_coop_exhausted(cx) &&
+	    weft__sem_take_inline(s, s->max << WEFT__SEM_SHIFT, s->max)) {
+		/* Relaxed: ordered by the permits (src/sync/rwlock.c). */
+		atomic_store_explicit(&rw->writer, 1, memory_order_relaxed);
+		return weft__lock_ready(f, &self->result, cx);
+	}
+	(weft_rwlock_write)(rw, self);
+	return weft_future_poll(f, cx);
+}
+
+/* Private: weft_rwlock_read with an inline first poll. */
+static inline int weft__rwlock_read_inline(weft_rwlock *rw, weft_rwlock_read_future *f)
+{
+	if (rw == NULL || f == NULL)
+		return (weft_rwlock_read)(rw, f);
+	f->base.poll = weft__rwlock_read_poll_inline;
+	f->base.drop = NULL; /* nothing to release until it acquires */
+	f->wait.sem = &rw->sem;
+	return 0;
+}
+
+/* Private: weft_rwlock_write with an inline first poll. */
+static inline int weft__rwlock_write_inline(weft_rwlock *rw, weft_rwlock_write_future *f)
+{
+	if (rw == NULL || f == NULL)
+		return (weft_rwlock_write)(rw, f);
+	f->base.poll = weft__rwlock_write_poll_inline;
+	f->base.drop = NULL; /* nothing to release until it acquires */
+	f->wait.sem = &rw->sem;
+	return 0;
+}
+
+/* Private: weft_rwlock_try_read, inline while a read lock is free. */
+static inline int weft__rwlock_try_read_inline(weft_rwlock *rw)
+{
+	if (rw != NULL && weft__rwlock_take_read(&rw->sem))
+		return 0;
+	return (weft_rwlock_try_read)(rw);
+}
+
+/* Private: weft_rwlock_try_write, inline while the lock is free. */
+static inline int weft__rwlock_try_write_inline(weft_rwlock *rw)
+{
+	if (rw != NULL && weft__sem_take_inline(&rw->sem, rw->sem.max << WEFT__SEM_SHIFT,
+						rw->sem.max)) {
+		/* Relaxed: ordered by the permits (src/sync/rwlock.c). */
+		atomic_store_explicit(&rw->writer, 1, memory_order_relaxed);
+		return 0;
+	}
+	return (weft_rwlock_try_write)(rw);
+}
+
+/* Private: weft_rwlock_unlock_read, inline while nobody waits. */
+static inline int weft__rwlock_unlock_read_inline(weft_rwlock *rw)
+{
+	/* The likeliest state, guessed as in weft__rwlock_take_read: one
+	 * reader (us) holds a lock with the default limit. */
+	size_t cur = WEFT__RWLOCK_FREE - WEFT__SEM_ONE;
+
+	/* Relaxed: a misuse hint, as in rwlock.c. */
+	if (rw == NULL || atomic_load_explicit(&rw->writer, memory_order_relaxed) != 0)
+		return (weft_rwlock_unlock_read)(rw);
+	if (rw->sem.max != WEFT_RWLOCK_MAX_READERS)
+		cur = atomic_load_explicit(&rw->sem.state, memory_order_relaxed);
+	/* Release: publishes the reader's critical section to the next
+	 * writer; pairs with the acquire CAS of the lock paths.  (A failed
+	 * CAS leaves the real state in `cur` for the second try.) */
+	else if (atomic_compare_exchange_strong_explicit(&rw->sem.state, &cur, WEFT__RWLOCK_FREE,
+							 memory_order_release,
+							 memory_order_relaxed))
+		return 0;
+	/* Release: as above. */
+	if ((cur & WEFT__SEM_WAITERS) == 0 && (cur >> WEFT__SEM_SHIFT) < rw->sem.max &&
+	    atomic_compare_exchange_strong_explicit(&rw->sem.state, &cur,
+						    cur + ((size_t)1 << WEFT__SEM_SHIFT),
+						    memory_order_release, memory_order_relaxed))
+		return 0;
+	return (weft_rwlock_unlock_read)(rw);
+}
+
+/* Private: weft_rwlock_unlock_write, inline while nobody waits. */
+static inline int weft__rwlock_unlock_write_inline(weft_rwlock *rw)
+{
+	size_t held = 0;
+
+	/* Relaxed (the flag): ordered by the permits, as in rwlock.c; only the
+	 * writer that holds the lock clears it, before giving them back. */
+	if (rw == NULL || atomic_load_explicit(&rw->writer, memory_order_relaxed) != 1 ||
+	    atomic_load_explicit(&rw->sem.state, memory_order_relaxed) != 0)
+		return (weft_rwlock_unlock_write)(rw);
+	atomic_store_explicit(&rw->writer, 0, memory_order_relaxed);
+	/* Release: publishes the writer's critical section; pairs with the
+	 * acquire CAS of the lock paths. */
+	if (atomic_compare_exchange_strong_explicit(&rw->sem.state, &held,
+						    rw->sem.max << WEFT__SEM_SHIFT,
+						    memory_order_release, memory_order_relaxed))
+		return 0;
+	atomic_store_explicit(&rw->writer, 1, memory_order_relaxed); /* as it was */
+	return (weft_rwlock_unlock_write)(rw);
+}
+
+/* weft_mutex_lock (above), with the uncontended first poll inline. */
+#define weft_mutex_lock(m, f) weft__mutex_lock_inline((m), (f))
+/* weft_mutex_try_lock (above), inline while the mutex is free. */
+#define weft_mutex_try_lock(m) weft__mutex_try_lock_inline((m))
+/* weft_mutex_unlock (above), inline while nobody waits. */
+#define weft_mutex_unlock(m) weft__mutex_unlock_inline((m))
+/* weft_rwlock_read (above), with the uncontended first poll inline. */
+#define weft_rwlock_read(rw, f) weft__rwlock_read_inline((rw), (f))
+/* weft_rwlock_write (above), with the uncontended first poll inline. */
+#define weft_rwlock_write(rw, f) weft__rwlock_write_inline((rw), (f))
+/* weft_rwlock_try_read (above), inline while a read lock is free. */
+#define weft_rwlock_try_read(rw) weft__rwlock_try_read_inline((rw))
+/* weft_rwlock_try_write (above), inline while the lock is free. */
+#define weft_rwlock_try_write(rw) weft__rwlock_try_write_inline((rw))
+/* weft_rwlock_unlock_read (above), inline while nobody waits. */
+#define weft_rwlock_unlock_read(rw) weft__rwlock_unlock_read_inline((rw))
+/* weft_rwlock_unlock_write (above), inline while nobody waits. */
+#define weft_rwlock_unlock_write(rw) weft__rwlock_unlock_write_inline((rw))
+#endif /* !__cplusplus */
+
 /* ======================================================================== */
 /* Notify                                                                    */
 /* ======================================================================== */

@@ -64,6 +64,28 @@ struct weft__sem {
 	struct weft__waitlist waiters;
 };
 
+/*
+ * Private: the encoding of weft__sem's state word, shared by sem.c and the
+ * inline fast paths of weft/sync.h (which take and return a free mutex or
+ * rwlock without a call): permits << WEFT__SEM_SHIFT | WEFT__SEM_WAITERS |
+ * WEFT__SEM_CLOSED.  Part of the ABI once inlined into a program: change
+ * it only with the library's major version.
+ */
+#define WEFT__SEM_CLOSED  ((size_t)1)
+#define WEFT__SEM_WAITERS ((size_t)2)
+#define WEFT__SEM_SHIFT   2
+
+/* Private: the states of an acquire (struct weft__sem_wait's `state`;
+ * src/common/sem.c's essay has the transitions). */
+enum {
+	WEFT__SEM_WAIT_IDLE,    /* not polled yet (or polled but never queued) */
+	WEFT__SEM_WAIT_QUEUED,  /* linked in the queue */
+	WEFT__SEM_WAIT_GRANTED, /* unlinked by a releaser that gave it every permit */
+	WEFT__SEM_WAIT_CLOSED,  /* unlinked by close; its permits went back */
+	WEFT__SEM_WAIT_OWNED,   /* returned ready with result 0: the caller owns them */
+	WEFT__SEM_WAIT_DONE,    /* returned ready with an error, or dropped */
+};
+
 /* Private: one acquire of `needed` permits, inside the acquiring future. */
 struct weft__sem_wait {
 	struct weft__waiter node;

@@ -17,10 +17,11 @@
 #include "weft/sync.h"
 #include "weft/waiter.h"
 
-/* The state word: permits << SEM_SHIFT | SEM_WAITERS | SEM_CLOSED. */
-#define SEM_CLOSED  ((size_t)1)
-#define SEM_WAITERS ((size_t)2)
-#define SEM_SHIFT   2
+/* The state word: permits << SEM_SHIFT | SEM_WAITERS | SEM_CLOSED (the
+ * encoding is in weft/waiter.h, where sync.h's inline fast paths see it). */
+#define SEM_CLOSED  WEFT__SEM_CLOSED
+#define SEM_WAITERS WEFT__SEM_WAITERS
+#define SEM_SHIFT   WEFT__SEM_SHIFT
 #define PERMITS(s)  ((s) >> SEM_SHIFT)
 
 /* The largest permit count (the state word keeps two flag bits and one bit
@@ -113,16 +114,7 @@ void weft__sem_close(struct weft__sem *s);
 bool weft__sem_is_closed(const struct weft__sem *s);
 size_t weft__sem_available(const struct weft__sem *s);
 
-/* The states of an acquire (struct weft__sem_wait's `state`; sem.c's
- * essay has the transitions). */
-enum {
-	WEFT__SEM_WAIT_IDLE,    /* not polled yet (or polled but never queued) */
-	WEFT__SEM_WAIT_QUEUED,  /* linked in the queue */
-	WEFT__SEM_WAIT_GRANTED, /* unlinked by a releaser that gave it every permit */
-	WEFT__SEM_WAIT_CLOSED,  /* unlinked by close; its permits went back */
-	WEFT__SEM_WAIT_OWNED,   /* returned ready with result 0: the caller owns them */
-	WEFT__SEM_WAIT_DONE,    /* returned ready with an error, or dropped */
-};
+/* The states of an acquire (WEFT__SEM_WAIT_*) are in weft/waiter.h. */
 
 /*
  * Prepares `w` to acquire `n` permits of `s`.  The waiter node is left

@@ -5,6 +5,12 @@
  * lock and unlock are one CAS each without contention, and an unlock with
  * waiters hands the permit straight to the oldest one (the unlocker never
  * puts it back in the counter, so nobody can barge in between).
+ *
+ * In C the uncontended paths never reach this file: weft/sync.h wraps
+ * weft_mutex_lock, try_lock and unlock in inline functions that do the one
+ * CAS in the caller (a free mutex's state word is exactly one permit, so
+ * the CAS needs no load first) and come here only when it fails.  The
+ * functions below are what those fall back to and what C++ calls.
  */
 #include <errno.h>
 
@@ -23,7 +29,7 @@ void weft_mutex_finish(weft_mutex *m)
 		weft__sem_finish(&m->sem);
 }
 
-int weft_mutex_try_lock(weft_mutex *m)
+int (weft_mutex_try_lock)(weft_mutex *m)
 {
 	if (m == NULL)
 		return -EINVAL;
@@ -49,7 +55,7 @@ static void lock_drop(weft_future *f)
 		weft__sem_wait_drop(&self->wait);
 }
 
-int weft_mutex_lock(weft_mutex *m, weft_mutex_lock_future *f)
+int (weft_mutex_lock)(weft_mutex *m, weft_mutex_lock_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
@@ -60,7 +66,7 @@ int weft_mutex_lock(weft_mutex *m, weft_mutex_lock_future *f)
 	return m != NULL ? 0 : -EINVAL;
 }
 
-int weft_mutex_unlock(weft_mutex *m)
+int (weft_mutex_unlock)(weft_mutex *m)
 {
 	if (m == NULL)
 		return -EINVAL;

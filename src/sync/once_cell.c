@@ -88,12 +88,13 @@ static void publish(weft_once_cell *c, void *value)
 
 int weft_once_cell_set(weft_once_cell *c, void *value)
 {
-	void *old;
 	int err;
 
 	if (c == NULL)
 		return -EINVAL;
-	if (weft_once_cell_get(c, &old) == 0)
+	/* Relaxed: a set cell is only reported (-EEXIST), its value is not
+	 * read; the permit's acquire CAS below orders everything else. */
+	if (atomic_load_explicit(&c->state, memory_order_relaxed) == ONCE_SET)
 		return -EEXIST;
 	err = weft__sem_try_acquire(&c->sem, 1);
 	if (err == -EPIPE)

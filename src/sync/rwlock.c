@@ -20,6 +20,16 @@
  * refused with -EPERM and change nothing.  The flag needs no ordering of
  * its own: between one writer's clear and the next writer's set there is
  * always the release and acquire of the permits themselves.
+ *
+ * Inline fast paths.  In C, weft/sync.h does the uncontended read, write,
+ * try and unlock calls in the caller with one CAS each and comes here only
+ * when that fails.  The read CAS guesses the state of a free default lock
+ * rather than loading it first (a failed CAS hands back the real state for
+ * a second try); the write CAS expects exactly max permits.  The inline
+ * unlock_write clears the writer flag with a plain store before its CAS
+ * (only the writer that holds the lock clears it, and it checked that the
+ * state is 0, i.e. nobody queued) and puts the flag back if the CAS fails
+ * after all, then calls release_write below.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -66,14 +76,14 @@ void weft_rwlock_finish(weft_rwlock *rw)
 		weft__sem_finish(&rw->sem);
 }
 
-int weft_rwlock_try_read(weft_rwlock *rw)
+int (weft_rwlock_try_read)(weft_rwlock *rw)
 {
 	if (rw == NULL)
 		return -EINVAL;
 	return weft__sem_try_acquire(&rw->sem, 1);
 }
 
-int weft_rwlock_try_write(weft_rwlock *rw)
+int (weft_rwlock_try_write)(weft_rwlock *rw)
 {
 	int err;
 
@@ -127,7 +137,7 @@ static void write_drop(weft_future *f)
 		weft__sem_wait_drop(&self->wait);
 }
 
-int weft_rwlock_read(weft_rwlock *rw, weft_rwlock_read_future *f)
+int (weft_rwlock_read)(weft_rwlock *rw, weft_rwlock_read_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
@@ -138,7 +148,7 @@ int weft_rwlock_read(weft_rwlock *rw, weft_rwlock_read_future *f)
 	return rw != NULL ? 0 : -EINVAL;
 }
 
-int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f)
+int (weft_rwlock_write)(weft_rwlock *rw, weft_rwlock_write_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
@@ -150,7 +160,7 @@ int weft_rwlock_write(weft_rwlock *rw, weft_rwlock_write_future *f)
 	return rw != NULL ? 0 : -EINVAL;
 }
 
-int weft_rwlock_unlock_read(weft_rwlock *rw)
+int (weft_rwlock_unlock_read)(weft_rwlock *rw)
 {
 	if (rw == NULL)
 		return -EINVAL;
@@ -176,7 +186,7 @@ static int release_write(weft_rwlock *rw, size_t keep)
 	return 0;
 }
 
-int weft_rwlock_unlock_write(weft_rwlock *rw)
+int (weft_rwlock_unlock_write)(weft_rwlock *rw)
 {
 	return release_write(rw, 0);
 }

@@ -1,4 +1,4 @@
-/* Mutex: 4 tasks x 10^5 lock/unlock on 4 workers (plus a plain thread) keep a non-atomic counter exact. */
+/* Mutex: 4 tasks x 10^5 lock/unlock on 4 workers (plus a plain thread), inline and exported paths mixed, keep a non-atomic counter exact. */
 #include "sync_test.h"
 
 #include <pthread.h>
@@ -36,7 +36,13 @@ static weft_poll locker_poll(weft_future *f, weft_cx *cx)
 	for (self->i = 0; self->i < self->iters; self->i++) {
 		/* Mix the two tiers: every 7th round tries first. */
 		if (self->i % 7 != 0 || weft_mutex_try_lock(&self->sh->m) != 0) {
-			CHECK_EQ(weft_mutex_lock(&self->sh->m, &self->lf), 0);
+			/* Mix sync.h's inline fast paths with the exported
+			 * functions (what C++ calls): every 5th round locks
+			 * through the exported constructor and poll. */
+			if (self->i % 5 == 0)
+				CHECK_EQ((weft_mutex_lock)(&self->sh->m, &self->lf), 0);
+			else
+				CHECK_EQ(weft_mutex_lock(&self->sh->m, &self->lf), 0);
 			self->lf_live = true;
 			WEFT_AWAIT(self, cx, &self->lf.base);
 			CHECK_EQ(self->lf.result, 0);
@@ -49,7 +55,10 @@ static weft_poll locker_poll(weft_future *f, weft_cx *cx)
 			weft_yield_now(&self->y);
 			WEFT_AWAIT(self, cx, &self->y.base);
 		}
-		CHECK_EQ(weft_mutex_unlock(&self->sh->m), 0);
+		if (self->i % 3 == 0)
+			CHECK_EQ((weft_mutex_unlock)(&self->sh->m), 0);
+		else
+			CHECK_EQ(weft_mutex_unlock(&self->sh->m), 0);
 	}
 	WEFT_ASYNC_END(self);
 }

@@ -130,6 +130,7 @@ struct rw_task {
 	struct shared *sh;
 	uint64_t rng;
 	long i, iters;
+	int mode;
 	bool write, live;
 	union {
 		weft_rwlock_read_future r;
@@ -147,20 +148,35 @@ static weft_poll rw_poll(weft_future *f, weft_cx *cx)
 	WEFT_ASYNC_BEGIN(self);
 	for (self->i = 0; self->i < self->iters; self->i++) {
 		self->write = test_rand(&self->rng) % 4 == 0;
-		if (self->write) {
-			CHECK_EQ(weft_rwlock_write(&sh->rw, &self->f.w), 0);
+		/* Mix the tiers, and sync.h's inline fast paths with the
+		 * exported functions (what C++ calls). */
+		self->mode = (int)(test_rand(&self->rng) % 4);
+		if (self->mode == 3 &&
+		    (self->write ? weft_rwlock_try_write(&sh->rw) : weft_rwlock_try_read(&sh->rw)) == 0) {
+			self->f.r.base.drop = NULL; /* nothing to drop below */
+		} else if (self->write) {
+			if (self->mode == 1)
+				CHECK_EQ((weft_rwlock_write)(&sh->rw, &self->f.w), 0);
+			else
+				CHECK_EQ(weft_rwlock_write(&sh->rw, &self->f.w), 0);
 			self->live = true;
 			WEFT_AWAIT(self, cx, &self->f.w.base);
 			CHECK_EQ(self->f.w.result, 0);
+		} else {
+			if (self->mode == 1)
+				CHECK_EQ((weft_rwlock_read)(&sh->rw, &self->f.r), 0);
+			else
+				CHECK_EQ(weft_rwlock_read(&sh->rw, &self->f.r), 0);
+			self->live = true;
+			WEFT_AWAIT(self, cx, &self->f.r.base);
+			CHECK_EQ(self->f.r.result, 0);
+		}
+		if (self->write) {
 			CHECK(!atomic_exchange(&sh->writer, true));
 			CHECK_EQ(atomic_load(&sh->readers), 0);
 			sh->a++;
 			sh->b++;
 		} else {
-			CHECK_EQ(weft_rwlock_read(&sh->rw, &self->f.r), 0);
-			self->live = true;
-			WEFT_AWAIT(self, cx, &self->f.r.base);
-			CHECK_EQ(self->f.r.result, 0);
 			n = atomic_fetch_add(&sh->readers, 1) + 1;
 			CHECK(n <= MAX_READERS);
 			CHECK(!atomic_load(&sh->writer));
@@ -175,11 +191,17 @@ static weft_poll rw_poll(weft_future *f, weft_cx *cx)
 		if (self->write) {
 			atomic_store(&sh->writer, false);
 			atomic_fetch_add(&sh->writes, 1);
-			CHECK_EQ(weft_rwlock_unlock_write(&sh->rw), 0);
+			if (self->mode == 2)
+				CHECK_EQ((weft_rwlock_unlock_write)(&sh->rw), 0);
+			else
+				CHECK_EQ(weft_rwlock_unlock_write(&sh->rw), 0);
 		} else {
 			atomic_fetch_sub(&sh->readers, 1);
 			atomic_fetch_add(&sh->reads, 1);
-			CHECK_EQ(weft_rwlock_unlock_read(&sh->rw), 0);
+			if (self->mode == 2)
+				CHECK_EQ((weft_rwlock_unlock_read)(&sh->rw), 0);
+			else
+				CHECK_EQ(weft_rwlock_unlock_read(&sh->rw), 0);
 		}
 	}
 	WEFT_ASYNC_END(self);
