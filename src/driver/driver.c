@@ -17,11 +17,11 @@
  */
 #include "driver.h"
 #include "weft_config.h"
+#include "../common/platform.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 _Atomic int weft__driver_refuse_uring;
 
@@ -139,7 +139,7 @@ int weft__drv_thread_init(struct weft__drv_thread *dt)
 {
 	/* Best effort: a kernel that refuses keeps the default slack. */
 	if (!dt->driver->shared_owner)
-		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)WORKER_TIMER_SLACK_NS, 0, 0, 0);
+		weft__thread_timer_slack(WORKER_TIMER_SLACK_NS);
 	return dt->driver->ops->thread_init(dt);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "park.h"
+#include "../common/platform.h"
 #include "weft/blocking.h"
 #include "weft/metrics.h"
 #include "../blocking/blocking.h"
@@ -60,17 +61,11 @@ static bool resolve_block_on_help(weft_block_on_help configured)
  * default counts the same way), falling back to the online CPUs. */
 static unsigned resolve_workers(const weft_runtime_config *config)
 {
-	cpu_set_t set;
-	long n;
-
 	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
 		return 1;
 	if (config->workers != 0)
 		return config->workers;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	return weft__cpu_count();
 }
 
 int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
