@@ -81,11 +81,15 @@ typedef enum weft_block_on_help {
  *    silently.  The environment variable WEFT_DRIVER=uring|io_uring|epoll
  *    turns AUTO into that choice (and then behaves as forced).
  *  - WEFT_DRIVER_URING / WEFT_DRIVER_EPOLL: that backend or an error.
+ *  - WEFT_DRIVER_IOCP: the I/O completion port backend (Windows, where it
+ *    is also what AUTO chooses; WEFT_DRIVER=iocp); -ENOTSUP elsewhere.
  */
 typedef enum weft_driver_kind {
 	WEFT_DRIVER_AUTO = 0,
 	WEFT_DRIVER_URING = 1,
 	WEFT_DRIVER_EPOLL = 2,
+	/* 3 is kept for the kqueue backend. */
+	WEFT_DRIVER_IOCP = 4,
 } weft_driver_kind;
 
 /*

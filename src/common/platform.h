@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -64,6 +65,16 @@ int weft__cond_init_mono(pthread_cond_t *c);
 /* The timespec for pthread_cond_timedwait on a condition variable from
  * weft__cond_init_mono that expires at monotonic `deadline_ns`. */
 struct timespec weft__cond_deadline(uint64_t deadline_ns);
+
+/* ---- memory -------------------------------------------------------------- */
+
+/* `size` bytes aligned to `align` (a power of two), or NULL; size need not
+ * be a multiple of align.  Freed with weft__aligned_free only (Windows
+ * keeps aligned blocks apart from malloc's). */
+void *weft__aligned_alloc(size_t align, size_t size);
+
+/* Frees a block of weft__aligned_alloc; NULL is ignored. */
+void weft__aligned_free(void *p);
 
 /* ---- threads ------------------------------------------------------------- */
 

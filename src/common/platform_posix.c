@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -22,6 +23,16 @@
 #else
 #define COND_MONOTONIC 0
 #endif
+
+void *weft__aligned_alloc(size_t align, size_t size)
+{
+	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+void weft__aligned_free(void *p)
+{
+	free(p);
+}
 
 uint64_t weft__mono_ns(void)
 {

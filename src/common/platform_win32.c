@@ -10,10 +10,23 @@
 
 #include <windows.h>
 
+#include <malloc.h>
 #include <stdbool.h>
 #include <wchar.h>
 
 const char weft__addr_wait_name[] = "WaitOnAddress";
+
+/* ---- memory ----------------------------------------------------------------- */
+
+void *weft__aligned_alloc(size_t align, size_t size)
+{
+	return _aligned_malloc(size, align);
+}
+
+void weft__aligned_free(void *p)
+{
+	_aligned_free(p);
+}
 
 /* ---- the clock ------------------------------------------------------------ */
 

@@ -6,6 +6,8 @@
  *  - weft_runtime_config.driver forces a backend; a forced backend that
  *    cannot start fails runtime creation with its error (-ENOTSUP when it
  *    was not built, else the kernel's errno).
+ *  - On Windows the one backend is the completion port (iocp.c): AUTO and
+ *    WEFT_DRIVER=iocp choose it.
  *  - With WEFT_DRIVER_AUTO, the environment WEFT_DRIVER=uring|io_uring|epoll
  *    forces one the same way (the config wins over the environment: a
  *    program that asks for a backend in code gets it).
@@ -29,7 +31,17 @@ static const struct weft__driver_ops *ops_for(weft_driver_kind kind)
 {
 	switch (kind) {
 	case WEFT_DRIVER_EPOLL:
+#if WEFT_HAVE_EPOLL
 		return &weft__epoll_ops;
+#else
+		return NULL;
+#endif
+	case WEFT_DRIVER_IOCP:
+#ifdef WEFT_HAVE_IOCP
+		return &weft__iocp_ops;
+#else
+		return NULL;
+#endif
 	case WEFT_DRIVER_URING:
 #ifdef WEFT_HAVE_URING
 		return &weft__uring_ops;
@@ -52,6 +64,8 @@ static int kind_from_env(weft_driver_kind *kind)
 		*kind = WEFT_DRIVER_URING;
 	else if (strcmp(s, "epoll") == 0)
 		*kind = WEFT_DRIVER_EPOLL;
+	else if (strcmp(s, "iocp") == 0)
+		*kind = WEFT_DRIVER_IOCP;
 	else
 		return -EINVAL;
 	return 0;
@@ -81,7 +95,7 @@ int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
 			return err;
 	}
 	if (kind != WEFT_DRIVER_AUTO && kind != WEFT_DRIVER_URING &&
-	    kind != WEFT_DRIVER_EPOLL)
+	    kind != WEFT_DRIVER_EPOLL && kind != WEFT_DRIVER_IOCP)
 		return -EINVAL;
 	d = weft__alloc(alloc, sizeof(*d), _Alignof(struct weft__driver));
 	if (d == NULL)
@@ -98,10 +112,15 @@ int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
 #endif
 		/* A refusal by the kernel falls back; our own allocator's
 		 * failure does not. */
+#if WEFT_HAVE_EPOLL
 		if (err < 0 && (err == -ENOTSUP || d->refused)) {
 			err = start(d, WEFT_DRIVER_EPOLL);
 			d->fell_back = err == 0;
 		}
+#endif
+#ifdef WEFT_HAVE_IOCP
+		err = start(d, WEFT_DRIVER_IOCP);
+#endif
 	} else {
 		err = start(d, kind);
 	}

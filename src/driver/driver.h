@@ -401,7 +401,12 @@ extern _Atomic unsigned weft__driver_mask_features;
  * operations from one thread. */
 extern _Atomic long weft__driver_fail_submit_at;
 
+#if WEFT_HAVE_EPOLL
 extern const struct weft__driver_ops weft__epoll_ops;
+#endif
+#ifdef WEFT_HAVE_IOCP
+extern const struct weft__driver_ops weft__iocp_ops;
+#endif
 #ifdef WEFT_HAVE_URING
 extern const struct weft__driver_ops weft__uring_ops;
 #endif

@@ -26,15 +26,17 @@ static void *default_alloc(void *ctx, size_t size, size_t align)
 	(void)ctx;
 	if (align <= _Alignof(max_align_t))
 		return malloc(size);
-	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+	return weft__aligned_alloc(align, size);
 }
 
 static void default_free(void *ctx, void *ptr, size_t size, size_t align)
 {
 	(void)ctx;
 	(void)size;
-	(void)align;
-	free(ptr);
+	if (align <= _Alignof(max_align_t))
+		free(ptr);
+	else
+		weft__aligned_free(ptr);
 }
 
 static const weft_allocator default_allocator = {
