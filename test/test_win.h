@@ -8,7 +8,24 @@
 #include <stdlib.h>
 
 #ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
 #include <malloc.h>
+
+/* An address family weft does not take (the tests of bad input). */
+#ifndef AF_PACKET
+#define AF_PACKET 17
+#endif
+
+/* Pipes: the CRT's, binary, with no close-on-exec to ask for. */
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+static inline int pipe2(int fds[2], int flags)
+{
+	(void)flags;
+	return _pipe(fds, 65536, _O_BINARY);
+}
 
 /* setenv / unsetenv over _putenv_s (an empty value removes the name). */
 static inline int setenv(const char *name, const char *value, int overwrite)

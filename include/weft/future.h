@@ -26,9 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef ESHUTDOWN
 /* -ESHUTDOWN (the runtime is shutting down) is one of weft's answers; a C
  * library without it (Windows') gets Linux's value. */
-#ifndef ESHUTDOWN
 #define ESHUTDOWN 108
 #endif
 

@@ -27,6 +27,23 @@
  * Operations
  * ==========
  *
+ * Readiness (WEFT__OP_POLL, the one operation src/net needs: it makes
+ * every transfer itself, non-blocking, and waits only after EAGAIN) comes
+ * in two forms:
+ *  - readable on a connected stream socket: a zero-byte overlapped
+ *    WSARecv, which completes when data, the peer's FIN or an error is
+ *    there and consumes nothing, so a wait dropped at any point loses no
+ *    byte;
+ *  - everything else (writable, a connect finishing, a listener with a
+ *    connection, a datagram socket readable): WSAEventSelect on an event
+ *    of the request, and a thread-pool wait on that event
+ *    (RegisterWaitForSingleObject) whose callback posts the request to the
+ *    port.  Winsock signals the event at once when the condition already
+ *    holds, so a readiness that came before the registration is not lost.
+ *    A socket has one such registration at a time (a second replaces the
+ *    first): weft's futures wait for one direction of a socket at a time
+ *    this way (connect, accept, a full send buffer, datagrams).
+ *
  * Every operation that reaches the kernel has a request (struct iocp_req)
  * on the heap holding its OVERLAPPED, the slot's index and generation, and
  * nothing else the future owns.  The kernel owns the request until its
@@ -36,13 +53,18 @@
  * weft__op_complete matches the generation before it writes anything to
  * the slot.  The slot keeps the request's address in `off` (unused by
  * socket operations) for CancelIoEx, which names one OVERLAPPED and so
- * cancels that operation only, not the others on the same socket.
+ * cancels that operation only, not the others on the same socket.  An
+ * event-select request is cancelled by whoever claims it first: the
+ * thread-pool callback (CAS 0 -> 1) or the cancel (0 -> 2), and the
+ * claimer posts it, so it reaches the port exactly once either way and is
+ * freed there, after UnregisterWaitEx has waited out the callback.
  */
 #define WIN32_LEAN_AND_MEAN
 #include "driver.h"
 #include "../sched/park.h"
 
-#include <winsock2.h>
+#include "../net/platform_win32.h"
+
 #include <windows.h>
 
 #include <errno.h>
@@ -50,7 +72,8 @@
 
 #define EVENTS 64
 #define WAKE_KEY ((ULONG_PTR)1)
-#define OP_KEY ((ULONG_PTR)2)
+#define OP_KEY ((ULONG_PTR)2)  /* the sockets' association: real I/O */
+#define EVT_KEY ((ULONG_PTR)3) /* an event-select request, posted */
 
 struct iocp_thread {
 	struct weft__drv_thread base;
@@ -158,36 +181,37 @@ struct iocp_req {
 	SOCKET sock;
 	WSABUF wb;
 	DWORD flags;
+	/* Event-select requests: the port to post to, the events asked for
+	 * (POLLIN / POLLOUT), the event and the thread-pool wait, and who
+	 * claimed the request (0 nobody, 1 the callback, 2 a cancel). */
+	bool evsel;
+	HANDLE port;
+	uint32_t events;
+	WSAEVENT event;
+	HANDLE wait;
+	_Atomic int claimed;
 };
 
-/* A negative errno for a Winsock or Win32 error (the common ones; others
- * are -EIO). */
+/* A negative errno for a Winsock or Win32 error: the Win32 codes an
+ * overlapped socket operation ends with here, the Winsock ones through
+ * the one table of src/net/platform_win32.c. */
 static int32_t err_from_win(DWORD e)
 {
 	switch (e) {
 	case ERROR_OPERATION_ABORTED: /* = WSA_OPERATION_ABORTED */
 		return -ECANCELED;
-	case WSAECONNRESET:
 	case ERROR_NETNAME_DELETED:
 		return -ECONNRESET;
-	case WSAECONNABORTED:
 	case ERROR_CONNECTION_ABORTED:
 		return -ECONNABORTED;
-	case WSAENOTSOCK:
 	case ERROR_INVALID_HANDLE:
 		return -EBADF;
-	case WSAENOTCONN:
-		return -ENOTCONN;
-	case WSAESHUTDOWN:
-		return -EPIPE;
-	case WSAENOBUFS:
 	case ERROR_NOT_ENOUGH_MEMORY:
 		return -ENOMEM;
-	case WSAEINVAL:
 	case ERROR_INVALID_PARAMETER:
 		return -EINVAL;
 	default:
-		return -EIO;
+		return -weft__errno_from_wsa((int)e);
 	}
 }
 
@@ -219,23 +243,89 @@ static int start_readable(struct iocp_req *r)
 	return err_from_win((DWORD)WSAGetLastError());
 }
 
+/* The thread-pool callback of an event-select request: posts it unless a
+ * cancel claimed it first. */
+static VOID CALLBACK on_signal(PVOID ctx, BOOLEAN timed_out)
+{
+	struct iocp_req *r = ctx;
+	int expected = 0;
+
+	(void)timed_out;
+	/* AcqRel: pairs with the cancel's CAS; the winner alone posts. */
+	if (atomic_compare_exchange_strong_explicit(&r->claimed, &expected, 1,
+						    memory_order_acq_rel, memory_order_relaxed))
+		(void)PostQueuedCompletionStatus(r->port, 0, EVT_KEY, &r->ov);
+}
+
+/* Starts an event-select wait for r->events. */
+static int start_evsel(struct iocp *c, struct iocp_req *r)
+{
+	long mask = FD_CLOSE;
+
+	if (r->events & POLLIN)
+		mask |= FD_READ | FD_ACCEPT;
+	if (r->events & POLLOUT)
+		mask |= FD_WRITE | FD_CONNECT;
+	r->evsel = true;
+	r->port = c->port;
+	r->event = WSACreateEvent();
+	if (r->event == WSA_INVALID_EVENT)
+		return -ENOMEM;
+	if (WSAEventSelect(r->sock, r->event, mask) != 0) {
+		int err = err_from_win((DWORD)WSAGetLastError());
+
+		WSACloseEvent(r->event);
+		return err;
+	}
+	if (!RegisterWaitForSingleObject(&r->wait, r->event, on_signal, r, INFINITE,
+					 WT_EXECUTEONLYONCE)) {
+		(void)WSAEventSelect(r->sock, NULL, 0);
+		WSACloseEvent(r->event);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* True for a connected stream socket (readable by a zero-byte recv). */
+static bool connected_stream(SOCKET s)
+{
+	int type = 0, listening = 0, len = sizeof(type);
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+
+	if (getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0 ||
+	    type != SOCK_STREAM)
+		return false;
+	len = sizeof(listening);
+	if (getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, (char *)&listening, &len) == 0 &&
+	    listening)
+		return false;
+	return getpeername(s, (struct sockaddr *)&peer, &plen) == 0;
+}
+
 static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct iocp *c = iocp_of(dt);
 	struct iocp_req *r;
 	int err;
 
-	if (op->kind != WEFT__OP_POLL || (op->events & ~(uint32_t)POLLIN) != 0)
-		return -ENOTSUP; /* readable (POLLIN) only so far */
+	if (op->kind != WEFT__OP_POLL)
+		return -ENOTSUP; /* readiness is all src/net asks of a driver here */
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
 	r->index = index;
 	r->gen = op->gen;
 	r->sock = (SOCKET)(uintptr_t)(unsigned)op->fd;
-	err = associate(c, r->sock);
-	if (err == 0)
-		err = start_readable(r);
+	r->events = op->events & (POLLIN | POLLOUT);
+	atomic_init(&r->claimed, 0);
+	if (r->events == POLLIN && connected_stream(r->sock)) {
+		err = associate(c, r->sock);
+		if (err == 0)
+			err = start_readable(r);
+	} else {
+		err = start_evsel(c, r);
+	}
 	if (err < 0) {
 		free(r);
 		return err;
@@ -250,17 +340,34 @@ static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_
 	return 0;
 }
 
+/*
+ * Makes the request's packet come early.  The packet still comes exactly
+ * once (ERROR_OPERATION_ABORTED, or the result if the operation finished
+ * first) and frees the request; the slot goes with it (op.c marked it
+ * orphan or keeps the result).
+ */
+static void cancel_req(struct iocp_req *r)
+{
+	int expected = 0;
+
+	if (!r->evsel) {
+		(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+		return;
+	}
+	/* AcqRel: pairs with the callback's CAS; the winner alone posts. */
+	if (atomic_compare_exchange_strong_explicit(&r->claimed, &expected, 2,
+						    memory_order_acq_rel, memory_order_relaxed))
+		(void)PostQueuedCompletionStatus(r->port, 0, EVT_KEY, &r->ov);
+}
+
 static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct iocp_req *r = (struct iocp_req *)(uintptr_t)op->off;
 
 	(void)dt;
 	(void)index;
-	/* The packet still comes (ERROR_OPERATION_ABORTED, or the result if
-	 * the operation finished first) and frees the request; the slot goes
-	 * with it (op.c marked it orphan or keeps the result). */
 	if (r != NULL)
-		(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+		cancel_req(r);
 }
 
 /* ---- waiting and reaping ---------------------------------------------------- */
@@ -304,6 +411,36 @@ static void iocp_wake(struct weft__drv_thread *dt)
 	(void)PostQueuedCompletionStatus(iocp_of(dt)->port, 0, WAKE_KEY, NULL);
 }
 
+/* The result of a finished event-select request; ends its registration. */
+static int32_t evsel_result(struct iocp_req *r)
+{
+	WSANETWORKEVENTS ne;
+	int32_t res = 0;
+
+	/* Waits out a callback still returning (it posted already). */
+	(void)UnregisterWaitEx(r->wait, INVALID_HANDLE_VALUE);
+	/* Acquire: pairs with the claimer's CAS. */
+	if (atomic_load_explicit(&r->claimed, memory_order_acquire) == 2) {
+		res = -ECANCELED;
+	} else if (WSAEnumNetworkEvents(r->sock, r->event, &ne) == 0) {
+		if (ne.lNetworkEvents & (FD_READ | FD_ACCEPT))
+			res |= POLLIN;
+		if (ne.lNetworkEvents & (FD_WRITE | FD_CONNECT))
+			res |= POLLOUT;
+		if (ne.lNetworkEvents & FD_CLOSE)
+			res |= POLLIN | POLLHUP;
+		if ((ne.lNetworkEvents & FD_CONNECT) && ne.iErrorCode[FD_CONNECT_BIT] != 0)
+			res |= POLLERR;
+	}
+	/* Nothing recorded (a stale signal): report what was asked; the
+	 * future's next call says EAGAIN and it waits again. */
+	if (res == 0)
+		res = (int32_t)r->events;
+	(void)WSAEventSelect(r->sock, NULL, 0);
+	WSACloseEvent(r->event);
+	return res;
+}
+
 /* Frees the request of one dequeued packet and completes its slot. */
 static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 {
@@ -312,10 +449,12 @@ static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 	DWORD bytes = 0, flags = 0;
 	int32_t res = POLLIN;
 
-	/* The packet's status: WSAGetOverlappedResult reads it from the
-	 * OVERLAPPED without waiting. */
-	if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags))
+	if (r->evsel) {
+		res = evsel_result(r);
+	} else if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags)) {
+		/* The packet's status, read from the OVERLAPPED (no wait). */
 		res = err_from_win((DWORD)WSAGetLastError());
+	}
 	/* A reset or an abort is still "readable": the next recv reports it. */
 	if (res == -ECONNRESET || res == -ECONNABORTED)
 		res = POLLIN | POLLHUP;
@@ -377,8 +516,7 @@ static void drain(struct iocp *c)
 			struct weft__op *op = weft__slab_get(&c->slab, ch * 64 + i);
 
 			if (op != NULL && op->state == OP_INFLIGHT && op->off != 0)
-				(void)CancelIoEx((HANDLE)((struct iocp_req *)(uintptr_t)op->off)->sock,
-						 (OVERLAPPED *)(uintptr_t)op->off);
+				cancel_req((struct iocp_req *)(uintptr_t)op->off);
 		}
 	}
 	pthread_mutex_unlock(&c->slab.lock);
