@@ -1,6 +1,6 @@
 /*
  * src/driver/driver.h - the one interface between the schedulers, the I/O
- * futures and the I/O backends (uring.c, epoll.c).  Private.
+ * futures and the I/O backends (uring.c, epoll.c, iocp.c).  Private.
  *
  * A runtime owns one driver (struct weft__driver) and the driver owns one
  * driver thread (struct weft__drv_thread) per thread that parks in it: one
