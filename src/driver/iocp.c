@@ -319,6 +319,10 @@ static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_
 	r->sock = (SOCKET)(uintptr_t)(unsigned)op->fd;
 	r->events = op->events & (POLLIN | POLLOUT);
 	atomic_init(&r->claimed, 0);
+	/* Counted before it can complete (another thread may dequeue its
+	 * packet before this returns).  Relaxed: only the reap shortcut and
+	 * the final drain read it. */
+	atomic_fetch_add_explicit(&c->pending, 1, memory_order_relaxed);
 	if (r->events == POLLIN && connected_stream(r->sock)) {
 		err = associate(c, r->sock);
 		if (err == 0)
@@ -327,15 +331,16 @@ static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_
 		err = start_evsel(c, r);
 	}
 	if (err < 0) {
+		/* Relaxed: as above. */
+		atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
 		free(r);
 		return err;
 	}
+	/* The slab lock is held: a packet already dequeued elsewhere waits
+	 * in weft__op_complete until the slot below is in flight. */
 	op->off = (uint64_t)(uintptr_t)r;
 	op->state = OP_INFLIGHT;
 	c->slab.inflight++;
-	/* Relaxed: only the reap shortcut reads it, and a reap that misses
-	 * a new request finds its packet at the next one. */
-	atomic_fetch_add_explicit(&c->pending, 1, memory_order_relaxed);
 	weft__drv_count_submit(dt);
 	return 0;
 }
@@ -459,7 +464,8 @@ static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 	if (res == -ECONNRESET || res == -ECONNABORTED)
 		res = POLLIN | POLLHUP;
 	free(r);
-	/* Relaxed: see iocp_submit. */
+	/* Relaxed: see iocp_submit (a reap that misses a new request finds
+	 * its packet at the next one). */
 	atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
 	return weft__op_complete(&c->slab, index, gen, res) ? 1 : 0;
 }
