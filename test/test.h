@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "weft.h"
+#include "test_win.h"
 
 #define CHECK(cond)                                                            \
 	do {                                                                   \
@@ -93,7 +94,7 @@ static inline void *test_alloc_fn(void *ctx, size_t size, size_t align)
 	if (align <= _Alignof(max_align_t))
 		p = malloc(size);
 	else
-		p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
+		p = test_aligned_alloc(align, size);
 	if (p != NULL) {
 		atomic_fetch_add(&ta->allocs, 1);
 		atomic_fetch_add(&ta->live_bytes, (long)size);
@@ -105,10 +106,12 @@ static inline void test_free_fn(void *ctx, void *ptr, size_t size, size_t align)
 {
 	struct test_alloc *ta = ctx;
 
-	(void)align;
 	atomic_fetch_add(&ta->frees, 1);
 	atomic_fetch_sub(&ta->live_bytes, (long)size);
-	free(ptr);
+	if (align <= _Alignof(max_align_t))
+		free(ptr);
+	else
+		test_aligned_free(ptr);
 }
 
 static inline weft_allocator test_allocator(struct test_alloc *ta)

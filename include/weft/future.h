@@ -21,9 +21,16 @@
 #ifndef WEFT_FUTURE_H
 #define WEFT_FUTURE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#ifndef ESHUTDOWN
+/* -ESHUTDOWN (the runtime is shutting down) is one of weft's answers; a C
+ * library without it (Windows') gets Linux's value. */
+#define ESHUTDOWN 108
+#endif
 
 #ifdef __cplusplus
 extern "C" {

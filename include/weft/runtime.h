@@ -79,17 +79,20 @@ typedef enum weft_block_on_help {
  * The I/O driver (backend) of a runtime; see docs/driver.md.
  *  - WEFT_DRIVER_AUTO: io_uring when the kernel accepts it, else epoll,
  *    silently.  The environment variable
- *    WEFT_DRIVER=uring|io_uring|epoll|kqueue turns AUTO into that choice
- *    (and then behaves as forced).
+ *    WEFT_DRIVER=uring|io_uring|epoll|kqueue|iocp turns AUTO into that
+ *    choice (and then behaves as forced).
  *  - WEFT_DRIVER_URING / WEFT_DRIVER_EPOLL / WEFT_DRIVER_KQUEUE: that
  *    backend or an error (-ENOTSUP when it was not built; on Linux kqueue
  *    is built only over the test emulation, -Dkqueue_emulation=true).
+ *  - WEFT_DRIVER_IOCP: the I/O completion port backend (Windows, where it
+ *    is also what AUTO chooses; WEFT_DRIVER=iocp); -ENOTSUP elsewhere.
  */
 typedef enum weft_driver_kind {
 	WEFT_DRIVER_AUTO = 0,
 	WEFT_DRIVER_URING = 1,
 	WEFT_DRIVER_EPOLL = 2,
 	WEFT_DRIVER_KQUEUE = 3,
+	WEFT_DRIVER_IOCP = 4,
 } weft_driver_kind;
 
 /*

@@ -115,6 +115,7 @@
 
 #include "weft/blocking.h"
 #include "../common/lock.h"
+#include "../common/platform.h"
 #include "../sched/park.h"
 #include "../sched/runtime.h"
 #include "../sched/task.h"
@@ -582,7 +583,7 @@ static void set_thread_name(unsigned n)
 	char name[16];
 
 	snprintf(name, sizeof(name), "weft-blocking-%u", n);
-	(void)pthread_setname_np(pthread_self(), name);
+	weft__thread_set_name(name);
 }
 
 static void *pool_thread_main(void *arg)
@@ -856,17 +857,7 @@ static const struct weft__sched_ops pool_sched_ops = {
 
 static int cond_init_monotonic(pthread_cond_t *c)
 {
-	pthread_condattr_t attr;
-	int err;
-
-	err = pthread_condattr_init(&attr);
-	if (err != 0)
-		return -err;
-	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (err == 0)
-		err = pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-	return -err;
+	return -weft__cond_init_mono(c);
 }
 
 static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out)
@@ -1078,10 +1069,8 @@ bool weft__blocking_on_pool_thread(struct weft_runtime *rt)
 /* Waits until no thread is left or `deadline_ns` passes; with the lock. */
 static void wait_threads(struct weft__blocking_pool *pool, uint64_t deadline_ns)
 {
-	struct timespec ts;
+	struct timespec ts = weft__cond_deadline(deadline_ns);
 
-	ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
-	ts.tv_nsec = (long)(deadline_ns % 1000000000u);
 	while (pool->threads > 0) {
 		if (deadline_ns == UINT64_MAX)
 			pthread_cond_wait(&pool->all_exited, &pool->lock);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "chan_internal.h"
+#include "../common/platform.h"
 
 _Atomic long weft__chan_fail_alloc_at;
 
@@ -44,8 +45,7 @@ void *weft__chan_alloc_aligned(size_t size, size_t align)
 
 	if (injected_failure())
 		return NULL;
-	size = (size + align - 1) & ~(align - 1);
-	p = aligned_alloc(align, size);
+	p = weft__aligned_alloc(align, size);
 	if (p != NULL)
 		memset(p, 0, size);
 	return p;
@@ -54,4 +54,9 @@ void *weft__chan_alloc_aligned(size_t size, size_t align)
 void weft__chan_free(void *p)
 {
 	free(p);
+}
+
+void weft__chan_free_aligned(void *p)
+{
+	weft__aligned_free(p);
 }

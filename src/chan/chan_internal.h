@@ -35,6 +35,8 @@ void *weft__chan_calloc(size_t size);
 /* Zeroed memory aligned to `align` (a power of two, at most 4096). */
 void *weft__chan_alloc_aligned(size_t size, size_t align);
 void weft__chan_free(void *p);
+/* Frees a block of weft__chan_alloc_aligned. */
+void weft__chan_free_aligned(void *p);
 
 /* ---- values in atomic words ------------------------------------------- */
 

@@ -423,7 +423,7 @@ static void chan_free(struct mpsc *ch)
 	if (ch->bounded)
 		weft__sem_finish(&ch->sem);
 	pthread_mutex_destroy(&ch->lock);
-	weft__chan_free(ch);
+	weft__chan_free_aligned(ch);
 }
 
 static void chan_unref(struct mpsc *ch)
@@ -486,7 +486,7 @@ err_lock:
 err_free_first:
 	weft__chan_free(first);
 err_free_ch:
-	weft__chan_free(ch);
+	weft__chan_free_aligned(ch);
 	return err;
 }
 

@@ -6,8 +6,10 @@
  *  - weft_runtime_config.driver forces a backend; a forced backend that
  *    cannot start fails runtime creation with its error (-ENOTSUP when it
  *    was not built, else the kernel's errno).
+ *  - On Windows the one backend is the completion port (iocp.c): AUTO and
+ *    WEFT_DRIVER=iocp choose it.
  *  - With WEFT_DRIVER_AUTO, the environment
- *    WEFT_DRIVER=uring|io_uring|epoll|kqueue forces one the same way (the config wins over the environment: a
+ *    WEFT_DRIVER=uring|io_uring|epoll|kqueue|iocp forces one the same way (the config wins over the environment: a
  *    program that asks for a backend in code gets it).
  *  - Otherwise io_uring is tried and any refusal by the kernel (ENOSYS,
  *    EPERM from io_uring_disabled or a seccomp profile, ENOMEM or a
@@ -17,11 +19,11 @@
  */
 #include "driver.h"
 #include "weft_config.h"
+#include "../common/platform.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 _Atomic int weft__driver_refuse_uring;
 
@@ -29,7 +31,17 @@ static const struct weft__driver_ops *ops_for(weft_driver_kind kind)
 {
 	switch (kind) {
 	case WEFT_DRIVER_EPOLL:
+#if WEFT_HAVE_EPOLL
 		return &weft__epoll_ops;
+#else
+		return NULL;
+#endif
+	case WEFT_DRIVER_IOCP:
+#ifdef WEFT_HAVE_IOCP
+		return &weft__iocp_ops;
+#else
+		return NULL;
+#endif
 	case WEFT_DRIVER_URING:
 #ifdef WEFT_HAVE_URING
 		return &weft__uring_ops;
@@ -60,6 +72,8 @@ static int kind_from_env(weft_driver_kind *kind)
 		*kind = WEFT_DRIVER_EPOLL;
 	else if (strcmp(s, "kqueue") == 0)
 		*kind = WEFT_DRIVER_KQUEUE;
+	else if (strcmp(s, "iocp") == 0)
+		*kind = WEFT_DRIVER_IOCP;
 	else
 		return -EINVAL;
 	return 0;
@@ -89,7 +103,8 @@ int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
 			return err;
 	}
 	if (kind != WEFT_DRIVER_AUTO && kind != WEFT_DRIVER_URING &&
-	    kind != WEFT_DRIVER_EPOLL && kind != WEFT_DRIVER_KQUEUE)
+	    kind != WEFT_DRIVER_EPOLL && kind != WEFT_DRIVER_KQUEUE &&
+	    kind != WEFT_DRIVER_IOCP)
 		return -EINVAL;
 	d = weft__alloc(alloc, sizeof(*d), _Alignof(struct weft__driver));
 	if (d == NULL)
@@ -106,10 +121,15 @@ int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
 #endif
 		/* A refusal by the kernel falls back; our own allocator's
 		 * failure does not. */
+#if WEFT_HAVE_EPOLL
 		if (err < 0 && (err == -ENOTSUP || d->refused)) {
 			err = start(d, WEFT_DRIVER_EPOLL);
 			d->fell_back = err == 0;
 		}
+#endif
+#ifdef WEFT_HAVE_IOCP
+		err = start(d, WEFT_DRIVER_IOCP);
+#endif
 	} else {
 		err = start(d, kind);
 	}
@@ -147,7 +167,7 @@ int weft__drv_thread_init(struct weft__drv_thread *dt)
 {
 	/* Best effort: a kernel that refuses keeps the default slack. */
 	if (!dt->driver->shared_owner)
-		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)WORKER_TIMER_SLACK_NS, 0, 0, 0);
+		weft__thread_timer_slack(WORKER_TIMER_SLACK_NS);
 	return dt->driver->ops->thread_init(dt);
 }
 

@@ -1,7 +1,7 @@
 /*
  * src/driver/driver.h - the one interface between the schedulers, the I/O
- * futures and the I/O backends (uring.c; epoll.c and kqueue.c over the
- * readiness layer, ready.h).  Private.
+ * futures and the I/O backends (uring.c; iocp.c; epoll.c and kqueue.c
+ * over the readiness layer, ready.h).  Private.
  *
  * A runtime owns one driver (struct weft__driver) and the driver owns one
  * driver thread (struct weft__drv_thread) per thread that parks in it: one
@@ -494,7 +494,12 @@ extern _Atomic long weft__driver_fail_submit_at;
  * dry with it). */
 extern _Atomic unsigned weft__driver_pool_bufs;
 
+#if WEFT_HAVE_EPOLL
 extern const struct weft__driver_ops weft__epoll_ops;
+#endif
+#ifdef WEFT_HAVE_IOCP
+extern const struct weft__driver_ops weft__iocp_ops;
+#endif
 #ifdef WEFT_HAVE_KQUEUE
 extern const struct weft__driver_ops weft__kqueue_ops;
 #endif

@@ -114,6 +114,7 @@
 #include "idle.h"
 #include "injector.h"
 #include "park.h"
+#include "../common/platform.h"
 #include "queue.h"
 #include "runtime.h"
 #include "../blocking/blocking.h"
@@ -533,7 +534,7 @@ static void *worker_main(void *arg)
 
 	/* Shown by top, perf and gdb; Linux keeps 15 characters. */
 	snprintf(name, sizeof(name), "weft-worker-%u", w->index);
-	(void)pthread_setname_np(pthread_self(), name);
+	weft__thread_set_name(name);
 	busy_begin(w);
 	weft__ctx.rt = mt->base.rt;
 	weft__ctx.owner = w;

@@ -22,15 +22,12 @@
 #include "runtime.h"
 #include "../driver/driver.h"
 #include "../driver/time.h"
+#include "../common/platform.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 enum {
 	PARKER_EMPTY = 0,
@@ -43,28 +40,23 @@ struct weft__park_counters weft__park_counters;
 
 uint64_t weft__now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return weft__mono_ns();
 }
 
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
-		       const struct timespec *abs_deadline)
+/* The futex (or WaitOnAddress, or bucket) wait of platform.h; the
+ * absolute monotonic deadline UINT64_MAX means none. */
+static void futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
 {
 	atomic_fetch_add_explicit(&weft__park_counters.futex_waits, 1,
 				  memory_order_relaxed);
-	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
-		expected, abs_deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+	weft__addr_wait(word, expected, deadline_ns);
 }
 
 static void futex_wake_one(_Atomic uint32_t *word)
 {
 	atomic_fetch_add_explicit(&weft__park_counters.futex_wakes, 1,
 				  memory_order_relaxed);
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
-		NULL, NULL, 0);
+	weft__addr_wake_one(word);
 }
 
 void weft__parker_init(struct weft__parker *p)
@@ -75,8 +67,7 @@ void weft__parker_init(struct weft__parker *p)
 	p->drv = NULL;
 }
 
-static bool park_common(struct weft__parker *p, const struct timespec *deadline,
-			uint64_t deadline_ns)
+static bool park_common(struct weft__parker *p, uint64_t deadline_ns)
 {
 	uint32_t expected = PARKER_NOTIFIED;
 
@@ -95,7 +86,7 @@ static bool park_common(struct weft__parker *p, const struct timespec *deadline,
 		return true;
 	}
 	for (;;) {
-		futex_wait(&p->state, PARKER_PARKED, deadline);
+		futex_wait(&p->state, PARKER_PARKED, deadline_ns);
 		expected = PARKER_NOTIFIED;
 		/* Acquire: pairs with the release swap in unpark. */
 		if (atomic_compare_exchange_strong_explicit(&p->state, &expected,
@@ -103,7 +94,7 @@ static bool park_common(struct weft__parker *p, const struct timespec *deadline,
 							    memory_order_acquire,
 							    memory_order_relaxed))
 			return true;
-		if (deadline != NULL && weft__now_ns() >= deadline_ns) {
+		if (deadline_ns != UINT64_MAX && weft__now_ns() >= deadline_ns) {
 			expected = PARKER_PARKED;
 			if (atomic_compare_exchange_strong_explicit(
 				    &p->state, &expected, PARKER_EMPTY,
@@ -120,21 +111,14 @@ static bool park_common(struct weft__parker *p, const struct timespec *deadline,
 
 void weft__parker_park(struct weft__parker *p)
 {
-	park_common(p, NULL, 0);
+	park_common(p, UINT64_MAX);
 }
 
 bool weft__parker_park_until(struct weft__parker *p, uint64_t deadline_ns)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)(deadline_ns / 1000000000u),
-		.tv_nsec = (long)(deadline_ns % 1000000000u),
-	};
-
-	/* A saturated deadline never passes: wait without a timeout rather
-	 * than hand the kernel a time_t it may not hold. */
-	if (deadline_ns == UINT64_MAX)
-		return park_common(p, NULL, 0);
-	return park_common(p, &ts, deadline_ns);
+	/* A saturated deadline (UINT64_MAX) never passes: the wait then has
+	 * no timeout. */
+	return park_common(p, deadline_ns);
 }
 
 bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "park.h"
+#include "../common/platform.h"
 #include "weft/blocking.h"
 #include "weft/metrics.h"
 #include "../blocking/blocking.h"
@@ -25,15 +26,17 @@ static void *default_alloc(void *ctx, size_t size, size_t align)
 	(void)ctx;
 	if (align <= _Alignof(max_align_t))
 		return malloc(size);
-	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+	return weft__aligned_alloc(align, size);
 }
 
 static void default_free(void *ctx, void *ptr, size_t size, size_t align)
 {
 	(void)ctx;
 	(void)size;
-	(void)align;
-	free(ptr);
+	if (align <= _Alignof(max_align_t))
+		free(ptr);
+	else
+		weft__aligned_free(ptr);
 }
 
 static const weft_allocator default_allocator = {
@@ -60,17 +63,11 @@ static bool resolve_block_on_help(weft_block_on_help configured)
  * default counts the same way), falling back to the online CPUs. */
 static unsigned resolve_workers(const weft_runtime_config *config)
 {
-	cpu_set_t set;
-	long n;
-
 	if (config->flavor == WEFT_RUNTIME_CURRENT_THREAD)
 		return 1;
 	if (config->workers != 0)
 		return config->workers;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	return weft__cpu_count();
 }
 
 int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "park.h"
+#include "../common/platform.h"
 #include "task.h"
 
 /* What the watchdog remembers of one worker's slot. */
@@ -82,13 +83,10 @@ static void scan_slot(struct weft__watchdog *wd, unsigned i, uint64_t now)
 	weft__report(wd->obs, WEFT_REPORT_STALL, id, name, (int)i, now - seen->since_ns, msg);
 }
 
+/* The condition variable's deadline for monotonic `ns` (platform.h). */
 static struct timespec abs_time(uint64_t ns)
 {
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(ns / 1000000000u);
-	ts.tv_nsec = (long)(ns % 1000000000u);
-	return ts;
+	return weft__cond_deadline(ns);
 }
 
 static void *watchdog_main(void *arg)
@@ -97,7 +95,7 @@ static void *watchdog_main(void *arg)
 	uint64_t period = wd->threshold_ns / 2;
 	uint64_t next = weft__now_ns() + period;
 
-	(void)pthread_setname_np(pthread_self(), "weft-watchdog");
+	weft__thread_set_name("weft-watchdog");
 	pthread_mutex_lock(&wd->lock);
 	while (!wd->stop) {
 		struct timespec ts = abs_time(next);
@@ -119,17 +117,7 @@ static void *watchdog_main(void *arg)
 
 static int cond_init_monotonic(pthread_cond_t *c)
 {
-	pthread_condattr_t attr;
-	int err;
-
-	err = pthread_condattr_init(&attr);
-	if (err != 0)
-		return err;
-	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (err == 0)
-		err = pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-	return err;
+	return weft__cond_init_mono(c);
 }
 
 static void watchdog_free(struct weft__watchdog *wd)

@@ -232,7 +232,7 @@ static void run(long rt_fail, long chan_fail, long *rt_count, long *chan_count)
 	weft_runtime *rt = NULL;
 	struct shared sh;
 	struct root root;
-	const long big = 1L << 40;
+	const long big = 1L << 30; /* long is 32 bits on Windows */
 	int i, rc;
 
 	memset(&sh, 0, sizeof sh);

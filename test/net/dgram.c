@@ -164,8 +164,16 @@ int main(void)
 
 		udp(rt, "127.0.0.1:0");
 		udp(rt, "[::1]:0");
-		unix_stream(rt, lp);
-		unix_dgram(rt, pa, pb);
+		/* Unix-domain sockets where the system has them (not under
+		 * wine; Windows 10 has no datagram ones). */
+		if (net_have_unix(SOCK_STREAM))
+			unix_stream(rt, lp);
+		else
+			printf("no Unix-domain stream sockets here: not checked\n");
+		if (net_have_unix(SOCK_DGRAM))
+			unix_dgram(rt, pa, pb);
+		else
+			printf("no Unix-domain datagram sockets here: not checked\n");
 		resolve(rt);
 		CHECK_EQ(weft_runtime_destroy(rt), 0);
 	}

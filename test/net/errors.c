@@ -37,7 +37,10 @@ static void refused(weft_runtime *rt)
 	CHECK_EQ(weft_socket_close(&l), 0);
 	CHECK_EQ(connect_result(rt, &addr), -ECONNREFUSED);
 	CHECK_EQ(weft_addr_unix(&ua, "/nonexistent/weft-net-test.sock"), 0);
-	CHECK_EQ(connect_result(rt, &ua), -ENOENT);
+	if (net_have_unix(SOCK_STREAM))
+		CHECK_EQ(connect_result(rt, &ua), -ENOENT);
+	else
+		printf("no Unix-domain sockets here: refused unix connect not checked\n");
 }
 
 /* A connected pair: *a from weft (connect), *b accepted by weft. */

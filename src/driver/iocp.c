@@ -1,0 +1,573 @@
+/*
+ * src/driver/iocp.c - the Windows backend: an I/O completion port.
+ *
+ * One completion port per runtime
+ * ===============================
+ *
+ * The runtime has one port, one slab of operation slots shared by every
+ * thread (as epoll shares its instance), and one driver thread per worker.
+ * The choice follows epoll's, for the same reason: only the worker that
+ * holds the timer duty (multi_thread.c) waits in the driver; the others
+ * sleep on their parker word (WaitOnAddress).  With one waiter at a time a
+ * port per worker would add nothing but ports to wake and completions to
+ * route between them, and a port per runtime lets any worker reap any
+ * completion with a zero-timeout GetQueuedCompletionStatusEx on its reap
+ * cadence, as any worker may on epoll.  (Windows also spreads one port's
+ * completions over its waiters itself, so a later move to several waiters
+ * would not need more ports.)
+ *
+ * Wakes are completion packets: PostQueuedCompletionStatus with the key
+ * WAKE_KEY and no OVERLAPPED.  A wake meant for one seat that another seat
+ * collects only makes that wait return early (a spurious return, which the
+ * callers allow), and a wake posted while nobody waits stays in the port, so
+ * the next wait returns at once: sticky like epoll's eventfd, which the
+ * parker's protocol relies on (park.c).  The timer wheel's deadline is the
+ * wait's timeout, in milliseconds rounded up (never early).
+ *
+ * Operations
+ * ==========
+ *
+ * Readiness (WEFT__OP_POLL, the one operation src/net needs: it makes
+ * every transfer itself, non-blocking, and waits only after EAGAIN) comes
+ * in two forms:
+ *  - readable on a connected stream socket: a zero-byte overlapped
+ *    WSARecv, which completes when data, the peer's FIN or an error is
+ *    there and consumes nothing, so a wait dropped at any point loses no
+ *    byte;
+ *  - everything else (writable, a connect finishing, a listener with a
+ *    connection, a datagram socket readable): WSAEventSelect on an event
+ *    of the request, and a thread-pool wait on that event
+ *    (RegisterWaitForSingleObject) whose callback posts the request to the
+ *    port.  Winsock signals the event at once when the condition already
+ *    holds, so a readiness that came before the registration is not lost.
+ *    A socket has one such registration at a time (a second replaces the
+ *    first): weft's futures wait for one direction of a socket at a time
+ *    this way (connect, accept, a full send buffer, datagrams).
+ *
+ * Every operation that reaches the kernel has a request (struct iocp_req)
+ * on the heap holding its OVERLAPPED, the slot's index and generation, and
+ * nothing else the future owns.  The kernel owns the request until its
+ * completion packet is dequeued, and only the thread that dequeues it frees
+ * it: so a completion that comes after a cancel, after the future was
+ * dropped or after its slot was reused touches only its own request, and
+ * weft__op_complete matches the generation before it writes anything to
+ * the slot.  The slot keeps the request's address in `off` (unused by
+ * socket operations) for CancelIoEx, which names one OVERLAPPED and so
+ * cancels that operation only, not the others on the same socket.  An
+ * event-select request is cancelled by whoever claims it first: the
+ * thread-pool callback (CAS 0 -> 1) or the cancel (0 -> 2), and the
+ * claimer posts it, so it reaches the port exactly once either way and is
+ * freed there, after UnregisterWaitEx has waited out the callback.
+ */
+#define WIN32_LEAN_AND_MEAN
+#include "driver.h"
+#include "../sched/park.h"
+
+#include "../net/platform_win32.h"
+
+#include <windows.h>
+
+#include <errno.h>
+#include <string.h>
+
+#define EVENTS 64
+#define WAKE_KEY ((ULONG_PTR)1)
+#define OP_KEY ((ULONG_PTR)2)  /* the sockets' association: real I/O */
+#define EVT_KEY ((ULONG_PTR)3) /* an event-select request, posted */
+
+struct iocp_thread {
+	struct weft__drv_thread base;
+	OVERLAPPED_ENTRY ev[EVENTS];
+	ULONG nready;
+};
+
+struct iocp {
+	HANDLE port;
+	struct op_slab slab;
+	/* Requests in the kernel; read without the lock by the reap shortcut. */
+	_Atomic uint32_t pending;
+	struct iocp_thread *threads;
+};
+
+static struct iocp *iocp_of(struct weft__drv_thread *dt)
+{
+	return dt->driver->backend;
+}
+
+static void iocp_free(struct weft__driver *d, struct iocp *c)
+{
+	const weft_allocator *a = d->alloc;
+
+	if (c->threads != NULL) {
+		weft__free(a, d->threads, d->nthreads * sizeof(*d->threads), _Alignof(void *));
+		weft__free(a, c->threads, d->nthreads * sizeof(*c->threads),
+			   _Alignof(struct iocp_thread));
+	}
+	if (c->port != NULL)
+		CloseHandle(c->port);
+	weft__free(a, c, sizeof(*c), _Alignof(struct iocp));
+	d->backend = NULL;
+	d->threads = NULL;
+}
+
+static int iocp_make_threads(struct weft__driver *d, struct iocp *c)
+{
+	unsigned i;
+
+	c->threads = weft__alloc(d->alloc, d->nthreads * sizeof(*c->threads),
+				 _Alignof(struct iocp_thread));
+	if (c->threads == NULL)
+		return -ENOMEM;
+	d->threads = weft__alloc(d->alloc, d->nthreads * sizeof(*d->threads), _Alignof(void *));
+	if (d->threads == NULL) {
+		weft__free(d->alloc, c->threads, d->nthreads * sizeof(*c->threads),
+			   _Alignof(struct iocp_thread));
+		c->threads = NULL;
+		return -ENOMEM;
+	}
+	for (i = 0; i < d->nthreads; i++) {
+		struct iocp_thread *t = &c->threads[i];
+
+		memset(t, 0, sizeof(*t));
+		t->base.driver = d;
+		t->base.slab = &c->slab;
+		t->base.index = i;
+		atomic_init(&t->base.sleeping, false);
+		d->threads[i] = &t->base;
+	}
+	return 0;
+}
+
+static int iocp_init(struct weft__driver *d)
+{
+	struct iocp *c = weft__alloc(d->alloc, sizeof(*c), _Alignof(struct iocp));
+	int err;
+
+	if (c == NULL)
+		return -ENOMEM;
+	memset(c, 0, sizeof(*c));
+	atomic_init(&c->pending, 0);
+	d->backend = c;
+	err = weft__slab_init(&c->slab, d->alloc);
+	if (err < 0) {
+		weft__free(d->alloc, c, sizeof(*c), _Alignof(struct iocp));
+		d->backend = NULL;
+		return err;
+	}
+	/* Concurrency 0: as many running threads as CPUs may dequeue. */
+	c->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
+	if (c->port == NULL) {
+		d->refused = true;
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = iocp_make_threads(d, c);
+	if (err < 0)
+		goto fail;
+	return 0;
+fail:
+	weft__slab_finish(&c->slab);
+	iocp_free(d, c);
+	return err;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+/* One operation in the kernel.  Owned by the kernel from submission until
+ * its packet is dequeued; freed by the thread that dequeues it. */
+struct iocp_req {
+	OVERLAPPED ov; /* first: the packet's OVERLAPPED is the request */
+	uint32_t index, gen;
+	SOCKET sock;
+	WSABUF wb;
+	DWORD flags;
+	/* Event-select requests: the port to post to, the events asked for
+	 * (POLLIN / POLLOUT), the event and the thread-pool wait, and who
+	 * claimed the request (0 nobody, 1 the callback, 2 a cancel). */
+	bool evsel;
+	HANDLE port;
+	uint32_t events;
+	WSAEVENT event;
+	HANDLE wait;
+	_Atomic int claimed;
+};
+
+/* A negative errno for a Winsock or Win32 error: the Win32 codes an
+ * overlapped socket operation ends with here, the Winsock ones through
+ * the one table of src/net/platform_win32.c. */
+static int32_t err_from_win(DWORD e)
+{
+	switch (e) {
+	case ERROR_OPERATION_ABORTED: /* = WSA_OPERATION_ABORTED */
+		return -ECANCELED;
+	case ERROR_NETNAME_DELETED:
+		return -ECONNRESET;
+	case ERROR_CONNECTION_ABORTED:
+		return -ECONNABORTED;
+	case ERROR_INVALID_HANDLE:
+		return -EBADF;
+	case ERROR_NOT_ENOUGH_MEMORY:
+		return -ENOMEM;
+	case ERROR_INVALID_PARAMETER:
+		return -EINVAL;
+	default:
+		return -weft__errno_from_wsa((int)e);
+	}
+}
+
+/* Associates `s` with the port (once per socket; a second association of
+ * the same port fails with ERROR_INVALID_PARAMETER, which is fine). */
+static int associate(struct iocp *c, SOCKET s)
+{
+	if (CreateIoCompletionPort((HANDLE)s, c->port, OP_KEY, 0) != NULL)
+		return 0;
+	if (GetLastError() == ERROR_INVALID_PARAMETER)
+		return 0;
+	return err_from_win(GetLastError());
+}
+
+/* Readable: a zero-byte overlapped WSARecv, which completes when data (or
+ * the peer's FIN, or an error) is there and consumes nothing, so a
+ * readiness wait dropped at any point loses no byte. */
+static int start_readable(struct iocp_req *r)
+{
+	DWORD got = 0;
+
+	r->wb.buf = NULL;
+	r->wb.len = 0;
+	r->flags = 0;
+	if (WSARecv(r->sock, &r->wb, 1, &got, &r->flags, &r->ov, NULL) == 0)
+		return 0; /* done at once: the packet is still queued */
+	if (WSAGetLastError() == WSA_IO_PENDING)
+		return 0;
+	return err_from_win((DWORD)WSAGetLastError());
+}
+
+/* The thread-pool callback of an event-select request: posts it unless a
+ * cancel claimed it first. */
+static VOID CALLBACK on_signal(PVOID ctx, BOOLEAN timed_out)
+{
+	struct iocp_req *r = ctx;
+	int expected = 0;
+
+	(void)timed_out;
+	/* AcqRel: pairs with the cancel's CAS; the winner alone posts. */
+	if (atomic_compare_exchange_strong_explicit(&r->claimed, &expected, 1,
+						    memory_order_acq_rel, memory_order_relaxed))
+		(void)PostQueuedCompletionStatus(r->port, 0, EVT_KEY, &r->ov);
+}
+
+/* Starts an event-select wait for r->events. */
+static int start_evsel(struct iocp *c, struct iocp_req *r)
+{
+	long mask = FD_CLOSE;
+
+	if (r->events & POLLIN)
+		mask |= FD_READ | FD_ACCEPT;
+	if (r->events & POLLOUT)
+		mask |= FD_WRITE | FD_CONNECT;
+	r->evsel = true;
+	r->port = c->port;
+	r->event = WSACreateEvent();
+	if (r->event == WSA_INVALID_EVENT)
+		return -ENOMEM;
+	if (WSAEventSelect(r->sock, r->event, mask) != 0) {
+		int err = err_from_win((DWORD)WSAGetLastError());
+
+		WSACloseEvent(r->event);
+		return err;
+	}
+	if (!RegisterWaitForSingleObject(&r->wait, r->event, on_signal, r, INFINITE,
+					 WT_EXECUTEONLYONCE)) {
+		(void)WSAEventSelect(r->sock, NULL, 0);
+		WSACloseEvent(r->event);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* True for a connected stream socket (readable by a zero-byte recv). */
+static bool connected_stream(SOCKET s)
+{
+	int type = 0, listening = 0, len = sizeof(type);
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+
+	if (getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0 ||
+	    type != SOCK_STREAM)
+		return false;
+	len = sizeof(listening);
+	if (getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, (char *)&listening, &len) == 0 &&
+	    listening)
+		return false;
+	return getpeername(s, (struct sockaddr *)&peer, &plen) == 0;
+}
+
+static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+{
+	struct iocp *c = iocp_of(dt);
+	struct iocp_req *r;
+	int err;
+
+	if (op->kind != WEFT__OP_POLL)
+		return -ENOTSUP; /* readiness is all src/net asks of a driver here */
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	r->index = index;
+	r->gen = op->gen;
+	r->sock = (SOCKET)(uintptr_t)(unsigned)op->fd;
+	r->events = op->events & (POLLIN | POLLOUT);
+	atomic_init(&r->claimed, 0);
+	/* Counted before it can complete (another thread may dequeue its
+	 * packet before this returns).  Relaxed: only the reap shortcut and
+	 * the final drain read it. */
+	atomic_fetch_add_explicit(&c->pending, 1, memory_order_relaxed);
+	if (r->events == POLLIN && connected_stream(r->sock)) {
+		err = associate(c, r->sock);
+		if (err == 0)
+			err = start_readable(r);
+	} else {
+		err = start_evsel(c, r);
+	}
+	if (err < 0) {
+		/* Relaxed: as above. */
+		atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
+		free(r);
+		return err;
+	}
+	/* The slab lock is held: a packet already dequeued elsewhere waits
+	 * in weft__op_complete until the slot below is in flight. */
+	op->off = (uint64_t)(uintptr_t)r;
+	op->state = OP_INFLIGHT;
+	c->slab.inflight++;
+	weft__drv_count_submit(dt);
+	return 0;
+}
+
+/*
+ * Makes the request's packet come early.  The packet still comes exactly
+ * once (ERROR_OPERATION_ABORTED, or the result if the operation finished
+ * first) and frees the request; the slot goes with it (op.c marked it
+ * orphan or keeps the result).
+ */
+static void cancel_req(struct iocp_req *r)
+{
+	int expected = 0;
+
+	if (!r->evsel) {
+		(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+		return;
+	}
+	/* AcqRel: pairs with the callback's CAS; the winner alone posts. */
+	if (atomic_compare_exchange_strong_explicit(&r->claimed, &expected, 2,
+						    memory_order_acq_rel, memory_order_relaxed))
+		(void)PostQueuedCompletionStatus(r->port, 0, EVT_KEY, &r->ov);
+}
+
+static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
+{
+	struct iocp_req *r = (struct iocp_req *)(uintptr_t)op->off;
+
+	(void)dt;
+	(void)index;
+	if (r != NULL)
+		cancel_req(r);
+}
+
+/* ---- waiting and reaping ---------------------------------------------------- */
+
+/* Milliseconds until `deadline_ns`, rounded up so that a wait never ends
+ * before its deadline (INFINITE for none). */
+static DWORD timeout_ms(uint64_t deadline_ns)
+{
+	uint64_t now, ms;
+
+	if (deadline_ns == UINT64_MAX)
+		return INFINITE;
+	now = weft__now_ns();
+	if (deadline_ns <= now)
+		return 0;
+	ms = (deadline_ns - now + 999999u) / 1000000u;
+	return ms >= INFINITE ? INFINITE - 1 : (DWORD)ms;
+}
+
+/* Dequeues up to EVENTS packets into t (none when some are still there). */
+static void collect(struct iocp *c, struct iocp_thread *t, DWORD ms)
+{
+	ULONG n = 0;
+
+	if (t->nready != 0)
+		return;
+	if (!GetQueuedCompletionStatusEx(c->port, t->ev, EVENTS, &n, ms, FALSE))
+		n = 0; /* WAIT_TIMEOUT */
+	t->nready = n;
+}
+
+static void iocp_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
+{
+	collect(iocp_of(dt), (struct iocp_thread *)dt, timeout_ms(deadline_ns));
+}
+
+static void iocp_wake(struct weft__drv_thread *dt)
+{
+	/* Fails only when the system is out of memory; the wake is then
+	 * lost, as an eventfd write cannot be. */
+	(void)PostQueuedCompletionStatus(iocp_of(dt)->port, 0, WAKE_KEY, NULL);
+}
+
+/* The result of a finished event-select request; ends its registration. */
+static int32_t evsel_result(struct iocp_req *r)
+{
+	WSANETWORKEVENTS ne;
+	int32_t res = 0;
+
+	/* Waits out a callback still returning (it posted already). */
+	(void)UnregisterWaitEx(r->wait, INVALID_HANDLE_VALUE);
+	/* Acquire: pairs with the claimer's CAS. */
+	if (atomic_load_explicit(&r->claimed, memory_order_acquire) == 2) {
+		res = -ECANCELED;
+	} else if (WSAEnumNetworkEvents(r->sock, r->event, &ne) == 0) {
+		if (ne.lNetworkEvents & (FD_READ | FD_ACCEPT))
+			res |= POLLIN;
+		if (ne.lNetworkEvents & (FD_WRITE | FD_CONNECT))
+			res |= POLLOUT;
+		if (ne.lNetworkEvents & FD_CLOSE)
+			res |= POLLIN | POLLHUP;
+		if ((ne.lNetworkEvents & FD_CONNECT) && ne.iErrorCode[FD_CONNECT_BIT] != 0)
+			res |= POLLERR;
+	}
+	/* Nothing recorded (a stale signal): report what was asked; the
+	 * future's next call says EAGAIN and it waits again. */
+	if (res == 0)
+		res = (int32_t)r->events;
+	(void)WSAEventSelect(r->sock, NULL, 0);
+	WSACloseEvent(r->event);
+	return res;
+}
+
+/* Frees the request of one dequeued packet and completes its slot. */
+static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
+{
+	struct iocp_req *r = (struct iocp_req *)(void *)e->lpOverlapped;
+	uint32_t index = r->index, gen = r->gen;
+	DWORD bytes = 0, flags = 0;
+	int32_t res = POLLIN;
+
+	if (r->evsel) {
+		res = evsel_result(r);
+	} else if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags)) {
+		/* The packet's status, read from the OVERLAPPED (no wait). */
+		res = err_from_win((DWORD)WSAGetLastError());
+	}
+	/* A reset or an abort is still "readable": the next recv reports it. */
+	if (res == -ECONNRESET || res == -ECONNABORTED)
+		res = POLLIN | POLLHUP;
+	free(r);
+	/* Relaxed: see iocp_submit (a reap that misses a new request finds
+	 * its packet at the next one). */
+	atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
+	return weft__op_complete(&c->slab, index, gen, res) ? 1 : 0;
+}
+
+static unsigned iocp_reap(struct weft__drv_thread *dt)
+{
+	struct iocp_thread *t = (struct iocp_thread *)dt;
+	struct iocp *c = iocp_of(dt);
+	unsigned done = 0;
+	ULONG i, n;
+
+	if (t->nready == 0) {
+		/* Relaxed: a request missed here is found at the next reap or
+		 * by the waiter. */
+		if (atomic_load_explicit(&c->pending, memory_order_relaxed) == 0)
+			return 0;
+		collect(c, t, 0);
+	}
+	n = t->nready;
+	t->nready = 0;
+	for (i = 0; i < n; i++) {
+		if (t->ev[i].lpCompletionKey == WAKE_KEY)
+			continue; /* a wake: it ended the wait, nothing to do */
+		done += dispatch(c, &t->ev[i]);
+	}
+	return done;
+}
+
+static int iocp_poll_fd(struct weft__drv_thread *dt)
+{
+	(void)dt;
+	return -1; /* no fd for a host loop: weft/embed.h is POSIX only */
+}
+
+static bool iocp_poll_prepare(struct weft__drv_thread *dt, bool drain)
+{
+	(void)drain;
+	return ((struct iocp_thread *)dt)->nready != 0;
+}
+
+/* ---- life --------------------------------------------------------------------- */
+
+/* Cancels every request in the kernel and waits for their packets, so
+ * that no request and no slot buffer outlives the driver. */
+static void drain(struct iocp *c)
+{
+	uint32_t ch, i;
+	OVERLAPPED_ENTRY ev[EVENTS];
+	ULONG n, k;
+
+	pthread_mutex_lock(&c->slab.lock);
+	for (ch = 0; ch < c->slab.nchunks; ch++) {
+		for (i = 0; i < 64; i++) {
+			struct weft__op *op = weft__slab_get(&c->slab, ch * 64 + i);
+
+			if (op != NULL && op->state == OP_INFLIGHT && op->off != 0)
+				cancel_req((struct iocp_req *)(uintptr_t)op->off);
+		}
+	}
+	pthread_mutex_unlock(&c->slab.lock);
+	/* Relaxed: this thread is the last user of the port. */
+	while (atomic_load_explicit(&c->pending, memory_order_relaxed) != 0) {
+		if (!GetQueuedCompletionStatusEx(c->port, ev, EVENTS, &n, INFINITE, FALSE))
+			break;
+		for (k = 0; k < n; k++)
+			if (ev[k].lpCompletionKey != WAKE_KEY)
+				dispatch(c, &ev[k]);
+	}
+}
+
+static void iocp_finish(struct weft__driver *d)
+{
+	struct iocp *c = d->backend;
+
+	drain(c);
+	weft__slab_finish(&c->slab);
+	iocp_free(d, c);
+}
+
+static int iocp_thread_init(struct weft__drv_thread *dt)
+{
+	(void)dt;
+	return 0;
+}
+
+static void iocp_thread_finish(struct weft__drv_thread *dt)
+{
+	(void)dt;
+}
+
+const struct weft__driver_ops weft__iocp_ops = {
+	.name = "iocp",
+	.any_thread = true,
+	.init = iocp_init,
+	.finish = iocp_finish,
+	.thread_init = iocp_thread_init,
+	.thread_finish = iocp_thread_finish,
+	.submit = iocp_submit,
+	.cancel = iocp_cancel,
+	.wait = iocp_wait,
+	.wake = iocp_wake,
+	.reap = iocp_reap,
+	.poll_fd = iocp_poll_fd,
+	.poll_prepare = iocp_poll_prepare,
+};

@@ -1,0 +1,3 @@
+/* src/net/win/sys/socket.h - on Windows, the POSIX header src/net includes maps to
+ * Winsock (src/net/platform_win32.h). */
+#include "../../platform_win32.h"
