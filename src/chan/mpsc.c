@@ -735,6 +735,8 @@ int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
 
 /* ---- the receive future -------------------------------------------------------------- */
 
+static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f);
+
 static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 {
 	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
@@ -762,14 +764,36 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 	atomic_store_explicit(&ch->rx_parked, true, memory_order_seq_cst);
 	err = pop(ch, f->out);
 	if (err == -EAGAIN) {
+		f->parked = true;
 		weft_coop_refund(cx);
 		return WEFT_PENDING;
 	}
-	/* Relaxed: a stale flag costs at most one spurious wake. */
-	atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
+	f->parked = true;
 done:
+	unpark(ch, f);
 	f->status = err;
 	return WEFT_READY;
+}
+
+/* A receive that was parked is not waiting any more (it finished or was
+ * dropped): the next send need not wake anybody.  Only the receiver writes
+ * true, so this cannot hide a later park. */
+static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f)
+{
+	if (!f->parked)
+		return;
+	f->parked = false;
+	/* Relaxed: a stale flag costs at most one spurious wake, and a sender
+	 * that already took the flag wakes a waker that is still valid. */
+	atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
+}
+
+static void recv_drop(weft_future *base)
+{
+	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
+
+	if (f->rx != NULL)
+		unpark(rx_chan(f->rx), f);
 }
 
 /* The poll of a receive made from bad arguments: ready at once. */
@@ -784,10 +808,11 @@ int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
 	if (f == NULL)
 		return -EINVAL;
 	f->base.poll = recv_poll;
-	f->base.drop = NULL;
+	f->base.drop = recv_drop;
 	f->status = 0;
 	f->rx = rx;
 	f->out = out;
+	f->parked = false;
 	if (rx == NULL || bad_value(rx_chan(rx), out)) {
 		f->base.poll = bad_recv_poll;
 		return -EINVAL;
