@@ -237,8 +237,6 @@ typedef struct weft_mpsc_recv_future {
 	/* private */
 	struct weft_mpsc_rx *rx;
 	void *out;
-	/* Set while the receiver is marked parked on this future's behalf. */
-	bool parked;
 } weft_mpsc_recv_future;
 
 /*

@@ -191,7 +191,7 @@ static void chain_append_locked(struct mpsc *ch, struct block *b, uint64_t limit
 }
 
 /* Makes sure slot t has a block.  Returns 0 or -ENOMEM. */
-static int grow(struct mpsc *ch, uint64_t t)
+CHAN_COLD static int grow(struct mpsc *ch, uint64_t t)
 {
 	struct block *b;
 	uint64_t limit;
@@ -212,15 +212,12 @@ static int grow(struct mpsc *ch, uint64_t t)
 }
 
 /*
- * Finds the block of claimed slot t, moving block_tail past fully written
- * blocks on the way (see the essay).
+ * Walks from `b` (block_tail as loaded after the claim) to the block that
+ * starts at `start`, moving block_tail past fully written blocks on the way
+ * (see the essay).
  */
-static struct block *find_block(struct mpsc *ch, uint64_t t)
+CHAN_COLD static struct block *walk_to_block(struct mpsc *ch, struct block *b, uint64_t start)
 {
-	uint64_t start = t & ~BLOCK_MASK;
-	/* SeqCst: ordered after our claim CAS; pairs with the seq_cst CAS
-	 * that moves block_tail (the reclamation argument). */
-	struct block *b = atomic_load_explicit(&ch->block_tail, memory_order_seq_cst);
 	bool advance = true;
 
 	while (b->start != start) {
@@ -254,6 +251,19 @@ static struct block *find_block(struct mpsc *ch, uint64_t t)
 		b = next;
 	}
 	return b;
+}
+
+/* Finds the block of claimed slot t: block_tail's, most of the time. */
+static struct block *find_block(struct mpsc *ch, uint64_t t)
+{
+	uint64_t start = t & ~BLOCK_MASK;
+	/* SeqCst: ordered after our claim CAS; pairs with the seq_cst CAS
+	 * that moves block_tail (the reclamation argument). */
+	struct block *b = atomic_load_explicit(&ch->block_tail, memory_order_seq_cst);
+
+	if (b->start == start)
+		return b;
+	return walk_to_block(ch, b, start);
 }
 
 /* The receiver hands a fully read block back: reuse it or free it. */
@@ -293,7 +303,7 @@ static void reclaim(struct mpsc *ch)
 
 /* ---- sending and receiving ------------------------------------------------ */
 
-static void wake_rx(struct mpsc *ch)
+CHAN_COLD static void wake_rx(struct mpsc *ch)
 {
 	weft_waker w;
 
@@ -346,7 +356,7 @@ static int push(struct mpsc *ch, const void *value)
 	return 0;
 }
 
-static int empty_or_closed(struct mpsc *ch, uint64_t index)
+CHAN_COLD static int empty_or_closed(struct mpsc *ch, uint64_t index)
 {
 	/* SeqCst: pairs with the fetch_or in chan_close (Dekker with the
 	 * receiver's park). */
@@ -357,6 +367,21 @@ static int empty_or_closed(struct mpsc *ch, uint64_t index)
 	return -EAGAIN;
 }
 
+/* The receiver has read all of `b`: moves head_block to the next block
+ * (recycling what it can), or returns NULL when there is none yet. */
+CHAN_COLD static struct block *next_head_block(struct mpsc *ch, struct block *b)
+{
+	/* SeqCst: pairs with the seq_cst link store (and the receiver's park
+	 * ordering). */
+	struct block *next = atomic_load_explicit(&b->next, memory_order_seq_cst);
+
+	if (next == NULL)
+		return NULL;
+	ch->head_block = next;
+	reclaim(ch);
+	return next;
+}
+
 /* Reads the value at head into `out`.  Returns 0, -EAGAIN or -EPIPE. */
 static int pop(struct mpsc *ch, void *out)
 {
@@ -364,14 +389,9 @@ static int pop(struct mpsc *ch, void *out)
 	uint64_t index = ch->head;
 
 	if (b->start + BLOCK_SLOTS <= index) {
-		/* SeqCst: pairs with the seq_cst link store (and the
-		 * receiver's park ordering). */
-		struct block *next = atomic_load_explicit(&b->next, memory_order_seq_cst);
-
-		if (next == NULL)
+		b = next_head_block(ch, b);
+		if (b == NULL)
 			return empty_or_closed(ch, index);
-		ch->head_block = b = next;
-		reclaim(ch);
 	}
 	/* SeqCst: pairs with the sender's fetch_or (acquire for the value,
 	 * and the park ordering). */
@@ -736,6 +756,7 @@ int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
 /* ---- the receive future -------------------------------------------------------------- */
 
 static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f);
+static void recv_drop(weft_future *base);
 
 static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 {
@@ -764,11 +785,12 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 	atomic_store_explicit(&ch->rx_parked, true, memory_order_seq_cst);
 	err = pop(ch, f->out);
 	if (err == -EAGAIN) {
-		f->parked = true;
+		/* Parked: the drop must unpark (see unpark). */
+		f->base.drop = recv_drop;
 		weft_coop_refund(cx);
 		return WEFT_PENDING;
 	}
-	f->parked = true;
+	f->base.drop = recv_drop;
 done:
 	unpark(ch, f);
 	f->status = err;
@@ -777,12 +799,14 @@ done:
 
 /* A receive that was parked is not waiting any more (it finished or was
  * dropped): the next send need not wake anybody.  Only the receiver writes
- * true, so this cannot hide a later park. */
+ * true, so this cannot hide a later park.  A receive future has a drop
+ * function exactly while it has parked, so one that never waited costs no
+ * call when it is dropped. */
 static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f)
 {
-	if (!f->parked)
+	if (f->base.drop == NULL)
 		return;
-	f->parked = false;
+	f->base.drop = NULL;
 	/* Relaxed: a stale flag costs at most one spurious wake, and a sender
 	 * that already took the flag wakes a waker that is still valid. */
 	atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
@@ -792,8 +816,7 @@ static void recv_drop(weft_future *base)
 {
 	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
 
-	if (f->rx != NULL)
-		unpark(rx_chan(f->rx), f);
+	unpark(rx_chan(f->rx), f);
 }
 
 /* The poll of a receive made from bad arguments: ready at once. */
@@ -808,11 +831,10 @@ int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
 	if (f == NULL)
 		return -EINVAL;
 	f->base.poll = recv_poll;
-	f->base.drop = recv_drop;
+	f->base.drop = NULL;
 	f->status = 0;
 	f->rx = rx;
 	f->out = out;
-	f->parked = false;
 	if (rx == NULL || bad_value(rx_chan(rx), out)) {
 		f->base.poll = bad_recv_poll;
 		return -EINVAL;

@@ -45,7 +45,9 @@ static unsigned random_below(unsigned n)
 	x ^= x >> 7;
 	x ^= x << 17;
 	select_rng = x;
-	return (unsigned)((x >> 32) % n);
+	/* Multiply-shift instead of a modulo: maps the top 32 bits onto
+	 * [0, n) without a division. */
+	return (unsigned)(((x >> 32) * n) >> 32);
 }
 
 static void drop_branch(weft_select *sel, unsigned i)
