@@ -121,10 +121,13 @@ struct mpsc {
 	/* Senders and receiver: the permits of a bounded channel (its state
 	 * word leads, on a line of its own). */
 	struct weft__sem sem;
+	/* Written by the receiver when it parks, read after every send: on
+	 * a line of its own, so that parking does not take the read-mostly
+	 * line below away from the senders. */
+	_Alignas(64) _Atomic bool rx_parked;
 	/* Mostly read, on a line of its own. */
 	_Alignas(64) _Atomic uint64_t limit;
 	_Atomic(struct block *) block_tail;
-	_Atomic bool rx_parked;
 	bool bounded;
 	size_t elem_size;
 	size_t capacity;
@@ -808,8 +811,11 @@ static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f)
 		return;
 	f->base.drop = NULL;
 	/* Relaxed: a stale flag costs at most one spurious wake, and a sender
-	 * that already took the flag wakes a waker that is still valid. */
-	atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
+	 * that already took the flag wakes a waker that is still valid.  The
+	 * load first: a sender usually cleared it already, and a store would
+	 * take the line from the senders for nothing. */
+	if (atomic_load_explicit(&ch->rx_parked, memory_order_relaxed))
+		atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
 }
 
 static void recv_drop(weft_future *base)
