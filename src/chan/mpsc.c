@@ -121,13 +121,10 @@ struct mpsc {
 	/* Senders and receiver: the permits of a bounded channel (its state
 	 * word leads, on a line of its own). */
 	struct weft__sem sem;
-	/* Written by the receiver when it parks, read after every send: on
-	 * a line of its own, so that parking does not take the read-mostly
-	 * line below away from the senders. */
-	_Alignas(64) _Atomic bool rx_parked;
 	/* Mostly read, on a line of its own. */
 	_Alignas(64) _Atomic uint64_t limit;
 	_Atomic(struct block *) block_tail;
+	_Atomic bool rx_parked;
 	bool bounded;
 	size_t elem_size;
 	size_t capacity;
@@ -666,6 +663,8 @@ size_t weft_mpsc_len(const weft_mpsc_rx *rx)
 
 /* ---- the send future ---------------------------------------------------------------- */
 
+static void send_drop(weft_future *base);
+
 /*
  * The bounded part of a send: take a permit (one CAS), or wait for one in
  * the acquire node inside the future, then push.  Returns WEFT_PENDING or
@@ -681,6 +680,8 @@ static weft_poll send_bounded(struct mpsc *ch, weft_mpsc_send_future *f, weft_cx
 		weft_coop_refund(cx);
 		weft__sem_wait_init(&f->wait, &ch->sem, 1);
 		f->state = SEND_WAITING;
+		/* Only a waiting send has anything to drop. */
+		f->base.drop = send_drop;
 	}
 	/* On ready, *err is 0 (the permit is ours) or -EPIPE (closed). */
 	if (weft__sem_wait_poll(&f->wait, cx, err) == WEFT_PENDING)
@@ -729,7 +730,7 @@ int weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f
 	if (f == NULL)
 		return -EINVAL;
 	f->base.poll = send_poll;
-	f->base.drop = send_drop;
+	f->base.drop = NULL;
 	f->status = 0;
 	f->tx = tx;
 	f->value = value;
@@ -761,19 +762,16 @@ int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
 static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f);
 static void recv_drop(weft_future *base);
 
-static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+/*
+ * The receive found nothing: stores the waker (under the lock, only when it
+ * changed), marks the receiver parked and looks once more.  Returns -EAGAIN
+ * with the future parked, or pop's answer.  Out of line, so that the ready
+ * path of recv_poll saves no registers.
+ */
+CHAN_COLD static int recv_park(struct mpsc *ch, weft_mpsc_recv_future *f, weft_cx *cx)
 {
-	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
-	struct mpsc *ch = rx_chan(f->rx);
-	const weft_waker *waker;
-	int err;
+	const weft_waker *waker = weft_cx_waker(cx);
 
-	if (!weft_coop_proceed(cx))
-		return WEFT_PENDING;
-	err = pop(ch, f->out);
-	if (err != -EAGAIN)
-		goto done;
-	waker = weft_cx_waker(cx);
 	/* Only the receiver writes rx_waker, so reading it here is safe. */
 	if (!weft_waker_will_wake(&ch->rx_waker, waker)) {
 		weft_waker stale;
@@ -783,18 +781,30 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 		pthread_mutex_unlock(&ch->lock);
 		weft_waker_drop(&stale);
 	}
+	/* Parked from here on: the drop (or the ready path) must unpark. */
+	f->base.drop = recv_drop;
 	/* SeqCst: Dekker with the sender's fetch_or then rx_parked load, and
 	 * with close; the second pop's loads are seq_cst too. */
 	atomic_store_explicit(&ch->rx_parked, true, memory_order_seq_cst);
+	return pop(ch, f->out);
+}
+
+static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+{
+	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
+	struct mpsc *ch = rx_chan(f->rx);
+	int err;
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
 	err = pop(ch, f->out);
 	if (err == -EAGAIN) {
-		/* Parked: the drop must unpark (see unpark). */
-		f->base.drop = recv_drop;
-		weft_coop_refund(cx);
-		return WEFT_PENDING;
+		err = recv_park(ch, f, cx);
+		if (err == -EAGAIN) {
+			weft_coop_refund(cx);
+			return WEFT_PENDING;
+		}
 	}
-	f->base.drop = recv_drop;
-done:
 	unpark(ch, f);
 	f->status = err;
 	return WEFT_READY;
