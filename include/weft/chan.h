@@ -227,11 +227,9 @@ int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f);
  * `status` is valid once polled to ready: 0 (a value was copied to `out`),
  * -EPIPE (end-of-stream) or -EINVAL (bad arguments).  Dropping it at any point loses nothing (the
  * value is taken only in the poll that returns ready).  The receiver's
- * waker stays stored in the channel after such a drop, until the next
- * receive replaces it or the receiver is released, but a dropped receive
- * that had parked clears the parked mark, so later sends do not wake it
- * (a send racing with the drop may still wake it once).  Polling it again
- * after it was ready is a bug.
+ * waker stays registered in the channel after such a drop, until the next
+ * receive replaces it or the receiver is released: at worst one spurious
+ * wake.  Polling it again after it was ready is a bug.
  */
 typedef struct weft_mpsc_recv_future {
 	weft_future base;

@@ -759,18 +759,17 @@ int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
 
 /* ---- the receive future -------------------------------------------------------------- */
 
-static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f);
-static void recv_drop(weft_future *base);
 
 /*
  * The receive found nothing: stores the waker (under the lock, only when it
  * changed), marks the receiver parked and looks once more.  Returns -EAGAIN
- * with the future parked, or pop's answer.  Out of line, so that the ready
- * path of recv_poll saves no registers.
+ * with the receiver parked, or pop's answer.  Out of line, so that the
+ * ready path of recv_poll saves no registers.
  */
 CHAN_COLD static int recv_park(struct mpsc *ch, weft_mpsc_recv_future *f, weft_cx *cx)
 {
 	const weft_waker *waker = weft_cx_waker(cx);
+	int err;
 
 	/* Only the receiver writes rx_waker, so reading it here is safe. */
 	if (!weft_waker_will_wake(&ch->rx_waker, waker)) {
@@ -781,14 +780,23 @@ CHAN_COLD static int recv_park(struct mpsc *ch, weft_mpsc_recv_future *f, weft_c
 		pthread_mutex_unlock(&ch->lock);
 		weft_waker_drop(&stale);
 	}
-	/* Parked from here on: the drop (or the ready path) must unpark. */
-	f->base.drop = recv_drop;
 	/* SeqCst: Dekker with the sender's fetch_or then rx_parked load, and
 	 * with close; the second pop's loads are seq_cst too. */
 	atomic_store_explicit(&ch->rx_parked, true, memory_order_seq_cst);
-	return pop(ch, f->out);
+	err = pop(ch, f->out);
+	if (err != -EAGAIN) {
+		/* Relaxed: a stale flag costs at most one spurious wake. */
+		atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
+	}
+	return err;
 }
 
+/*
+ * A receive future has no drop function: dropping it touches nothing, so
+ * it may be dropped even after the receiver was released (a runtime shut
+ * down after its channels were).  A parked receive that is dropped leaves
+ * rx_parked set: the next send pays one spurious wake.
+ */
 static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 {
 	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
@@ -805,34 +813,8 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 			return WEFT_PENDING;
 		}
 	}
-	unpark(ch, f);
 	f->status = err;
 	return WEFT_READY;
-}
-
-/* A receive that was parked is not waiting any more (it finished or was
- * dropped): the next send need not wake anybody.  Only the receiver writes
- * true, so this cannot hide a later park.  A receive future has a drop
- * function exactly while it has parked, so one that never waited costs no
- * call when it is dropped. */
-static void unpark(struct mpsc *ch, weft_mpsc_recv_future *f)
-{
-	if (f->base.drop == NULL)
-		return;
-	f->base.drop = NULL;
-	/* Relaxed: a stale flag costs at most one spurious wake, and a sender
-	 * that already took the flag wakes a waker that is still valid.  The
-	 * load first: a sender usually cleared it already, and a store would
-	 * take the line from the senders for nothing. */
-	if (atomic_load_explicit(&ch->rx_parked, memory_order_relaxed))
-		atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
-}
-
-static void recv_drop(weft_future *base)
-{
-	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
-
-	unpark(rx_chan(f->rx), f);
 }
 
 /* The poll of a receive made from bad arguments: ready at once. */
