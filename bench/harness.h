@@ -91,6 +91,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt_f64.h"
+
 /* The header line of results.csv; binaries print rows only. */
 #define BENCH_CSV_HEADER \
     "impl,case,workers,median_ns,min_ns,p90_ns,iters,bytes_per_op,allocs_per_op," \
@@ -273,9 +275,10 @@ static inline double bench_next_f64(uint64_t *state)
 /*
  * The per-message work of the broadcast and watch benches: format
  * " 1=<x1> 2=<x2> ... 10=<x10>" with fresh random doubles into a freshly
- * allocated string and add up its bytes. Rust and Go print the shortest
- * round-trip form; C has none, so "%.17g" (the same length give or take a
- * digit). Returns 0 if the buffer cannot be allocated.
+ * allocated string and add up its bytes.  The doubles are printed in their
+ * shortest round-trip form, the same bytes as Rust's `{}` and Go's
+ * AppendFloat(x, 'f', -1, 64) (bench/fmt_f64.h; C's printf has no such
+ * conversion).  Returns 0 if the buffer cannot be allocated.
  */
 static inline uint32_t bench_do_work(uint64_t *rng)
 {
@@ -285,9 +288,21 @@ static inline uint32_t bench_do_work(uint64_t *rng)
     if (!msg)
         return 0;
     for (int i = 1; i <= 10; i++) {
-        int n = snprintf(msg + len, cap - len, " %d=%.17g", i, bench_next_f64(rng));
-        if (n > 0 && (size_t)n < cap - len)
-            len += (size_t)n;
+        /* " 10=" and a double's at most 64 bytes fit in 80; grow the
+         * string as Rust's String and Go's append do. */
+        if (cap - len < 80) {
+            char *bigger = realloc(msg, cap * 2);
+            if (!bigger)
+                break;
+            msg = bigger;
+            cap *= 2;
+        }
+        msg[len++] = ' ';
+        if (i == 10)
+            msg[len++] = '1';
+        msg[len++] = (char)('0' + i % 10);
+        msg[len++] = '=';
+        len += bench_fmt_f64(msg + len, bench_next_f64(rng));
     }
     for (size_t i = 0; i < len; i++)
         sum += (unsigned char)msg[i];

@@ -106,6 +106,15 @@ static inline void value_copy(void *dst, const void *src, size_t size)
 		memcpy(dst, src, size);
 }
 
+/* Marks a slow path (a new block, a wake, a reclaim) so that the compiler
+ * keeps it out of line and the fast path of its caller stays small (no
+ * callee-saved registers to save).  Empty where unsupported. */
+#if defined(__GNUC__)
+#define CHAN_COLD __attribute__((noinline, cold))
+#else
+#define CHAN_COLD
+#endif
+
 #define CHAN_MAX_ELEM_SIZE ((size_t)1 << 24)
 
 #endif /* WEFT_SRC_CHAN_INTERNAL_H */

@@ -191,7 +191,7 @@ static void chain_append_locked(struct mpsc *ch, struct block *b, uint64_t limit
 }
 
 /* Makes sure slot t has a block.  Returns 0 or -ENOMEM. */
-static int grow(struct mpsc *ch, uint64_t t)
+CHAN_COLD static int grow(struct mpsc *ch, uint64_t t)
 {
 	struct block *b;
 	uint64_t limit;
@@ -212,15 +212,12 @@ static int grow(struct mpsc *ch, uint64_t t)
 }
 
 /*
- * Finds the block of claimed slot t, moving block_tail past fully written
- * blocks on the way (see the essay).
+ * Walks from `b` (block_tail as loaded after the claim) to the block that
+ * starts at `start`, moving block_tail past fully written blocks on the way
+ * (see the essay).
  */
-static struct block *find_block(struct mpsc *ch, uint64_t t)
+CHAN_COLD static struct block *walk_to_block(struct mpsc *ch, struct block *b, uint64_t start)
 {
-	uint64_t start = t & ~BLOCK_MASK;
-	/* SeqCst: ordered after our claim CAS; pairs with the seq_cst CAS
-	 * that moves block_tail (the reclamation argument). */
-	struct block *b = atomic_load_explicit(&ch->block_tail, memory_order_seq_cst);
 	bool advance = true;
 
 	while (b->start != start) {
@@ -254,6 +251,19 @@ static struct block *find_block(struct mpsc *ch, uint64_t t)
 		b = next;
 	}
 	return b;
+}
+
+/* Finds the block of claimed slot t: block_tail's, most of the time. */
+static struct block *find_block(struct mpsc *ch, uint64_t t)
+{
+	uint64_t start = t & ~BLOCK_MASK;
+	/* SeqCst: ordered after our claim CAS; pairs with the seq_cst CAS
+	 * that moves block_tail (the reclamation argument). */
+	struct block *b = atomic_load_explicit(&ch->block_tail, memory_order_seq_cst);
+
+	if (b->start == start)
+		return b;
+	return walk_to_block(ch, b, start);
 }
 
 /* The receiver hands a fully read block back: reuse it or free it. */
@@ -293,7 +303,7 @@ static void reclaim(struct mpsc *ch)
 
 /* ---- sending and receiving ------------------------------------------------ */
 
-static void wake_rx(struct mpsc *ch)
+CHAN_COLD static void wake_rx(struct mpsc *ch)
 {
 	weft_waker w;
 
@@ -346,7 +356,7 @@ static int push(struct mpsc *ch, const void *value)
 	return 0;
 }
 
-static int empty_or_closed(struct mpsc *ch, uint64_t index)
+CHAN_COLD static int empty_or_closed(struct mpsc *ch, uint64_t index)
 {
 	/* SeqCst: pairs with the fetch_or in chan_close (Dekker with the
 	 * receiver's park). */
@@ -357,6 +367,21 @@ static int empty_or_closed(struct mpsc *ch, uint64_t index)
 	return -EAGAIN;
 }
 
+/* The receiver has read all of `b`: moves head_block to the next block
+ * (recycling what it can), or returns NULL when there is none yet. */
+CHAN_COLD static struct block *next_head_block(struct mpsc *ch, struct block *b)
+{
+	/* SeqCst: pairs with the seq_cst link store (and the receiver's park
+	 * ordering). */
+	struct block *next = atomic_load_explicit(&b->next, memory_order_seq_cst);
+
+	if (next == NULL)
+		return NULL;
+	ch->head_block = next;
+	reclaim(ch);
+	return next;
+}
+
 /* Reads the value at head into `out`.  Returns 0, -EAGAIN or -EPIPE. */
 static int pop(struct mpsc *ch, void *out)
 {
@@ -364,14 +389,9 @@ static int pop(struct mpsc *ch, void *out)
 	uint64_t index = ch->head;
 
 	if (b->start + BLOCK_SLOTS <= index) {
-		/* SeqCst: pairs with the seq_cst link store (and the
-		 * receiver's park ordering). */
-		struct block *next = atomic_load_explicit(&b->next, memory_order_seq_cst);
-
-		if (next == NULL)
+		b = next_head_block(ch, b);
+		if (b == NULL)
 			return empty_or_closed(ch, index);
-		ch->head_block = b = next;
-		reclaim(ch);
 	}
 	/* SeqCst: pairs with the sender's fetch_or (acquire for the value,
 	 * and the park ordering). */
@@ -643,6 +663,8 @@ size_t weft_mpsc_len(const weft_mpsc_rx *rx)
 
 /* ---- the send future ---------------------------------------------------------------- */
 
+static void send_drop(weft_future *base);
+
 /*
  * The bounded part of a send: take a permit (one CAS), or wait for one in
  * the acquire node inside the future, then push.  Returns WEFT_PENDING or
@@ -658,6 +680,8 @@ static weft_poll send_bounded(struct mpsc *ch, weft_mpsc_send_future *f, weft_cx
 		weft_coop_refund(cx);
 		weft__sem_wait_init(&f->wait, &ch->sem, 1);
 		f->state = SEND_WAITING;
+		/* Only a waiting send has anything to drop. */
+		f->base.drop = send_drop;
 	}
 	/* On ready, *err is 0 (the permit is ours) or -EPIPE (closed). */
 	if (weft__sem_wait_poll(&f->wait, cx, err) == WEFT_PENDING)
@@ -706,7 +730,7 @@ int weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f
 	if (f == NULL)
 		return -EINVAL;
 	f->base.poll = send_poll;
-	f->base.drop = send_drop;
+	f->base.drop = NULL;
 	f->status = 0;
 	f->tx = tx;
 	f->value = value;
@@ -735,19 +759,18 @@ int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
 
 /* ---- the receive future -------------------------------------------------------------- */
 
-static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+
+/*
+ * The receive found nothing: stores the waker (under the lock, only when it
+ * changed), marks the receiver parked and looks once more.  Returns -EAGAIN
+ * with the receiver parked, or pop's answer.  Out of line, so that the
+ * ready path of recv_poll saves no registers.
+ */
+CHAN_COLD static int recv_park(struct mpsc *ch, weft_mpsc_recv_future *f, weft_cx *cx)
 {
-	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
-	struct mpsc *ch = rx_chan(f->rx);
-	const weft_waker *waker;
+	const weft_waker *waker = weft_cx_waker(cx);
 	int err;
 
-	if (!weft_coop_proceed(cx))
-		return WEFT_PENDING;
-	err = pop(ch, f->out);
-	if (err != -EAGAIN)
-		goto done;
-	waker = weft_cx_waker(cx);
 	/* Only the receiver writes rx_waker, so reading it here is safe. */
 	if (!weft_waker_will_wake(&ch->rx_waker, waker)) {
 		weft_waker stale;
@@ -761,13 +784,35 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 	 * with close; the second pop's loads are seq_cst too. */
 	atomic_store_explicit(&ch->rx_parked, true, memory_order_seq_cst);
 	err = pop(ch, f->out);
-	if (err == -EAGAIN) {
-		weft_coop_refund(cx);
-		return WEFT_PENDING;
+	if (err != -EAGAIN) {
+		/* Relaxed: a stale flag costs at most one spurious wake. */
+		atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
 	}
-	/* Relaxed: a stale flag costs at most one spurious wake. */
-	atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
-done:
+	return err;
+}
+
+/*
+ * A receive future has no drop function: dropping it touches nothing, so
+ * it may be dropped even after the receiver was released (a runtime shut
+ * down after its channels were).  A parked receive that is dropped leaves
+ * rx_parked set: the next send pays one spurious wake.
+ */
+static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+{
+	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
+	struct mpsc *ch = rx_chan(f->rx);
+	int err;
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	err = pop(ch, f->out);
+	if (err == -EAGAIN) {
+		err = recv_park(ch, f, cx);
+		if (err == -EAGAIN) {
+			weft_coop_refund(cx);
+			return WEFT_PENDING;
+		}
+	}
 	f->status = err;
 	return WEFT_READY;
 }

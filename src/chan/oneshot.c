@@ -28,7 +28,11 @@
  * fields back by clearing RX_WAKER.  A CAS that fails because the sender
  * finished tells the receiver the value (or the close) is there.
  *
- * Whoever of the two sets the second DONE bit frees a HEAP oneshot.
+ * Whoever of the two sets the second DONE bit frees a HEAP oneshot.  A
+ * receiver that finds TX_DONE already set is the last side: it takes the
+ * value and frees a HEAP oneshot without another read-modify-write (a
+ * caller-owned one gets RX_DONE with a plain release store), since the
+ * sender makes no transition after TX_DONE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -212,18 +216,24 @@ bool weft_oneshot_is_closed(const weft_oneshot *os)
 static int rx_complete(weft_oneshot *os, void *out, uint32_t s)
 {
 	int err = -EPIPE;
-	uint32_t prev;
 
 	if (s & OS_VALUE) {
 		value_copy(out, os->storage, os->size);
 		err = 0;
 	}
-	/* AcqRel: the receiver's last transition.  Release orders our read
-	 * of the value before the owner reuses the memory; acquire sees the
-	 * sender's last writes before a HEAP free. */
-	prev = atomic_fetch_or_explicit(&os->state, OS_RX_DONE, memory_order_acq_rel);
-	if (prev & OS_HEAP)
+	/* The sender is done (TX_DONE is in `s`, seen with acquire), so it
+	 * makes no more transitions and nothing else writes the state word
+	 * before the receiver's: a HEAP oneshot is ours to free without
+	 * setting RX_DONE at all, and a caller-owned one needs only a store,
+	 * not a read-modify-write. */
+	if (s & OS_HEAP) {
 		weft__chan_free(os);
+		return err;
+	}
+	/* Release: orders our read of the value before the owner reuses the
+	 * memory; pairs with the acquire loads of the owner's thread (is_closed,
+	 * finish). */
+	atomic_store_explicit(&os->state, s | OS_RX_DONE, memory_order_release);
 	return err;
 }
 
