@@ -140,6 +140,9 @@ struct worker {
 	uint32_t rng;
 	bool yielded; /* the last poll ended in a self-wake: see next_local_task */
 	bool searching;
+	/* Stopped searching as the last searcher with nothing queued: wake
+	 * a worker after this poll (see stop_searching). */
+	bool wake_after_poll;
 	bool started;
 	bool driver_ok; /* its driver thread was initialised on this thread */
 	bool watch;     /* mt_sched.watch, on the worker's own line */
@@ -409,20 +412,28 @@ static bool work_available(struct mt_sched *mt);
 
 /*
  * The worker found a task and stops searching.  The last searcher to stop
- * wakes a parked worker to search on, but only when there is work left
- * for it: this is the last searcher's check of park() (see idle.c), made
- * at the same point of the protocol.  A worker woken for one task (a wake
- * from another thread into an idle runtime) thus runs it without first
- * waking a second worker that would find nothing.
+ * looks at every queue once more, as park() does (see idle.c): work it
+ * finds there may have been left to it by notifiers that saw it
+ * searching, so it wakes a parked worker now.  That discharges every
+ * obligation of the protocol.  When nothing is queued, it still wakes one
+ * worker, but only after the task's first poll (run_task): a heuristic,
+ * as Tokio's and Go's unconditional wake here, that keeps a searcher
+ * around for a stream of work (a producer that wakes tasks one after the
+ * other), without putting that wake-up between a woken task and its
+ * poll.  Work published after our decrement gets its own notify, so the
+ * delay strands nothing.
  */
 static void stop_searching(struct worker *w)
 {
 	if (!w->searching)
 		return;
 	w->searching = false;
-	if (weft__idle_transition_from_searching(&w->sched->idle) &&
-	    work_available(w->sched))
+	if (!weft__idle_transition_from_searching(&w->sched->idle))
+		return;
+	if (work_available(w->sched))
 		notify_parked(w->sched);
+	else
+		w->wake_after_poll = true;
 }
 
 /* A poll published in the worker's slot for the watchdog.  Out of line:
@@ -472,6 +483,10 @@ static void run_task(struct worker *w, struct weft_task *t)
 	stop_searching(w);
 	for (;;) {
 		poll_one(w, t);
+		if (w->wake_after_poll) {
+			w->wake_after_poll = false;
+			notify_parked(w->sched);
+		}
 		t = w->lifo;
 		if (t == NULL)
 			return;
