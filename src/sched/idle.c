@@ -30,9 +30,12 @@
  * guarantee that either the notifier sees the searcher's decrement (and
  * notifies itself) or the searcher's check sees the work: the work left
  * to searchers is never stranded with nobody searching.  Work that the
- * last searcher finds queued is all a woken worker could find, so a
- * searcher that found the only task runs it without waking anyone: wakes
- * ripple out only as far as there is work.
+ * last searcher finds queued is all a woken worker could find, so the
+ * protocol asks nothing more of a searcher that found the only task.  (The
+ * scheduler still wakes one worker after that task's first poll, to keep a
+ * searcher around for a stream of wakes; that wake is a heuristic, and its
+ * timing matters to no argument here: see stop_searching in
+ * multi_thread.c.)
  *
  * Only half of the workers search at once, so that a burst of wakes does
  * not send every worker into contention on the same queues.

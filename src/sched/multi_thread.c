@@ -26,7 +26,8 @@
  * searcher to stop searching, whether it found a task or parks, looks at
  * every queue once more and wakes the next worker when work is left, so
  * wakes ripple out only as far as there is work (idle.c has the argument
- * that none is lost).
+ * that none is lost).  One that found the only task still wakes one more
+ * worker after the task's first poll, a heuristic (stop_searching).
  *
  * Parking in the driver
  * =====================
@@ -436,15 +437,16 @@ static void stop_searching(struct worker *w)
 		w->wake_after_poll = true;
 }
 
-/* A poll published in the worker's slot for the watchdog.  Out of line:
- * without a watchdog, poll_one pays one predictable branch for it. */
 #if defined(__GNUC__)
 #define NOINLINE __attribute__((noinline))
 #else
 #define NOINLINE
 #endif
 
-static NOINLINE enum task_run_result poll_watched(struct worker *w, struct weft_task *t, uint32_t *budget)
+/* A poll published in the worker's slot for the watchdog.  Out of line:
+ * without a watchdog, poll_one pays one predictable branch for it. */
+static NOINLINE enum task_run_result poll_watched(struct worker *w, struct weft_task *t,
+						  uint32_t *budget)
 {
 	enum task_run_result res;
 
