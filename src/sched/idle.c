@@ -15,13 +15,27 @@
  *
  * Whoever makes work available (a remote spawn or wake, a local push that
  * others can steal) issues a SeqCst fence and calls weft__idle_worker_to_notify:
- * if a worker searches already, it will find the work (or, being the last
- * searcher to park, will re-check every queue after its SeqCst decrement
- * and notify then).  Otherwise, if some worker is parked, the notifier
- * increments both counts with one CAS and claims a bit with fetch_and; the
- * claimed worker wakes up counted as searching.  The fence on one side and
- * the SeqCst RMW on the other guarantee that either the notifier sees the
- * searcher or the searcher's final check sees the work.
+ * if a worker searches already, the notifier leaves the work to it.
+ * Otherwise, if some worker is parked, the notifier increments both counts
+ * with one CAS and claims a bit with fetch_and; the claimed worker wakes up
+ * counted as searching.
+ *
+ * A searcher stops searching in one of two ways: it parks
+ * (weft__idle_transition_to_parked) or it found a task and runs it
+ * (weft__idle_transition_from_searching).  Either way the decrement is a
+ * SeqCst RMW, and the one that takes the count to zero -- the last
+ * searcher -- then issues a SeqCst fence, re-checks every queue (the
+ * injector and each local queue) and notifies when it finds work.  The
+ * fence on the notifier's side and the RMW and fence on the searcher's
+ * guarantee that either the notifier sees the searcher's decrement (and
+ * notifies itself) or the searcher's check sees the work: the work left
+ * to searchers is never stranded with nobody searching.  Work that the
+ * last searcher finds queued is all a woken worker could find, so the
+ * protocol asks nothing more of a searcher that found the only task.  (The
+ * scheduler still wakes one worker after that task's first poll, to keep a
+ * searcher around for a stream of wakes; that wake is a heuristic, and its
+ * timing matters to no argument here: see stop_searching in
+ * multi_thread.c.)
  *
  * Only half of the workers search at once, so that a burst of wakes does
  * not send every worker into contention on the same queues.

@@ -29,7 +29,8 @@ void weft__idle_finish(struct idle *idle, const weft_allocator *alloc);
 bool weft__idle_transition_to_searching(struct idle *idle);
 
 /* A searching worker found work.  Returns true when it was the last
- * searcher: the caller must then wake another worker to go on searching. */
+ * searcher: the caller must then check every queue once more (after a
+ * SeqCst fence) and wake a worker if it finds work. */
 bool weft__idle_transition_from_searching(struct idle *idle);
 
 /*

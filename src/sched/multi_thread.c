@@ -23,8 +23,11 @@
  * steals half of a random victim's queue, then takes a batch from the
  * injector.  Finding nothing, it parks; whoever makes work available
  * later wakes one parked worker when nobody is searching.  The last
- * searcher to find work wakes the next, so wakes ripple out only as far as
- * there is work.
+ * searcher to stop searching, whether it found a task or parks, looks at
+ * every queue once more and wakes the next worker when work is left, so
+ * wakes ripple out only as far as there is work (idle.c has the argument
+ * that none is lost).  One that found the only task still wakes one more
+ * worker after the task's first poll, a heuristic (stop_searching).
  *
  * Parking in the driver
  * =====================
@@ -140,6 +143,9 @@ struct worker {
 	uint32_t rng;
 	bool yielded; /* the last poll ended in a self-wake: see next_local_task */
 	bool searching;
+	/* Stopped searching as the last searcher with nothing queued: wake
+	 * a worker after this poll (see stop_searching). */
+	bool wake_after_poll;
 	bool started;
 	bool driver_ok; /* its driver thread was initialised on this thread */
 	bool watch;     /* mt_sched.watch, on the worker's own line */
@@ -281,11 +287,30 @@ static bool is_shutdown(struct mt_sched *mt)
 	return atomic_load_explicit(&mt->shutdown, memory_order_acquire);
 }
 
-/* Takes a batch from the injector: returns one task, queues the rest. */
+/* Takes one task from the injector: the busy cadence's check, which must
+ * not push into a local queue that may be full (it would overflow straight
+ * back into the injector). */
+static struct weft_task *pop_injector_one(struct worker *w)
+{
+	struct mt_sched *mt = w->sched;
+	struct weft_task *t;
+	size_t n;
+
+	if (weft__injector_is_empty(&mt->injector))
+		return NULL;
+	t = weft__injector_pop_batch(&mt->injector, 1, &n);
+	if (t != NULL)
+		WEFT__COUNT(&w->ctr, injector_pops);
+	return t;
+}
+
+/* Takes a batch from the injector: returns one task, queues the rest.  The
+ * batch is this worker's fair share, at most half a queue, and never more
+ * than the local queue has room for, so nothing overflows back. */
 static struct weft_task *pop_injector(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
-	size_t max, n;
+	size_t max, room, n;
 	struct weft_task *first, *t;
 
 	if (weft__injector_is_empty(&mt->injector))
@@ -293,6 +318,10 @@ static struct weft_task *pop_injector(struct worker *w)
 	max = weft__injector_len(&mt->injector) / mt->num_workers + 1;
 	if (max > LOCAL_QUEUE_CAPACITY / 2)
 		max = LOCAL_QUEUE_CAPACITY / 2;
+	/* One task is returned, not queued: room for max - 1 is enough. */
+	room = weft__local_queue_room(&w->queue) + 1;
+	if (max > room)
+		max = room;
 	first = weft__injector_pop_batch(&mt->injector, max, &n);
 	if (first == NULL)
 		return NULL;
@@ -331,13 +360,21 @@ static struct weft_task *next_local_task(struct worker *w)
 
 	w->tick++;
 	/* Counted in polls, LIFO polls included, so that nothing in the
-	 * injector waits behind more than GLOBAL_INTERVAL polls of a worker;
-	 * and right after a task yielded, which gives up its turn to them. */
-	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL || w->yielded) {
+	 * injector or the driver waits behind more than GLOBAL_INTERVAL polls
+	 * of a worker.  Right after a task yielded, which gives up its turn,
+	 * the injector is looked at too (one load when it is empty), but the
+	 * driver is not reaped: a task that yields in a loop would otherwise
+	 * pay a reap per yield; the cadence bounds its wait all the same. */
+	if (w->tick - w->injector_tick >= GLOBAL_INTERVAL) {
 		w->yielded = false;
 		w->injector_tick = w->tick;
 		reap_driver(w);
-		t = pop_injector(w);
+		t = pop_injector_one(w);
+		if (t != NULL)
+			return t;
+	} else if (w->yielded) {
+		w->yielded = false;
+		t = pop_injector_one(w);
 		if (t != NULL)
 			return t;
 	}
@@ -374,13 +411,51 @@ static struct weft_task *steal_work(struct worker *w)
 	return pop_injector(w);
 }
 
+static bool work_available(struct mt_sched *mt);
+
+/*
+ * The worker found a task and stops searching.  The last searcher to stop
+ * looks at every queue once more, as park() does (see idle.c): work it
+ * finds there may have been left to it by notifiers that saw it
+ * searching, so it wakes a parked worker now.  That discharges every
+ * obligation of the protocol.  When nothing is queued, it still wakes one
+ * worker, but only after the task's first poll (run_task): a heuristic,
+ * as Tokio's and Go's unconditional wake here, that keeps a searcher
+ * around for a stream of work (a producer that wakes tasks one after the
+ * other), without putting that wake-up between a woken task and its
+ * poll.  Work published after our decrement gets its own notify, so the
+ * delay strands nothing.
+ */
 static void stop_searching(struct worker *w)
 {
 	if (!w->searching)
 		return;
 	w->searching = false;
-	if (weft__idle_transition_from_searching(&w->sched->idle))
+	if (!weft__idle_transition_from_searching(&w->sched->idle))
+		return;
+	if (work_available(w->sched))
 		notify_parked(w->sched);
+	else
+		w->wake_after_poll = true;
+}
+
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* A poll published in the worker's slot for the watchdog.  Out of line:
+ * without a watchdog, poll_one pays one predictable branch for it. */
+static NOINLINE enum task_run_result poll_watched(struct worker *w, struct weft_task *t,
+						  uint32_t *budget)
+{
+	enum task_run_result res;
+
+	weft__poll_slot_enter(&w->slot, weft__task_id(t), weft__task_name(t));
+	res = weft__task_run_budget(t, budget);
+	weft__poll_slot_exit(&w->slot);
+	return res;
 }
 
 /* One poll of `t`, counted, and published for the watchdog when it is
@@ -388,17 +463,15 @@ static void stop_searching(struct worker *w)
 static void poll_one(struct worker *w, struct weft_task *t)
 {
 	uint32_t budget = WEFT_COOP_BUDGET;
-	bool watch = w->watch;
 	enum task_run_result res;
 
 	/* Counted before the poll, so that whoever sees the task's end (a
 	 * joiner) also sees it counted. */
 	WEFT__COUNT(&w->ctr, polls);
-	if (watch)
-		weft__poll_slot_enter(&w->slot, weft__task_id(t), weft__task_name(t));
-	res = weft__task_run_budget(t, &budget);
-	if (watch)
-		weft__poll_slot_exit(&w->slot);
+	if (w->watch)
+		res = poll_watched(w, t, &budget);
+	else
+		res = weft__task_run_budget(t, &budget);
 	if (res == TASK_RUN_RESCHEDULE) {
 		if (budget == 0)
 			WEFT__COUNT(&w->ctr, budget_yields);
@@ -414,6 +487,10 @@ static void run_task(struct worker *w, struct weft_task *t)
 	stop_searching(w);
 	for (;;) {
 		poll_one(w, t);
+		if (w->wake_after_poll) {
+			w->wake_after_poll = false;
+			notify_parked(w->sched);
+		}
 		t = w->lifo;
 		if (t == NULL)
 			return;
@@ -432,9 +509,10 @@ static bool work_available(struct mt_sched *mt)
 {
 	unsigned i;
 
-	/* SeqCst: orders our SeqCst decrement in weft__idle_transition_to_parked
-	 * before these loads, against the fence of a notifier that pushed
-	 * work and then read the counts (see idle.c). */
+	/* SeqCst: orders our SeqCst decrement of the searching count (in
+	 * weft__idle_transition_to_parked or _from_searching) before these
+	 * loads, against the fence of a notifier that pushed work and then
+	 * read the counts (see idle.c). */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (!weft__injector_is_empty(&mt->injector))
 		return true;

@@ -77,6 +77,16 @@ uint32_t weft__local_queue_len(struct local_queue *q)
 	return t - head_real(h);
 }
 
+uint32_t weft__local_queue_room(struct local_queue *q)
+{
+	/* Acquire: as in push_back, a stealer's release of `steal` happens
+	 * before we count its slots as free. */
+	uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+
+	return LOCAL_QUEUE_CAPACITY - (tail - head_steal(h));
+}
+
 /* Owner, on a full queue with no steal in progress: claims half and sends
  * it with `t` to the overflow sink.  Returns false when the CAS lost to a
  * stealer or a concurrent change (the caller retries the push). */

@@ -56,6 +56,11 @@ struct weft_task *weft__local_queue_steal_half(struct local_queue *src, struct l
 /* Number of tasks in the queue (approximate for non-owners). */
 uint32_t weft__local_queue_len(struct local_queue *q);
 
+/* Owner: how many pushes fit before the queue overflows (slots that a
+ * stealer is still copying from count as taken).  Stealers only make it
+ * grow meanwhile. */
+uint32_t weft__local_queue_room(struct local_queue *q);
+
 /* True when nothing is queued (approximate for non-owners). */
 static inline bool weft__local_queue_is_empty(struct local_queue *q)
 {
