@@ -503,6 +503,10 @@ static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__
 
 _Atomic long weft__driver_fail_submit_at;
 
+/* The provided-buffer pool size knob (driver.h); defined here, beside the
+ * other test knobs, so that every build has it, io_uring or not. */
+_Atomic unsigned weft__driver_pool_bufs;
+
 /* The submission test hook (driver.h): true when this submission is the
  * k-th one the hook was set to fail. */
 static bool injected_submit_failure(void)

@@ -352,8 +352,6 @@ static int ur_thread_init(struct weft__drv_thread *dt)
 
 /* ---- the provided-buffer pool (WEFT__OP_RECV_MULTI) ----------------- */
 
-_Atomic unsigned weft__driver_pool_bufs;
-
 /* Gives buffer `bid` back to the kernel (slab lock held; any thread: the
  * buffer ring is shared memory, not a submission). */
 static void pool_recycle(struct weft__buf_pool *bp, uint32_t bid)

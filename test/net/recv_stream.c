@@ -49,12 +49,19 @@ struct writer {
 	size_t from;
 };
 
+/* A small generator of the test's own (rand_r is not on every platform). */
+static unsigned next_rand(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) & 0x7fffu;
+}
+
 static void write_range(int fd, size_t from, size_t to, unsigned *seed)
 {
 	unsigned char buf[8192];
 
 	while (from < to) {
-		size_t n = 1 + (size_t)(rand_r(seed) % sizeof(buf)), i;
+		size_t n = 1 + (size_t)(next_rand(seed) % sizeof(buf)), i;
 
 		if (n > to - from)
 			n = to - from;
@@ -95,7 +102,7 @@ static weft_poll reader_poll(weft_future *f, weft_cx *cx)
 	WEFT_ASYNC_BEGIN(r);
 	for (;;) {
 		CHECK_EQ(weft_recv_stream_read_init(&r->rd, r->rs, r->buf,
-						    1 + (size_t)(rand_r(&r->seed) % sizeof(r->buf))),
+						    1 + (size_t)(next_rand(&r->seed) % sizeof(r->buf))),
 			 0);
 		WEFT_AWAIT(r, cx, &r->rd.base);
 		weft_future_drop(&r->rd.base);
