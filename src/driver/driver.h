@@ -395,11 +395,13 @@ extern _Atomic int weft__driver_refuse_uring;
 /* WEFT__FEAT_* bits a runtime created from now on pretends the kernel
  * lacks (tests force the fallback paths with it). */
 extern _Atomic unsigned weft__driver_mask_features;
-/* When set to k > 0, the k-th operation started from now (weft__io_start)
- * fails with -EBUSY, as io_uring_enter does when its completion queue is
- * overcommitted, before anything reaches the kernel.  For tests that start
- * operations from one thread. */
+/* When set to k > 0, the k-th operation started from now (weft__io_start,
+ * on any thread) fails before anything reaches the kernel, with
+ * weft__driver_fail_submit_err when that is negative (-EAGAIN, -ENOMEM:
+ * what io_uring_enter or epoll_ctl can answer) or else -EBUSY (a full
+ * ring: io_uring_enter with its completion queue overcommitted). */
 extern _Atomic long weft__driver_fail_submit_at;
+extern _Atomic int weft__driver_fail_submit_err;
 
 extern const struct weft__driver_ops weft__epoll_ops;
 #ifdef WEFT_HAVE_URING
