@@ -402,6 +402,15 @@ extern _Atomic unsigned weft__driver_mask_features;
  * ring: io_uring_enter with its completion queue overcommitted). */
 extern _Atomic long weft__driver_fail_submit_at;
 extern _Atomic int weft__driver_fail_submit_err;
+/* The function the multi-threaded runtime starts its workers with (same
+ * contract as pthread_create: 0 or a positive errno); NULL, the default,
+ * is pthread_create.  Tests make it fail the k-th start.  Process-wide;
+ * set it while no runtime is being created. */
+typedef int (*weft__thread_create_fn)(pthread_t *thread, const pthread_attr_t *attr,
+				      void *(*start)(void *), void *arg);
+extern _Atomic(weft__thread_create_fn) weft__worker_thread_create_hook;
+/* Starts a worker thread through that hook: returns 0 or a positive errno. */
+int weft__worker_thread_create(pthread_t *thread, void *(*start)(void *), void *arg);
 
 extern const struct weft__driver_ops weft__epoll_ops;
 #ifdef WEFT_HAVE_URING
