@@ -214,6 +214,7 @@ struct echo {
 	weft_future base;
 	WEFT_ASYNC_STATE;
 	weft_socket s;
+	size_t echoed;
 	char buf[4096];
 	weft_sock_read rd;
 	weft_write_all_future wr;
@@ -224,13 +225,15 @@ static weft_poll echo_poll(weft_future *f, weft_cx *cx)
 	struct echo *e = (struct echo *)f;
 
 	WEFT_ASYNC_BEGIN(e);
-	for (;;) {
+	/* The server closes first, once it echoed what a client sends, so
+	 * that TIME_WAIT lands on its side and the clients' ephemeral ports
+	 * are free again at once (whatever net.ipv4.tcp_tw_reuse says). */
+	while (e->echoed < ECHO_BYTES) {
 		CHECK_EQ(weft_sock_read_init(&e->rd, &e->s, e->buf, sizeof e->buf), 0);
 		WEFT_AWAIT(e, cx, &e->rd.base);
 		weft_future_drop(&e->rd.base);
-		CHECK(e->rd.result >= 0);
-		if (e->rd.result == 0)
-			break;
+		CHECK(e->rd.result > 0);
+		e->echoed += (size_t)e->rd.result;
 		CHECK_EQ(weft_write_all_init(&e->wr, &e->s, e->buf, (size_t)e->rd.result), 0);
 		WEFT_AWAIT(e, cx, &e->wr.base);
 		weft_future_drop(&e->wr.base);
@@ -337,6 +340,11 @@ static weft_poll client_poll(weft_future *f, weft_cx *cx)
 			CHECK_EQ(c->in[i], pattern(c->conn, c->off + i));
 		atomic_fetch_add(&total.bytes, sizeof c->in);
 	}
+	/* The server ends the stream first. */
+	CHECK_EQ(weft_sock_read_init(&c->rd, &c->s, c->in, sizeof c->in), 0);
+	WEFT_AWAIT(c, cx, &c->rd.base);
+	weft_future_drop(&c->rd.base);
+	CHECK_EQ(c->rd.result, 0);
 	CHECK_EQ(weft_socket_close(&c->s), 0);
 	atomic_fetch_add(&total.conns, 1);
 	WEFT_ASYNC_END(c);
