@@ -26,6 +26,18 @@
 #include <string.h>
 
 _Atomic int weft__driver_refuse_uring;
+_Atomic(weft__thread_create_fn) weft__worker_thread_create_hook;
+
+int weft__worker_thread_create(pthread_t *thread, void *(*start)(void *), void *arg)
+{
+	/* Relaxed: tests set the hook before creating the runtime. */
+	weft__thread_create_fn fn =
+		atomic_load_explicit(&weft__worker_thread_create_hook, memory_order_relaxed);
+
+	if (fn != NULL)
+		return fn(thread, NULL, start, arg);
+	return pthread_create(thread, NULL, start, arg);
+}
 
 static const struct weft__driver_ops *ops_for(weft_driver_kind kind)
 {

@@ -483,11 +483,22 @@ extern _Atomic int weft__driver_refuse_uring;
 /* WEFT__FEAT_* bits a runtime created from now on pretends the kernel
  * lacks (tests force the fallback paths with it). */
 extern _Atomic unsigned weft__driver_mask_features;
-/* When set to k > 0, the k-th operation started from now (weft__io_start)
- * fails with -EBUSY, as io_uring_enter does when its completion queue is
- * overcommitted, before anything reaches the kernel.  For tests that start
- * operations from one thread. */
+/* When set to k > 0, the k-th operation started from now (weft__io_start,
+ * on any thread) fails before anything reaches the kernel, with
+ * weft__driver_fail_submit_err when that is negative (-EAGAIN, -ENOMEM:
+ * what io_uring_enter or epoll_ctl can answer) or else -EBUSY (a full
+ * ring: io_uring_enter with its completion queue overcommitted). */
 extern _Atomic long weft__driver_fail_submit_at;
+extern _Atomic int weft__driver_fail_submit_err;
+/* The function the multi-threaded runtime starts its workers with (same
+ * contract as pthread_create: 0 or a positive errno); NULL, the default,
+ * is pthread_create.  Tests make it fail the k-th start.  Process-wide;
+ * set it while no runtime is being created. */
+typedef int (*weft__thread_create_fn)(pthread_t *thread, const pthread_attr_t *attr,
+				      void *(*start)(void *), void *arg);
+extern _Atomic(weft__thread_create_fn) weft__worker_thread_create_hook;
+/* Starts a worker thread through that hook: returns 0 or a positive errno. */
+int weft__worker_thread_create(pthread_t *thread, void *(*start)(void *), void *arg);
 
 /* When nonzero (a power of two), the provided-buffer pool a ring creates
  * from now on has that many buffers instead of 256 (tests run the pool

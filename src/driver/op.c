@@ -502,22 +502,29 @@ static int fill_slot(struct op_slab *s, struct weft__op *op, const struct weft__
 }
 
 _Atomic long weft__driver_fail_submit_at;
+_Atomic int weft__driver_fail_submit_err;
 
 /* The provided-buffer pool size knob (driver.h); defined here, beside the
  * other test knobs, so that every build has it, io_uring or not. */
 _Atomic unsigned weft__driver_pool_bufs;
 
-/* The submission test hook (driver.h): true when this submission is the
- * k-th one the hook was set to fail. */
-static bool injected_submit_failure(void)
+/* The submission test hook (driver.h): the error this submission fails
+ * with when it is the k-th one the hook was set to fail, else 0.  Exactly
+ * one submission fails even when several threads submit. */
+static int injected_submit_failure(void)
 {
 	long k = atomic_load_explicit(&weft__driver_fail_submit_at, memory_order_relaxed);
+	int err;
 
-	if (k <= 0)
-		return false;
-	/* Relaxed: the hook is for tests that submit from one thread. */
-	atomic_store_explicit(&weft__driver_fail_submit_at, k - 1, memory_order_relaxed);
-	return k == 1;
+	/* Relaxed: a counter only; the test reads its results after joins. */
+	while (k > 0 && !atomic_compare_exchange_weak_explicit(&weft__driver_fail_submit_at, &k,
+							       k - 1, memory_order_relaxed,
+							       memory_order_relaxed))
+		;
+	if (k != 1)
+		return 0;
+	err = atomic_load_explicit(&weft__driver_fail_submit_err, memory_order_relaxed);
+	return err < 0 ? err : -EBUSY;
 }
 
 int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
@@ -548,8 +555,8 @@ int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
 	err = fill_slot(s, op, req);
 	if (d->ready == NULL && req->kind == WEFT__OP_POLL)
 		op->events &= ~WEFT__POLL_EDGE; /* only readiness backends know it */
-	if (err == 0 && injected_submit_failure())
-		err = -EBUSY;
+	if (err == 0)
+		err = injected_submit_failure();
 	if (err == 0 && (own || d->ops->any_thread)) {
 		err = d->ops->submit(dt, op, index);
 	} else if (err == 0) {

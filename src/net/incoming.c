@@ -10,9 +10,11 @@
  *    queues every fd the kernel accepts in the slot (op.c); a next pops one
  *    (weft__io_poll_multi) or stores its waker.  So a next dropped while
  *    waiting loses nothing: the fds stay in the slot for the next next.
- *    The multishot operation may end on its own (an error such as EMFILE,
- *    or the kernel stopping it): that next reports the error and the
- *    stream returns to IDLE, so the following next starts a new one.  A
+ *    The multishot operation may end on its own: with an error such as
+ *    EMFILE, which that next reports, the stream returning to IDLE so that
+ *    the following next starts a new one; or without one (the kernel
+ *    stopped it, e.g. its completion queue overflowed), when that next
+ *    itself starts a new one (at its next poll) and goes on waiting.  A
  *    kernel before 5.19 refuses the multishot flag with -EINVAL before
  *    anything was accepted: the stream then falls back to SINGLE for good.
  *  - SINGLE (epoll, or no multishot): every next is one accept4 made in its
@@ -98,6 +100,11 @@ static int poll_multi(weft_incoming_next *f, weft_cx *cx)
 		in->mode_ = M_SINGLE; /* no multishot accept in this kernel */
 		return -1;
 	}
+	/* Ended without an error (op.c reports -ECANCELED then): the kernel
+	 * stopped it, e.g. when its completion queue overflowed under load.
+	 * Not the caller's error: the next poll starts a new one. */
+	if (res == -ECANCELED)
+		return -2;
 	f->result = res;
 	return 1;
 }
@@ -146,6 +153,10 @@ static weft_poll next_poll(weft_future *base, weft_cx *cx)
 			return WEFT_READY;
 		}
 		weft_coop_refund(cx);
+		if (rc == -2) {
+			weft_waker_wake_by_ref(weft_cx_waker(cx)); /* restart it */
+			return WEFT_PENDING;
+		}
 	}
 	rc = weft__net_drive(&f->wait_, cx, POLLIN, single_attempt, f);
 	if (rc < 0)

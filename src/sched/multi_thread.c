@@ -937,8 +937,8 @@ int weft__multi_thread_create(struct weft_runtime *rt)
 	rt->sched = &mt->base;
 	rt->workers = n;
 	for (i = 0; i < n; i++) {
-		err = -pthread_create(&mt->workers[i]->thread, NULL, worker_main,
-				      mt->workers[i]);
+		err = -weft__worker_thread_create(&mt->workers[i]->thread, worker_main,
+						  mt->workers[i]);
 		if (err < 0) {
 			/* Stop the ones that started, then free everything
 			 * through the normal shutdown path. */

@@ -8,10 +8,16 @@
  * called (the caller keeps arg), its handle is empty; every accepted job
  * runs and joins with 0; nothing leaks.
  *
- * The runtime's workers: there is no hook, so the test limits the
- * process's address space (RLIMIT_AS) just above what it uses, in steps,
- * so that creating an 8-worker runtime runs out while starting its
- * threads (each stack is a mapping) or while allocating.  Every attempt
+ * The runtime's workers, through the worker-start hook
+ * (weft__worker_thread_create_hook, src/driver/driver.h): for 1 and 4
+ * workers the k-th start fails, for every k, with EAGAIN, EPERM and
+ * ENOMEM.  Runtime creation returns that errno negated and NULL (the
+ * starts after it are not tried), every byte comes back and no thread is
+ * left; with no start failing the runtime runs a task.
+ *
+ * The same for real: the test limits the process's address space
+ * (RLIMIT_AS) just above what it uses, in steps, so that creating an
+ * 8-worker runtime runs out while starting its threads (each stack is a mapping) or while allocating.  Every attempt
  * either succeeds or returns -EAGAIN / -ENOMEM with nothing leaked and no
  * thread left behind.  Sanitizer builds reserve huge shadow mappings, so
  * this half runs in the plain build only.
@@ -19,6 +25,7 @@
 #include "test.h"
 
 #include "blocking/blocking.h"
+#include "driver/driver.h"
 
 #include <sys/resource.h>
 
@@ -172,8 +179,73 @@ static void workers_under_rlimit(void)
 #endif
 }
 
+/* ---- the runtime's workers, through the worker-start hook ------------ */
+
+static _Atomic long worker_starts, worker_fail_at;
+static int worker_fail_errno = EAGAIN;
+
+static int failing_worker_create(pthread_t *thread, const pthread_attr_t *attr,
+				 void *(*start)(void *), void *arg)
+{
+	long n = atomic_fetch_add(&worker_starts, 1) + 1;
+
+	if (n == atomic_load(&worker_fail_at))
+		return worker_fail_errno;
+	return pthread_create(thread, attr, start, arg);
+}
+
+static void *answer(void *arg)
+{
+	return arg;
+}
+
+/* Creates a runtime of `n` workers with the k-th worker start failing
+ * (0: none); a refused one leaves nothing behind, an accepted one runs a
+ * task. */
+static void workers_hooked(unsigned n, long k)
+{
+	struct test_alloc ta;
+	weft_allocator alloc = test_allocator(&ta);
+	weft_runtime_config cfg = { 0 };
+	weft_runtime *rt = NULL;
+	long threads = status_field("Threads:");
+	int rc;
+
+	cfg.workers = n;
+	cfg.allocator = &alloc;
+	atomic_store(&worker_starts, 0);
+	atomic_store(&worker_fail_at, k);
+	rc = weft_runtime_create(&cfg, &rt);
+	if (k >= 1 && k <= (long)n) {
+		CHECK_EQ(rc, -worker_fail_errno);
+		CHECK(rt == NULL);
+		/* The starts after the failing one were not tried. */
+		CHECK_EQ(atomic_load(&worker_starts), k);
+	} else {
+		weft_join_handle h;
+		weft_fn_future *out;
+
+		CHECK_EQ(rc, 0);
+		CHECK_EQ(weft_runtime_workers(rt), n);
+		CHECK_EQ(atomic_load(&worker_starts), (long)n);
+		CHECK_EQ(weft_spawn_fn(rt, answer, (void *)42, &h), 0);
+		CHECK_EQ(weft_join(&h), 0);
+		out = weft_join_output(&h);
+		CHECK(out != NULL && out->result == (void *)42);
+		weft_join_detach(&h);
+		CHECK_EQ(weft_runtime_destroy(rt), 0);
+	}
+	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
+	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
+	CHECK_EQ(status_field("Threads:"), threads); /* no worker left */
+}
+
 int main(void)
 {
+	static const int errs[] = { EAGAIN, EPERM, ENOMEM };
+	size_t e;
+	unsigned n;
+
 	long k;
 
 	weft__blocking_set_thread_create_hook(failing_create);
@@ -181,6 +253,15 @@ int main(void)
 		blocking_burst(k);
 	weft__blocking_set_thread_create_hook(NULL);
 	printf("blocking pool: each of %d thread starts failed in turn\n", NJOBS);
+	weft__worker_thread_create_hook = failing_worker_create;
+	for (e = 0; e < sizeof errs / sizeof errs[0]; e++) {
+		worker_fail_errno = errs[e];
+		for (n = 1; n <= 4; n += 3)
+			for (k = 0; k <= (long)n + 1; k++)
+				workers_hooked(n, k);
+	}
+	weft__worker_thread_create_hook = NULL;
+	printf("runtime workers: each start of 1 and 4 failed in turn (EAGAIN, EPERM, ENOMEM)\n");
 	workers_under_rlimit();
 	return 0;
 }
