@@ -359,10 +359,17 @@ static void cancel_req(struct iocp_req *r)
 		(void)CancelIoEx((HANDLE)r->sock, &r->ov);
 		return;
 	}
-	/* AcqRel: pairs with the callback's CAS; the winner alone posts. */
+	/* AcqRel: pairs with the callback's CAS; the winner alone posts.  A
+	 * winning cancel also ends the socket's selection here, on the
+	 * cancelling thread: the future that dropped this wait may start a
+	 * new one on the same socket at once, and the packet's dispatch
+	 * (evsel_result), which comes later on the port's thread, must not
+	 * clear that newer selection (a socket has one at a time). */
 	if (atomic_compare_exchange_strong_explicit(&r->claimed, &expected, 2,
-						    memory_order_acq_rel, memory_order_relaxed))
+						    memory_order_acq_rel, memory_order_relaxed)) {
+		(void)WSAEventSelect(r->sock, NULL, 0);
 		(void)PostQueuedCompletionStatus(r->port, 0, EVT_KEY, &r->ov);
+	}
 }
 
 static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
@@ -441,7 +448,10 @@ static int32_t evsel_result(struct iocp_req *r)
 	 * future's next call says EAGAIN and it waits again. */
 	if (res == 0)
 		res = (int32_t)r->events;
-	(void)WSAEventSelect(r->sock, NULL, 0);
+	/* A cancelled request's selection was ended by its cancel (cancel_req);
+	 * the socket may carry a newer one by now. */
+	if (res != -ECANCELED)
+		(void)WSAEventSelect(r->sock, NULL, 0);
 	WSACloseEvent(r->event);
 	return res;
 }
@@ -460,6 +470,10 @@ static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 		/* The packet's status, read from the OVERLAPPED (no wait). */
 		res = err_from_win((DWORD)WSAGetLastError());
 	}
+	/* The socket was closed under the wait (its handle is gone): -EBADF,
+	 * as the readiness drivers answer (weft__io_fd_close). */
+	if (res == -ENOTSOCK)
+		res = -EBADF;
 	/* A reset or an abort is still "readable": the next recv reports it. */
 	if (res == -ECONNRESET || res == -ECONNABORTED)
 		res = POLLIN | POLLHUP;
