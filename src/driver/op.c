@@ -221,33 +221,6 @@ static void count_fd_closed(void)
 	atomic_fetch_add_explicit(&weft__driver_counters.fd_closed, 1, memory_order_relaxed);
 }
 
-/* A finished orphan's slot (lock held): counted, and freed unless it is
- * queued (then the owner that pops it frees it). */
-static void orphan_done(struct op_slab *s, struct weft__op *op, uint32_t index)
-{
-	atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1, memory_order_relaxed);
-	if (!op->queued)
-		weft__slab_release(s, index);
-}
-
-/* The end of every completion: takes the waiting future's waker (none for
- * an orphan), drops the lock, wakes.  Returns true (the completion was
- * the slot's).  After orphan_done released the slot it has no waker
- * (weft__slab_release drops it), so nothing is taken then. */
-static bool unlock_and_wake(struct op_slab *s, struct weft__op *op)
-{
-	weft_waker w = { NULL, NULL };
-
-	if (!op->orphan) {
-		w = op->waker;
-		op->waker.vtable = NULL;
-		op->waker.data = NULL;
-	}
-	pthread_mutex_unlock(&s->lock);
-	weft_waker_wake(&w);
-	return true;
-}
-
 /* Closes every fd a multishot accept still holds in its queue. */
 static void close_queued(struct weft__op *op)
 {
@@ -281,6 +254,7 @@ void weft__op_close_yielded(struct weft__op *op, int32_t res)
 bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t res)
 {
 	struct weft__op *op;
+	weft_waker w = { NULL, NULL };
 
 	pthread_mutex_lock(&s->lock);
 	op = weft__slab_get(s, index);
@@ -295,9 +269,19 @@ bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t 
 	op->result = res;
 	if (op->orphan) {
 		weft__op_close_yielded(op, res);
-		orphan_done(s, op, index);
+		atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+					  memory_order_relaxed);
+		/* A queued slot is freed by the owner that pops it. */
+		if (!op->queued)
+			weft__slab_release(s, index);
+	} else {
+		w = op->waker;
+		op->waker.vtable = NULL;
+		op->waker.data = NULL;
 	}
-	return unlock_and_wake(s, op);
+	pthread_mutex_unlock(&s->lock);
+	weft_waker_wake(&w);
+	return true;
 }
 
 /* Appends fd to a multishot slot's queue (lock held), growing it; false
@@ -328,6 +312,7 @@ bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, in
 			     bool more)
 {
 	struct weft__op *op;
+	weft_waker w = { NULL, NULL };
 
 	pthread_mutex_lock(&s->lock);
 	op = weft__slab_get(s, index);
@@ -349,10 +334,20 @@ bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, in
 		op->result = res < 0 ? res : -ECANCELED;
 		if (op->orphan) {
 			close_queued(op);
-			orphan_done(s, op, index);
+			atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+						  memory_order_relaxed);
+			if (!op->queued)
+				weft__slab_release(s, index);
 		}
 	}
-	return unlock_and_wake(s, op);
+	if (!op->orphan) {
+		w = op->waker;
+		op->waker.vtable = NULL;
+		op->waker.data = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	weft_waker_wake(&w);
+	return true;
 }
 
 /* Appends (bid, n) to a receive slot's queue (lock held), growing it;
@@ -387,6 +382,7 @@ bool weft__op_complete_recv(struct op_slab *s, uint32_t index, uint32_t gen, int
 			    bool more, bool has_buf, uint32_t bid)
 {
 	struct weft__op *op;
+	weft_waker w = { NULL, NULL };
 	bool keep;
 
 	pthread_mutex_lock(&s->lock);
@@ -416,10 +412,21 @@ bool weft__op_complete_recv(struct op_slab *s, uint32_t index, uint32_t gen, int
 		 * multishot receive when its completion queue overflows) ends
 		 * the operation like a dry pool: start another. */
 		op->result = res > 0 ? -ENOBUFS : res;
-		if (op->orphan)
-			orphan_done(s, op, index);
+		if (op->orphan) {
+			atomic_fetch_add_explicit(&weft__driver_counters.orphan_freed, 1,
+						  memory_order_relaxed);
+			if (!op->queued)
+				weft__slab_release(s, index);
+		}
 	}
-	return unlock_and_wake(s, op);
+	if (!op->orphan) {
+		w = op->waker;
+		op->waker.vtable = NULL;
+		op->waker.data = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	weft_waker_wake(&w);
+	return true;
 }
 
 /* ---- the future-facing layer --------------------------------------------- */
