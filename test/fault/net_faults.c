@@ -53,9 +53,17 @@ static int exhaust_fds(struct rlimit *old, int *fills, int max)
 	struct dirent *e;
 
 	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
+	static char seen[512][96];
+	memset(seen, 0, sizeof(seen));
+	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] != '.' && atoi(e->d_name) > top)
 			top = atoi(e->d_name);
+		if (e->d_name[0] != '.' && atoi(e->d_name) < 512) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+			(void)!readlink(path, seen[atoi(e->d_name)], 95);
+		}
+	}
 	closedir(d);
 	/* dup gives the lowest free number: stop once it is above `top`. */
 	while ((fd = dup(0)) >= 0 && fd < top) {
@@ -69,7 +77,21 @@ static int exhaust_fds(struct rlimit *old, int *fills, int max)
 	lim = *old;
 	lim.rlim_cur = (rlim_t)fd + 1;
 	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
-	CHECK_EQ(dup(0), -1); /* really nothing left */
+	{
+		int h = dup(0);
+		if (h >= 0) {
+			char path[64], tgt[256];
+			int i;
+			fprintf(stderr, "DIAG hole at %d (top %d, fd %d) was %s\n", h, top, fd, h < 512 ? seen[h] : "?");
+			for (i = 0; i <= top + 2; i++) {
+				ssize_t k;
+				snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+				k = readlink(path, tgt, sizeof(tgt) - 1);
+				if (k > 0) { tgt[k] = 0; if (strncmp(tgt, "/dev/", 5) != 0 && i != h) fprintf(stderr, "  %d -> %s\n", i, tgt); }
+			}
+		}
+		CHECK_EQ(h, -1);
+	}
 	CHECK_EQ(errno, EMFILE);
 	return n;
 }
