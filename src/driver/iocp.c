@@ -27,9 +27,9 @@
  * Operations
  * ==========
  *
- * Readiness (WEFT__OP_POLL, the one operation src/net needs: it makes
- * every transfer itself, non-blocking, and waits only after EAGAIN) comes
- * in two forms:
+ * Readiness (WEFT__OP_POLL, what src/net uses by default: it makes every
+ * transfer itself, non-blocking, and waits only after EAGAIN) comes in two
+ * forms:
  *  - readable on a connected stream socket: a zero-byte overlapped
  *    WSARecv, which completes when data, the peer's FIN or an error is
  *    there and consumes nothing, so a wait dropped at any point loses no
@@ -43,6 +43,18 @@
  *    A socket has one such registration at a time (a second replaces the
  *    first): weft's futures wait for one direction of a socket at a time
  *    this way (connect, accept, a full send buffer, datagrams).
+ *
+ * The transfers (WEFT__FEAT_SOCK_OPS) are completion operations, as on
+ * io_uring: WEFT__OP_RECV / SEND are one overlapped WSARecv / WSASend of
+ * the slot's buffer, WEFT__OP_ACCEPT is AcceptEx into a socket the request
+ * creates (SO_UPDATE_ACCEPT_CONTEXT and non-blocking once it holds a
+ * connection), WEFT__OP_CONNECT is ConnectEx (the socket bound to the
+ * wildcard address first when the caller did not bind it;
+ * SO_UPDATE_CONNECT_CONTEXT after).  src/net runs its reads and writes
+ * this way only behind the weft__net_ring_rw hook, as on io_uring: a
+ * receive that completes while its cancel is in flight has consumed bytes
+ * nobody will see, which the default (the syscall first, then readiness)
+ * cannot do.  A cancel that wins leaves the socket untouched.
  *
  * Every operation that reaches the kernel has a request (struct iocp_req)
  * on the heap holding its OVERLAPPED, the slot's index and generation, and
@@ -511,6 +523,13 @@ static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_
 	    op->kind != WEFT__OP_SEND && op->kind != WEFT__OP_ACCEPT &&
 	    op->kind != WEFT__OP_CONNECT)
 		return -ENOTSUP; /* the fd and file operations are POSIX */
+	if (op->kind == WEFT__OP_RECV && op->len == 0) {
+		/* recv of nothing answers 0 at once, as recv(2) does (a zero-byte
+		 * WSARecv would wait for data first). */
+		op->result = 0;
+		op->state = OP_DONE;
+		return 0;
+	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;

@@ -182,6 +182,8 @@ static void test_connect_accept(weft_runtime *rt, weft_socket *l, const weft_add
 	CHECK_EQ(run_op(rt, WEFT__OP_SEND, s.fd, "pong", 4, NULL), 4);
 	CHECK_EQ(run_op(rt, WEFT__OP_RECV, c.fd, NULL, 4, buf), 4);
 	CHECK(memcmp(buf, "pong", 4) == 0);
+	/* A receive of nothing answers 0 at once, with data waiting or not. */
+	CHECK_EQ(run_op(rt, WEFT__OP_RECV, s.fd, NULL, 0, buf), 0);
 	/* The end of the stream is a receive of 0. */
 	CHECK_EQ(weft_socket_shutdown(&c, WEFT_SHUT_WRITE), 0);
 	CHECK_EQ(run_op(rt, WEFT__OP_RECV, s.fd, NULL, 4, buf), 0);
