@@ -15,7 +15,10 @@
  *    (the connection), and the dropped future's buffer is never written;
  *  - an accept dropped after its connection came either took it (op.c
  *    closes the yielded socket: the client sees the end) or left it for
- *    the next accept; its slot is released either way.
+ *    the next accept; its slot is released either way;
+ *  - all of it on a current-thread runtime and on two workers, where
+ *    several echoes run as tasks at once (the port's packets dispatched
+ *    on several threads).
  */
 #include "net_test.h"
 
@@ -271,6 +274,7 @@ static weft_poll srv_poll(weft_future *f, weft_cx *cx)
 struct echo_tx {
 	weft_future base;
 	weft_socket *s;
+	size_t total;
 	uint64_t rng;
 	struct opf op;
 	unsigned char chunk[65536];
@@ -281,12 +285,12 @@ static weft_poll tx_poll(weft_future *f, weft_cx *cx)
 {
 	struct echo_tx *t = (struct echo_tx *)f;
 
-	while (t->off < ECHO_BYTES) {
+	while (t->off < t->total) {
 		if (!t->op.started) {
 			size_t n = 1 + rnd(&t->rng) % sizeof(t->chunk), i;
 
-			if (n > ECHO_BYTES - t->off)
-				n = ECHO_BYTES - t->off;
+			if (n > t->total - t->off)
+				n = t->total - t->off;
 			for (i = 0; i < n; i++)
 				t->chunk[i] = pattern(t->off + i);
 			t->op = opf_make(WEFT__OP_SEND, t->s->fd, t->chunk, n, NULL);
@@ -306,6 +310,7 @@ static weft_poll tx_poll(weft_future *f, weft_cx *cx)
 struct echo_rx {
 	weft_future base;
 	int fd;
+	size_t total;
 	uint64_t rng;
 	struct opf op;
 	unsigned char buf[65536];
@@ -330,7 +335,7 @@ static weft_poll rx_poll(weft_future *f, weft_cx *cx)
 		for (i = 0; i < (size_t)r->op.res; i++)
 			CHECK_EQ(r->buf[i], pattern(r->got + i));
 		r->got += (size_t)r->op.res;
-		CHECK(r->got <= ECHO_BYTES);
+		CHECK(r->got <= r->total);
 	}
 }
 
@@ -353,15 +358,68 @@ static void test_echo(weft_runtime *rt, weft_socket *l, const weft_addr *addr)
 	srv.rng = 1;
 	tx.base.poll = tx_poll;
 	tx.s = &c;
+	tx.total = ECHO_BYTES;
 	tx.rng = 2;
 	rx.base.poll = rx_poll;
 	rx.fd = c.fd;
+	rx.total = ECHO_BYTES;
 	rx.rng = 3;
 	CHECK_EQ(weft_block_on(rt, &all.base), 0);
 	CHECK_EQ(srv.total, ECHO_BYTES);
 	CHECK_EQ(rx.got, ECHO_BYTES);
 	CHECK_EQ(weft_socket_close(&c), 0);
 	CHECK_EQ(weft_socket_close(&s), 0);
+	CHECK_EQ(busy_slots(rt), 0);
+}
+
+/*
+ * The same echo on every worker at once: PAIRS connections, each with its
+ * server, writer and reader spawned as tasks of a multi-threaded runtime,
+ * so that submissions, cancels-free completions and dispatches of one
+ * port's packets run on several threads.
+ */
+#define PAIRS 4
+#define MT_BYTES (256u << 10)
+
+static void test_echo_tasks(weft_runtime *rt, weft_socket *l, const weft_addr *addr)
+{
+	static struct echo_srv srv[PAIRS];
+	static struct echo_tx tx[PAIRS];
+	static struct echo_rx rx[PAIRS];
+	weft_socket c[PAIRS], s[PAIRS];
+	weft_join_handle h[3 * PAIRS];
+	int i;
+
+	for (i = 0; i < PAIRS; i++) {
+		op_pair(rt, l, addr, &c[i], &s[i]);
+		memset(&srv[i], 0, sizeof(srv[i]));
+		memset(&tx[i], 0, sizeof(tx[i]));
+		memset(&rx[i], 0, sizeof(rx[i]));
+		srv[i].base.poll = srv_poll;
+		srv[i].s = &s[i];
+		srv[i].fd = s[i].fd;
+		srv[i].rng = 10u + (unsigned)i;
+		tx[i].base.poll = tx_poll;
+		tx[i].s = &c[i];
+		tx[i].total = MT_BYTES;
+		tx[i].rng = 20u + (unsigned)i;
+		rx[i].base.poll = rx_poll;
+		rx[i].fd = c[i].fd;
+		rx[i].total = MT_BYTES;
+		rx[i].rng = 30u + (unsigned)i;
+		CHECK_EQ(weft_spawn(rt, &srv[i].base, sizeof(srv[i]), &h[3 * i]), 0);
+		CHECK_EQ(weft_spawn(rt, &tx[i].base, sizeof(tx[i]), &h[3 * i + 1]), 0);
+		CHECK_EQ(weft_spawn(rt, &rx[i].base, sizeof(rx[i]), &h[3 * i + 2]), 0);
+	}
+	for (i = 0; i < 3 * PAIRS; i++) {
+		CHECK_EQ(weft_block_on(rt, &h[i].base), 0);
+		CHECK_EQ(h[i].status, 0);
+		weft_join_detach(&h[i]);
+	}
+	for (i = 0; i < PAIRS; i++) {
+		CHECK_EQ(weft_socket_close(&c[i]), 0);
+		CHECK_EQ(weft_socket_close(&s[i]), 0);
+	}
 	CHECK_EQ(busy_slots(rt), 0);
 }
 
@@ -477,32 +535,38 @@ static void test_drop_connect(weft_runtime *rt)
 	CHECK_EQ(weft_socket_close(&l), 0);
 }
 
-int main(void)
+static void run(unsigned workers)
 {
-	weft_runtime *rt = drv_runtime(0);
+	weft_runtime *rt = drv_runtime(workers);
 	weft_socket l;
 	weft_addr addr;
 
-	if (strcmp(weft_runtime_driver(rt), "iocp") != 0) {
-		fprintf(stderr, "not the IOCP driver: skip\n");
-		weft_runtime_destroy(rt);
-		return 77;
-	}
 	net_listen_any(&l, &addr);
 	test_connect_accept(rt, &l, &addr);
-	fprintf(stderr, "connect/accept ok\n");
 	test_drop_recv(rt, &l, &addr);
-	fprintf(stderr, "dropped recv ok\n");
 	test_drop_accept(rt, &l, &addr);
-	fprintf(stderr, "dropped accept ok\n");
 	test_drop_accept_race(rt, &l, &addr);
-	fprintf(stderr, "dropped accept with a connection ok\n");
 	test_drop_connect(rt);
-	fprintf(stderr, "dropped connect ok\n");
 	test_echo(rt, &l, &addr);
-	fprintf(stderr, "1 MiB echo ok\n");
+	if (workers != 0)
+		test_echo_tasks(rt, &l, &addr);
 	CHECK_EQ(weft_socket_close(&l), 0);
 	CHECK_EQ(busy_slots(rt), 0);
 	weft_runtime_destroy(rt);
+	fprintf(stderr, "%u workers: ok\n", workers);
+}
+
+int main(void)
+{
+	weft_runtime *rt = drv_runtime(0);
+	bool iocp = strcmp(weft_runtime_driver(rt), "iocp") == 0;
+
+	weft_runtime_destroy(rt);
+	if (!iocp) {
+		fprintf(stderr, "not the IOCP driver: skip\n");
+		return 77;
+	}
+	run(0);
+	run(2);
 	return 0;
 }
