@@ -523,12 +523,17 @@ static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_
 	    op->kind != WEFT__OP_SEND && op->kind != WEFT__OP_ACCEPT &&
 	    op->kind != WEFT__OP_CONNECT)
 		return -ENOTSUP; /* the fd and file operations are POSIX */
-	if (op->kind == WEFT__OP_RECV && op->len == 0) {
-		/* recv of nothing answers 0 at once, as recv(2) does (a zero-byte
+	if (op->kind == WEFT__OP_RECV) {
+		/* What a dropped receive took comes first (settle_recv); a recv
+		 * of nothing answers 0 at once, as recv(2) does (a zero-byte
 		 * WSARecv would wait for data first). */
-		op->result = 0;
-		op->state = OP_DONE;
-		return 0;
+		long n = weft__w_carry_take(op->fd, op->buf, op->len, false);
+
+		if (n >= 0 || op->len == 0) {
+			op->result = n > 0 ? (int32_t)n : 0;
+			op->state = OP_DONE;
+			return 0;
+		}
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -587,13 +592,48 @@ static void cancel_req(struct iocp_req *r)
 	}
 }
 
+/* How long a dropped receive's cancel may take before settle_recv stops
+ * waiting for it (never seen: a pending receive cancels at once). */
+#define SETTLE_NS (5ull * 1000000000u)
+
+/*
+ * Cancels a dropped receive and waits for the kernel to finish it, so that
+ * nothing is read from the socket after the drop returns; the bytes it
+ * took before the cancel reached it (it raced with data) go to the carry
+ * (src/net/carry_win32.c), which every later read of the socket takes
+ * first.  Called by the dropping thread with the slab lock held and the
+ * slot in flight: its buffer lives until the completion, which still
+ * comes and frees the request and the orphaned slot (dispatch frees the
+ * request only after weft__op_complete, which waits for this lock).
+ */
+static void settle_recv(struct iocp_req *r, struct weft__op *op)
+{
+	uint64_t limit = weft__now_ns() + SETTLE_NS;
+	DWORD bytes = 0, flags = 0;
+	int type = SOCK_STREAM, len = sizeof(type);
+
+	(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+	/* The kernel sets the status, then queues the packet. */
+	while (!HasOverlappedIoCompleted(&r->ov)) {
+		if (weft__now_ns() > limit)
+			return; /* the bytes, if any come, are then lost */
+		SleepEx(0, TRUE);
+	}
+	if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags) || bytes == 0)
+		return;
+	(void)(getsockopt)(r->sock, SOL_SOCKET, SO_TYPE, (char *)&type, &len);
+	(void)weft__w_carry_put(op->fd, op->buf, bytes, type != SOCK_STREAM);
+}
+
 static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct iocp_req *r = (struct iocp_req *)(uintptr_t)op->off;
 
 	(void)dt;
 	(void)index;
-	if (r != NULL)
+	if (r != NULL && r->kind == WEFT__OP_RECV)
+		settle_recv(r, op);
+	else if (r != NULL)
 		cancel_req(r);
 }
 
@@ -692,6 +732,7 @@ static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 {
 	struct iocp_req *r = (struct iocp_req *)(void *)e->lpOverlapped;
 	uint32_t index = r->index, gen = r->gen;
+	unsigned done;
 	int32_t res;
 
 	if (r->evsel)
@@ -704,11 +745,14 @@ static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 	 * -EBADF, as the readiness drivers answer (weft__io_fd_close). */
 	if (res == -ENOTSOCK)
 		res = -EBADF;
+	/* The request is freed after the slot is completed: until then a
+	 * cancel (under the slab lock, the slot in flight) may still use it. */
+	done = weft__op_complete(&c->slab, index, gen, res) ? 1 : 0;
 	free(r);
 	/* Relaxed: see iocp_submit (a reap that misses a new request finds
 	 * its packet at the next one). */
 	atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
-	return weft__op_complete(&c->slab, index, gen, res) ? 1 : 0;
+	return done;
 }
 
 static unsigned iocp_reap(struct weft__drv_thread *dt)

@@ -13,6 +13,8 @@
  *  - a dropped receive, accept and connect release their slot, and a
  *    dropped receive or accept took nothing: the next one gets every byte
  *    (the connection), and the dropped future's buffer is never written;
+ *  - receives dropped just after their data came lose nothing: what they
+ *    took comes first to the next read, a plain recv or an operation;
  *  - an accept dropped after its connection came either took it (op.c
  *    closes the yielded socket: the client sees the end) or left it for
  *    the next accept; its slot is released either way;
@@ -88,6 +90,20 @@ static int32_t run_op(weft_runtime *rt, enum weft__op_kind kind, int fd, const v
 	CHECK_EQ(weft_block_on(rt, &o.base), 0);
 	weft_future_drop(&o.base);
 	return o.res;
+}
+
+/* run_op with a deadline of 20 s: -ETIMEDOUT when the operation does
+ * not finish (a receive waiting for bytes that were lost). */
+static int32_t run_op_bounded(weft_runtime *rt, enum weft__op_kind kind, int fd,
+			      const void *data, size_t len, void *out)
+{
+	struct opf o = opf_make(kind, fd, data, len, out);
+	weft_timeout_future t;
+
+	weft_timeout(&t, &o.base, rt, 20ull * 1000000000u);
+	CHECK_EQ(weft_block_on(rt, &t.base), 0);
+	weft_future_drop(&t.base);
+	return t.result == -ETIMEDOUT ? -ETIMEDOUT : o.res;
 }
 
 /* Slots of rt's driver that are not free (the slab is shared on IOCP). */
@@ -450,6 +466,65 @@ static void test_drop_recv(weft_runtime *rt, weft_socket *l, const weft_addr *ad
 	CHECK_EQ(weft_socket_close(&s), 0);
 }
 
+/*
+ * Receives dropped right after their data came: the overlapped receive
+ * has most likely taken the bytes before the cancel reaches it.  Nothing
+ * is lost or reordered: the drop keeps what it took for the next read
+ * (the carry), which the reads after it, plain recv calls and receive
+ * operations in turn, return first.  Every byte of the stream is checked
+ * in order.
+ */
+static void test_drop_recv_race(weft_runtime *rt, weft_socket *l, const weft_addr *addr)
+{
+	weft_socket c, s;
+	unsigned char out[300], in[512];
+	size_t sent = 0, got = 0, i;
+	unsigned carried = 0;
+	int round;
+
+	op_pair(rt, l, addr, &c, &s);
+	for (round = 0; round < 40; round++) {
+		size_t n = 1 + (size_t)(round * 37) % sizeof(out);
+		char mine[64];
+		struct opf o;
+		long k;
+
+		for (i = 0; i < n; i++)
+			out[i] = pattern(sent + i);
+		CHECK_EQ(run_op(rt, WEFT__OP_SEND, c.fd, out, n, NULL), (int32_t)n);
+		sent += n;
+		memset(mine, 'x', sizeof(mine));
+		o = opf_make(WEFT__OP_RECV, s.fd, NULL, 1 + (size_t)round % sizeof(mine), mine);
+		if (net_poll_once(rt, &o.base)) {
+			/* Done in its poll: its bytes are ours. */
+			CHECK(o.res > 0);
+			for (i = 0; i < (size_t)o.res; i++)
+				CHECK_EQ((unsigned char)mine[i], pattern(got + i));
+			got += (size_t)o.res;
+		}
+		weft_future_drop(&o.base);
+		if (weft__w_carry_take(s.fd, in, 1, true) > 0)
+			carried++;
+		/* Everything sent so far, by plain reads and operations in turn
+		 * (the operation's socket is known to have all of it). */
+		while (got < sent) {
+			size_t want = sent - got < sizeof(in) ? sent - got : sizeof(in);
+
+			k = round % 2 == 0 ? -EAGAIN : weft_try_read(&s, in, want);
+			if (k == -EAGAIN)
+				k = run_op_bounded(rt, WEFT__OP_RECV, s.fd, NULL, want, in);
+			CHECK(k > 0);
+			for (i = 0; i < (size_t)k; i++)
+				CHECK_EQ(in[i], pattern(got + i));
+			got += (size_t)k;
+		}
+	}
+	fprintf(stderr, "dropped receives that had taken bytes: %u of 40\n", carried);
+	wait_released(rt);
+	CHECK_EQ(weft_socket_close(&c), 0);
+	CHECK_EQ(weft_socket_close(&s), 0);
+}
+
 /* An accept with no connection, dropped: its slot goes and the next
  * connection waits for the next accept. */
 static void test_drop_accept(weft_runtime *rt, weft_socket *l, const weft_addr *addr)
@@ -544,6 +619,7 @@ static void run(unsigned workers)
 	net_listen_any(&l, &addr);
 	test_connect_accept(rt, &l, &addr);
 	test_drop_recv(rt, &l, &addr);
+	test_drop_recv_race(rt, &l, &addr);
 	test_drop_accept(rt, &l, &addr);
 	test_drop_accept_race(rt, &l, &addr);
 	test_drop_connect(rt);
