@@ -51,10 +51,13 @@
  * connection), WEFT__OP_CONNECT is ConnectEx (the socket bound to the
  * wildcard address first when the caller did not bind it;
  * SO_UPDATE_CONNECT_CONTEXT after).  src/net runs its reads and writes
- * this way only behind the weft__net_ring_rw hook, as on io_uring: a
- * receive that completes while its cancel is in flight has consumed bytes
- * nobody will see, which the default (the syscall first, then readiness)
- * cannot do.  A cancel that wins leaves the socket untouched.
+ * this way only behind the weft__net_ring_rw hook, as on io_uring (a
+ * dropped send may have sent bytes nobody is told of).  A dropped receive
+ * is exact, unlike io_uring's: the drop cancels it and waits until the
+ * kernel has finished it (settle_recv), so nothing is read after the drop,
+ * and bytes it took before the cancel reached it go to the carry
+ * (src/net/carry_win32.c), which every later read of the socket takes
+ * first.
  *
  * Every operation that reaches the kernel has a request (struct iocp_req)
  * on the heap holding its OVERLAPPED, the slot's index and generation, and
