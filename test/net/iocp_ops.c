@@ -15,6 +15,8 @@
  *    (the connection), and the dropped future's buffer is never written;
  *  - receives dropped just after their data came lose nothing: what they
  *    took comes first to the next read, a plain recv or an operation;
+ *  - the carry itself (src/net/carry_win32.c) under four threads: order,
+ *    peeks, datagrams whole and alone, forgetting a socket;
  *  - an accept dropped after its connection came either took it (op.c
  *    closes the yielded socket: the client sees the end) or left it for
  *    the next accept; its slot is released either way;
@@ -610,6 +612,73 @@ static void test_drop_connect(weft_runtime *rt)
 	CHECK_EQ(weft_socket_close(&l), 0);
 }
 
+/*
+ * The carry under threads: each thread carries numbered chunks for its own
+ * socket value (stream chunks of random sizes, then datagrams) while the
+ * others do the same on the shared list, and takes them back in random
+ * read sizes: every byte in order, every datagram whole and alone.
+ */
+#define CARRY_THREADS 4
+#define CARRY_ROUNDS 2000
+
+static void *carry_thread(void *arg)
+{
+	int fd = 1000000 + 4 * (int)(intptr_t)arg;
+	uint64_t rng = 77u + (uint64_t)(intptr_t)arg;
+	unsigned char buf[256], in[256];
+	size_t put = 0, got = 0, i;
+	int round;
+
+	for (round = 0; round < CARRY_ROUNDS; round++) {
+		size_t n = 1 + rnd(&rng) % sizeof(buf);
+		long k;
+
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(put + i);
+		CHECK_EQ(weft__w_carry_put(fd, buf, n, false), 0);
+		put += n;
+		if (rnd(&rng) % 3 == 0 && round + 1 < CARRY_ROUNDS)
+			continue; /* let some pile up */
+		while (got < put) {
+			size_t want = 1 + rnd(&rng) % sizeof(in);
+
+			bool peek = rnd(&rng) % 4 == 0;
+
+			k = weft__w_carry_take(fd, in, want, peek);
+			CHECK(k > 0 && (size_t)k <= want);
+			for (i = 0; i < (size_t)k; i++)
+				CHECK_EQ(in[i], pattern(got + i));
+			if (!peek)
+				got += (size_t)k; /* a peek leaves them */
+		}
+	}
+	CHECK_EQ(weft__w_carry_take(fd, in, sizeof(in), false), -EAGAIN);
+	/* Datagrams: one per read, cut to the read. */
+	CHECK_EQ(weft__w_carry_put(fd + 1, "abcdef", 6, true), 0);
+	CHECK_EQ(weft__w_carry_put(fd + 1, "gh", 2, true), 0);
+	CHECK_EQ(weft__w_carry_take(fd + 1, in, 4, false), 4);
+	CHECK(memcmp(in, "abcd", 4) == 0);
+	CHECK_EQ(weft__w_carry_take(fd + 1, in, sizeof(in), false), 2);
+	CHECK(memcmp(in, "gh", 2) == 0);
+	CHECK_EQ(weft__w_carry_take(fd + 1, in, sizeof(in), false), -EAGAIN);
+	/* Forgetting drops what a socket carries, and only that. */
+	CHECK_EQ(weft__w_carry_put(fd + 2, "xyz", 3, false), 0);
+	weft__w_carry_forget(fd + 2);
+	CHECK_EQ(weft__w_carry_take(fd + 2, in, sizeof(in), false), -EAGAIN);
+	return NULL;
+}
+
+static void test_carry_threads(void)
+{
+	pthread_t t[CARRY_THREADS];
+	intptr_t i;
+
+	for (i = 0; i < CARRY_THREADS; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, carry_thread, (void *)i), 0);
+	for (i = 0; i < CARRY_THREADS; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+}
+
 static void run(unsigned workers)
 {
 	weft_runtime *rt = drv_runtime(workers);
@@ -642,6 +711,8 @@ int main(void)
 		fprintf(stderr, "not the IOCP driver: skip\n");
 		return 77;
 	}
+	test_carry_threads();
+	fprintf(stderr, "carry under threads: ok\n");
 	run(0);
 	run(2);
 	return 0;
