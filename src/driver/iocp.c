@@ -63,7 +63,9 @@
  * on the heap holding its OVERLAPPED, the slot's index and generation, and
  * nothing else the future owns.  The kernel owns the request until its
  * completion packet is dequeued, and only the thread that dequeues it frees
- * it: so a completion that comes after a cancel, after the future was
+ * it, once it has completed the slot (a cancel runs under the slab lock
+ * while the slot is in flight, so it never meets a freed request): so a
+ * completion that comes after a cancel, after the future was
  * dropped or after its slot was reused touches only its own request, and
  * weft__op_complete matches the generation before it writes anything to
  * the slot.  The slot keeps the request's address in `off` (unused by
