@@ -57,7 +57,7 @@ enum weft__op_kind {
 	WEFT__OP_FSYNC,    /* fsync(fd), or fdatasync when events is 1 */
 	WEFT__OP_STATX,    /* statx(fd, path after the statx record, events, aux) */
 	WEFT__OP_CLOSE,    /* close(fd) */
-	/* Socket ring operations (io_uring only). */
+	/* Socket ring operations (io_uring; IOCP with WEFT__FEAT_SOCK_OPS). */
 	WEFT__OP_RECV,     /* recv of up to len bytes into the slot's buffer */
 	WEFT__OP_SEND,     /* send (MSG_NOSIGNAL) of len bytes from the slot's buffer */
 	/* Multishot accept (io_uring only): stays in flight; every accepted fd
@@ -70,12 +70,19 @@ enum weft__op_kind {
 	 * id, length; `off` bytes of the first are consumed) until read with
 	 * weft__io_poll_recv, which gives the buffer back to the pool. */
 	WEFT__OP_RECV_MULTI,
+	/* connect(fd) to the sockaddr of len bytes copied into the slot's
+	 * buffer (IOCP only: ConnectEx; yields 0). */
+	WEFT__OP_CONNECT,
 };
 
 /* Optional kernel features a backend found (weft__driver.features). */
 #define WEFT__FEAT_FS 0x1u /* OPENAT, STATX, CLOSE, FSYNC ring operations */
 #define WEFT__FEAT_ACCEPT_MULTI 0x2u /* IORING_ACCEPT_MULTISHOT (5.19+) */
 #define WEFT__FEAT_RECV_MULTI 0x4u /* IORING_RECV_MULTISHOT + buffer rings (6.0+) */
+/* RECV, SEND, ACCEPT and CONNECT as completion operations on a backend
+ * whose other waits are readiness (IOCP: overlapped WSARecv, WSASend,
+ * AcceptEx, ConnectEx). */
+#define WEFT__FEAT_SOCK_OPS 0x8u
 /* The room at the start of a WEFT__OP_STATX slot buffer for the kernel's
  * struct statx (256 bytes in every kernel so far). */
 #define WEFT__STATX_ROOM 256u

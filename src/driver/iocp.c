@@ -27,9 +27,9 @@
  * Operations
  * ==========
  *
- * Readiness (WEFT__OP_POLL, the one operation src/net needs: it makes
- * every transfer itself, non-blocking, and waits only after EAGAIN) comes
- * in two forms:
+ * Readiness (WEFT__OP_POLL, what src/net uses by default: it makes every
+ * transfer itself, non-blocking, and waits only after EAGAIN) comes in two
+ * forms:
  *  - readable on a connected stream socket: a zero-byte overlapped
  *    WSARecv, which completes when data, the peer's FIN or an error is
  *    there and consumes nothing, so a wait dropped at any point loses no
@@ -44,11 +44,28 @@
  *    first): weft's futures wait for one direction of a socket at a time
  *    this way (connect, accept, a full send buffer, datagrams).
  *
+ * The transfers (WEFT__FEAT_SOCK_OPS) are completion operations, as on
+ * io_uring: WEFT__OP_RECV / SEND are one overlapped WSARecv / WSASend of
+ * the slot's buffer, WEFT__OP_ACCEPT is AcceptEx into a socket the request
+ * creates (SO_UPDATE_ACCEPT_CONTEXT and non-blocking once it holds a
+ * connection), WEFT__OP_CONNECT is ConnectEx (the socket bound to the
+ * wildcard address first when the caller did not bind it;
+ * SO_UPDATE_CONNECT_CONTEXT after).  src/net runs its reads and writes
+ * this way only behind the weft__net_ring_rw hook, as on io_uring (a
+ * dropped send may have sent bytes nobody is told of).  A dropped receive
+ * is exact, unlike io_uring's: the drop cancels it and waits until the
+ * kernel has finished it (settle_recv), so nothing is read after the drop,
+ * and bytes it took before the cancel reached it go to the carry
+ * (src/net/carry_win32.c), which every later read of the socket takes
+ * first.
+ *
  * Every operation that reaches the kernel has a request (struct iocp_req)
  * on the heap holding its OVERLAPPED, the slot's index and generation, and
  * nothing else the future owns.  The kernel owns the request until its
  * completion packet is dequeued, and only the thread that dequeues it frees
- * it: so a completion that comes after a cancel, after the future was
+ * it, once it has completed the slot (a cancel runs under the slab lock
+ * while the slot is in flight, so it never meets a freed request): so a
+ * completion that comes after a cancel, after the future was
  * dropped or after its slot was reused touches only its own request, and
  * weft__op_complete matches the generation before it writes anything to
  * the slot.  The slot keeps the request's address in `off` (unused by
@@ -66,6 +83,7 @@
 #include "../net/platform_win32.h"
 
 #include <windows.h>
+#include <mswsock.h>
 
 #include <errno.h>
 #include <string.h>
@@ -87,6 +105,8 @@ struct iocp {
 	/* Requests in the kernel; read without the lock by the reap shortcut. */
 	_Atomic uint32_t pending;
 	struct iocp_thread *threads;
+	/* ConnectEx, looked up at the first connect (slab lock held). */
+	LPFN_CONNECTEX connect_ex;
 };
 
 static struct iocp *iocp_of(struct weft__drv_thread *dt)
@@ -164,6 +184,9 @@ static int iocp_init(struct weft__driver *d)
 	err = iocp_make_threads(d, c);
 	if (err < 0)
 		goto fail;
+	/* Relaxed: a test sets the mask before creating the runtime. */
+	d->features = WEFT__FEAT_SOCK_OPS & ~atomic_load_explicit(&weft__driver_mask_features,
+								 memory_order_relaxed);
 	return 0;
 fail:
 	weft__slab_finish(&c->slab);
@@ -173,14 +196,27 @@ fail:
 
 /* ---- requests ------------------------------------------------------------- */
 
+/* Room for one address AcceptEx writes (its documented minimum: the
+ * largest sockaddr plus 16 bytes), twice: the local and the remote one. */
+#define ACCEPT_ADDR (sizeof(struct sockaddr_storage) + 16)
+
 /* One operation in the kernel.  Owned by the kernel from submission until
  * its packet is dequeued; freed by the thread that dequeues it. */
 struct iocp_req {
 	OVERLAPPED ov; /* first: the packet's OVERLAPPED is the request */
 	uint32_t index, gen;
+	/* The slot's kind (WEFT__OP_POLL, RECV, SEND, ACCEPT, CONNECT). */
+	uint8_t kind;
+	/* The socket the OVERLAPPED was issued on (the listener for an
+	 * accept): CancelIoEx names it with the OVERLAPPED. */
 	SOCKET sock;
 	WSABUF wb;
 	DWORD flags;
+	/* WEFT__OP_ACCEPT: the socket AcceptEx accepts into, created at
+	 * submission and owned by the request until its packet says it
+	 * holds a connection; and the addresses AcceptEx writes. */
+	SOCKET acc;
+	char addrs[2 * ACCEPT_ADDR];
 	/* Event-select requests: the port to post to, the events asked for
 	 * (POLLIN / POLLOUT), the event and the thread-pool wait, and who
 	 * claimed the request (0 nobody, 1 the callback, 2 a cancel). */
@@ -210,6 +246,14 @@ static int32_t err_from_win(DWORD e)
 		return -ENOMEM;
 	case ERROR_INVALID_PARAMETER:
 		return -EINVAL;
+	case ERROR_CONNECTION_REFUSED:
+		return -ECONNREFUSED;
+	case ERROR_NETWORK_UNREACHABLE:
+		return -ENETUNREACH;
+	case ERROR_HOST_UNREACHABLE:
+		return -EHOSTUNREACH;
+	case ERROR_SEM_TIMEOUT:
+		return -ETIMEDOUT;
 	default:
 		return -weft__errno_from_wsa((int)e);
 	}
@@ -303,33 +347,214 @@ static bool connected_stream(SOCKET s)
 	return getpeername(s, (struct sockaddr *)&peer, &plen) == 0;
 }
 
+/* ---- transfers: overlapped receive, send, accept and connect ------------ */
+
+/*
+ * WEFT__OP_RECV / WEFT__OP_SEND: one overlapped WSARecv / WSASend of the
+ * slot's buffer.  The slot owns that buffer (op.c copies a send into it
+ * and a receive out of it when the future polls), and a slot in flight is
+ * freed only by its completion, an orphan's too: so the kernel never
+ * writes or reads memory that a dropped future owned.
+ */
+static int start_transfer(struct iocp_req *r, struct weft__op *op)
+{
+	DWORD got = 0;
+	int rc;
+
+	r->wb.buf = op->buf;
+	r->wb.len = op->len > INT32_MAX ? INT32_MAX : (ULONG)op->len;
+	r->flags = 0;
+	if (op->kind == WEFT__OP_RECV)
+		rc = WSARecv(r->sock, &r->wb, 1, &got, &r->flags, &r->ov, NULL);
+	else
+		rc = WSASend(r->sock, &r->wb, 1, &got, 0, &r->ov, NULL);
+	/* Done at once or pending: either way the packet comes to the port
+	 * (the socket does not skip the port on success). */
+	if (rc == 0 || WSAGetLastError() == WSA_IO_PENDING)
+		return 0;
+	return err_from_win((DWORD)WSAGetLastError());
+}
+
+/*
+ * WEFT__OP_ACCEPT: AcceptEx into a socket of the listener's family made
+ * here.  The request owns that socket until its packet says it holds a
+ * connection: a failed or cancelled accept closes it in its dispatch, an
+ * accept that succeeded for an orphan is closed by op.c (the yielded fd).
+ * Winsock calls take SOCKETs here, so the POSIX wrappers of
+ * platform_win32.h are bypassed with parentheses.
+ */
+static int start_accept(struct iocp_req *r)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss), err;
+	DWORD got = 0;
+
+	if ((getsockname)(r->sock, (struct sockaddr *)&ss, &len) != 0)
+		return err_from_win((DWORD)WSAGetLastError());
+	r->acc = WSASocketW(ss.ss_family, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+			    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+	if (r->acc == INVALID_SOCKET)
+		return err_from_win((DWORD)WSAGetLastError());
+	if (AcceptEx(r->sock, r->acc, r->addrs, 0, ACCEPT_ADDR, ACCEPT_ADDR, &got, &r->ov) ||
+	    WSAGetLastError() == ERROR_IO_PENDING)
+		return 0;
+	err = err_from_win((DWORD)WSAGetLastError());
+	closesocket(r->acc);
+	r->acc = INVALID_SOCKET;
+	return err;
+}
+
+/* The accepted socket, made a full weft socket: the listener's context
+ * (getpeername, shutdown work on it), non-blocking like every weft
+ * socket.  Returns its fd or -errno (the socket then closed). */
+static int32_t accept_done(struct iocp_req *r)
+{
+	u_long nb = 1;
+	int32_t err;
+
+	if ((setsockopt)(r->acc, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&r->sock,
+			 sizeof(r->sock)) == 0 &&
+	    ioctlsocket(r->acc, FIONBIO, &nb) == 0)
+		return (int32_t)r->acc;
+	err = err_from_win((DWORD)WSAGetLastError());
+	closesocket(r->acc);
+	return err;
+}
+
+/* ConnectEx, looked up once per driver (slab lock held); NULL when the
+ * provider has none. */
+static LPFN_CONNECTEX connect_ex(struct iocp *c, SOCKET s)
+{
+	GUID id = WSAID_CONNECTEX;
+	DWORD got = 0;
+
+	if (c->connect_ex == NULL &&
+	    WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof(id), &c->connect_ex,
+		     sizeof(c->connect_ex), &got, NULL, NULL) != 0)
+		c->connect_ex = NULL;
+	return c->connect_ex;
+}
+
+/*
+ * WEFT__OP_CONNECT: ConnectEx to the address in the slot's buffer.
+ * ConnectEx needs a bound socket: one the caller did not bind is bound to
+ * the wildcard address of its family and port 0 first, as connect does
+ * implicitly.
+ */
+static int start_connect(struct iocp *c, struct iocp_req *r, struct weft__op *op)
+{
+	const struct sockaddr *to = op->buf;
+	struct sockaddr_storage local;
+	int len = sizeof(local);
+	LPFN_CONNECTEX fn;
+
+	if (op->buf == NULL || op->len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (to->sa_family != AF_INET && to->sa_family != AF_INET6)
+		return -EAFNOSUPPORT; /* ConnectEx is for TCP */
+	fn = connect_ex(c, r->sock);
+	if (fn == NULL)
+		return -ENOTSUP;
+	if ((getsockname)(r->sock, (struct sockaddr *)&local, &len) != 0) {
+		memset(&local, 0, sizeof(local));
+		local.ss_family = to->sa_family;
+		len = to->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6)
+						: (int)sizeof(struct sockaddr_in);
+		if ((bind)(r->sock, (struct sockaddr *)&local, len) != 0)
+			return err_from_win((DWORD)WSAGetLastError());
+	}
+	if (fn(r->sock, to, (int)op->len, NULL, 0, NULL, &r->ov) ||
+	    WSAGetLastError() == ERROR_IO_PENDING)
+		return 0;
+	return err_from_win((DWORD)WSAGetLastError());
+}
+
+/* The result of a finished transfer (not a readiness wait): bytes moved,
+ * the accepted fd, 0 for a connect, or -errno. */
+static int32_t transfer_result(struct iocp_req *r)
+{
+	DWORD bytes = 0, flags = 0;
+	int32_t err;
+
+	if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags)) {
+		err = err_from_win((DWORD)WSAGetLastError());
+		if (r->kind == WEFT__OP_ACCEPT)
+			closesocket(r->acc);
+		return err;
+	}
+	switch (r->kind) {
+	case WEFT__OP_ACCEPT:
+		return accept_done(r);
+	case WEFT__OP_CONNECT:
+		/* getpeername, shutdown and SO_ERROR work after this. */
+		if ((setsockopt)(r->sock, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
+			return err_from_win((DWORD)WSAGetLastError());
+		return 0;
+	default:
+		return bytes > INT32_MAX ? INT32_MAX : (int32_t)bytes;
+	}
+}
+
+/* Starts request r for slot op, by kind. */
+static int start_req(struct iocp *c, struct iocp_req *r, struct weft__op *op)
+{
+	int err;
+
+	if (op->kind == WEFT__OP_POLL && !(r->events == POLLIN && connected_stream(r->sock)))
+		return start_evsel(c, r);
+	err = associate(c, r->sock);
+	if (err < 0)
+		return err;
+	switch (op->kind) {
+	case WEFT__OP_POLL:
+		return start_readable(r);
+	case WEFT__OP_RECV:
+	case WEFT__OP_SEND:
+		return start_transfer(r, op);
+	case WEFT__OP_ACCEPT:
+		return start_accept(r);
+	default:
+		return start_connect(c, r, op);
+	}
+}
+
 static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct iocp *c = iocp_of(dt);
 	struct iocp_req *r;
 	int err;
 
-	if (op->kind != WEFT__OP_POLL)
-		return -ENOTSUP; /* readiness is all src/net asks of a driver here */
+	if (op->kind != WEFT__OP_POLL && op->kind != WEFT__OP_RECV &&
+	    op->kind != WEFT__OP_SEND && op->kind != WEFT__OP_ACCEPT &&
+	    op->kind != WEFT__OP_CONNECT)
+		return -ENOTSUP; /* the fd and file operations are POSIX */
+	if (op->kind == WEFT__OP_RECV) {
+		/* What a dropped receive took comes first (settle_recv); a recv
+		 * of nothing answers 0 at once, as recv(2) does (a zero-byte
+		 * WSARecv would wait for data first). */
+		long n = weft__w_carry_take(op->fd, op->buf, op->len, false);
+
+		if (n >= 0 || op->len == 0) {
+			op->result = n > 0 ? (int32_t)n : 0;
+			op->state = OP_DONE;
+			return 0;
+		}
+	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
 	r->index = index;
 	r->gen = op->gen;
+	r->kind = op->kind;
 	r->sock = (SOCKET)(uintptr_t)(unsigned)op->fd;
+	r->acc = INVALID_SOCKET;
 	r->events = op->events & (POLLIN | POLLOUT);
 	atomic_init(&r->claimed, 0);
 	/* Counted before it can complete (another thread may dequeue its
 	 * packet before this returns).  Relaxed: only the reap shortcut and
 	 * the final drain read it. */
 	atomic_fetch_add_explicit(&c->pending, 1, memory_order_relaxed);
-	if (r->events == POLLIN && connected_stream(r->sock)) {
-		err = associate(c, r->sock);
-		if (err == 0)
-			err = start_readable(r);
-	} else {
-		err = start_evsel(c, r);
-	}
+	err = start_req(c, r, op);
 	if (err < 0) {
 		/* Relaxed: as above. */
 		atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
@@ -372,13 +597,48 @@ static void cancel_req(struct iocp_req *r)
 	}
 }
 
+/* How long a dropped receive's cancel may take before settle_recv stops
+ * waiting for it (never seen: a pending receive cancels at once). */
+#define SETTLE_NS (5ull * 1000000000u)
+
+/*
+ * Cancels a dropped receive and waits for the kernel to finish it, so that
+ * nothing is read from the socket after the drop returns; the bytes it
+ * took before the cancel reached it (it raced with data) go to the carry
+ * (src/net/carry_win32.c), which every later read of the socket takes
+ * first.  Called by the dropping thread with the slab lock held and the
+ * slot in flight: its buffer lives until the completion, which still
+ * comes and frees the request and the orphaned slot (dispatch frees the
+ * request only after weft__op_complete, which waits for this lock).
+ */
+static void settle_recv(struct iocp_req *r, struct weft__op *op)
+{
+	uint64_t limit = weft__now_ns() + SETTLE_NS;
+	DWORD bytes = 0, flags = 0;
+	int type = SOCK_STREAM, len = sizeof(type);
+
+	(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+	/* The kernel sets the status, then queues the packet. */
+	while (!HasOverlappedIoCompleted(&r->ov)) {
+		if (weft__now_ns() > limit)
+			return; /* the bytes, if any come, are then lost */
+		SleepEx(0, TRUE);
+	}
+	if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags) || bytes == 0)
+		return;
+	(void)(getsockopt)(r->sock, SOL_SOCKET, SO_TYPE, (char *)&type, &len);
+	(void)weft__w_carry_put(op->fd, op->buf, bytes, type != SOCK_STREAM);
+}
+
 static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct iocp_req *r = (struct iocp_req *)(uintptr_t)op->off;
 
 	(void)dt;
 	(void)index;
-	if (r != NULL)
+	if (r != NULL && r->kind == WEFT__OP_RECV)
+		settle_recv(r, op);
+	else if (r != NULL)
 		cancel_req(r);
 }
 
@@ -456,32 +716,48 @@ static int32_t evsel_result(struct iocp_req *r)
 	return res;
 }
 
+/* The result of a zero-byte receive (readable). */
+static int32_t readable_result(struct iocp_req *r)
+{
+	DWORD bytes = 0, flags = 0;
+	int32_t res;
+
+	/* The packet's status, read from the OVERLAPPED (no wait). */
+	if (WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags))
+		return POLLIN;
+	res = err_from_win((DWORD)WSAGetLastError());
+	/* A reset or an abort is still "readable": the next recv reports it. */
+	if (res == -ECONNRESET || res == -ECONNABORTED)
+		res = POLLIN | POLLHUP;
+	return res;
+}
+
 /* Frees the request of one dequeued packet and completes its slot. */
 static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 {
 	struct iocp_req *r = (struct iocp_req *)(void *)e->lpOverlapped;
 	uint32_t index = r->index, gen = r->gen;
-	DWORD bytes = 0, flags = 0;
-	int32_t res = POLLIN;
+	unsigned done;
+	int32_t res;
 
-	if (r->evsel) {
+	if (r->evsel)
 		res = evsel_result(r);
-	} else if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags)) {
-		/* The packet's status, read from the OVERLAPPED (no wait). */
-		res = err_from_win((DWORD)WSAGetLastError());
-	}
-	/* The socket was closed under the wait (its handle is gone): -EBADF,
-	 * as the readiness drivers answer (weft__io_fd_close). */
+	else if (r->kind == WEFT__OP_POLL)
+		res = readable_result(r);
+	else
+		res = transfer_result(r);
+	/* The socket was closed under the operation (its handle is gone):
+	 * -EBADF, as the readiness drivers answer (weft__io_fd_close). */
 	if (res == -ENOTSOCK)
 		res = -EBADF;
-	/* A reset or an abort is still "readable": the next recv reports it. */
-	if (res == -ECONNRESET || res == -ECONNABORTED)
-		res = POLLIN | POLLHUP;
+	/* The request is freed after the slot is completed: until then a
+	 * cancel (under the slab lock, the slot in flight) may still use it. */
+	done = weft__op_complete(&c->slab, index, gen, res) ? 1 : 0;
 	free(r);
 	/* Relaxed: see iocp_submit (a reap that misses a new request finds
 	 * its packet at the next one). */
 	atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
-	return weft__op_complete(&c->slab, index, gen, res) ? 1 : 0;
+	return done;
 }
 
 static unsigned iocp_reap(struct weft__drv_thread *dt)

@@ -34,6 +34,10 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _WIN32
+/* An accept's yield on IOCP is a socket: close() is closesocket there. */
+#include "../net/platform_win32.h"
+#endif
 
 #define CHUNK 64u
 
@@ -457,6 +461,7 @@ static size_t slot_bytes(const struct weft__io_req *req)
 	case WEFT__OP_READ_AT:
 	case WEFT__OP_WRITE_AT:
 	case WEFT__OP_OPENAT:
+	case WEFT__OP_CONNECT:
 		return req->len != 0 ? req->len : 1;
 	case WEFT__OP_STATX:
 		return WEFT__STATX_ROOM + req->len;

@@ -393,7 +393,7 @@ static bool use_ring_rw(const weft_net_wait_ *w)
 	return w->phase == W_RING ||
 	       (w->phase == W_IDLE &&
 		atomic_load_explicit(&weft__net_ring_rw, memory_order_relaxed) != 0 &&
-		weft__io_completion_based());
+		(weft__io_completion_based() || weft__io_has(WEFT__FEAT_SOCK_OPS)));
 }
 
 static weft_poll read_poll(weft_future *base, weft_cx *cx)

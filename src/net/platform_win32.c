@@ -168,6 +168,7 @@ int weft__w_listen(int fd, int backlog)
 
 int weft__w_close(int fd)
 {
+	weft__w_carry_forget(fd);
 	return closesocket((SOCKET)fd) == 0 ? 0 : fail();
 }
 
@@ -220,7 +221,13 @@ int weft__w_fstat(int fd, struct stat *st)
  * other descriptor on Windows (weft__w_fstat refuses them). */
 int weft__w_read(int fd, void *buf, unsigned int len)
 {
-	int n = recv((SOCKET)fd, buf, len > INT_MAX ? INT_MAX : (int)len, 0);
+	long c = weft__w_carry_take(fd, buf, len, false);
+	int n;
+
+	/* What a dropped overlapped receive took comes first (carry_win32.c). */
+	if (c >= 0)
+		return (int)c;
+	n = recv((SOCKET)fd, buf, len > INT_MAX ? INT_MAX : (int)len, 0);
 
 	return n == SOCKET_ERROR ? fail() : n;
 }
@@ -234,7 +241,13 @@ int weft__w_write(int fd, const void *buf, unsigned int len)
 
 long weft__w_recv(int fd, void *buf, size_t len, int flags)
 {
-	int n = recv((SOCKET)fd, buf, len > INT_MAX ? INT_MAX : (int)len, flags);
+	long c = weft__w_carry_take(fd, buf, len, (flags & MSG_PEEK) != 0);
+	int n;
+
+	/* What a dropped overlapped receive took comes first (carry_win32.c). */
+	if (c >= 0)
+		return c;
+	n = recv((SOCKET)fd, buf, len > INT_MAX ? INT_MAX : (int)len, flags);
 
 	return n == SOCKET_ERROR ? fail() : n;
 }

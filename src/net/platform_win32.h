@@ -28,6 +28,7 @@
  * headers (include guards) cannot be rewritten by them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <io.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -91,6 +92,21 @@ int weft__w_getpeername(int fd, struct sockaddr *sa, socklen_t *len);
 int weft__w_shutdown(int fd, int how);
 int weft__w_getaddrinfo(const char *node, const char *service,
 			const struct addrinfo *hints, struct addrinfo **res);
+
+/*
+ * The carry (carry_win32.c): bytes an overlapped receive took for a
+ * future that was dropped, kept for the socket's next read.
+ *  - weft__w_carry_put: appends len bytes of `buf` for fd (one datagram
+ *    when `dgram`); 0 or -ENOMEM (the bytes are then lost).  Any thread.
+ *  - weft__w_carry_take: copies up to len carried bytes of fd to buf (a
+ *    stream's across chunks, a datagram's one chunk), consuming them
+ *    unless `peek`; the count, or -EAGAIN when fd has nothing carried.
+ *    Any thread; one load when nothing is carried anywhere.
+ *  - weft__w_carry_forget: drops what fd has carried (its close).
+ */
+int weft__w_carry_put(int fd, const void *buf, size_t len, bool dgram);
+long weft__w_carry_take(int fd, void *buf, size_t len, bool peek);
+void weft__w_carry_forget(int fd);
 
 /* Function-like, so that fields and other names spelt the same stay. */
 #define socket(...) weft__w_socket(__VA_ARGS__)
