@@ -120,6 +120,11 @@ static void select_drop(weft_future *base)
 	weft_select *sel = (weft_select *)base;
 	unsigned i;
 
+	/* Finished with a winner: the losers are gone already. */
+	if (sel->winner >= 0) {
+		drop_branch(sel, (unsigned)sel->winner);
+		return;
+	}
 	for (i = 0; i < sel->n; i++)
 		if (sel->branches[i] != NULL)
 			drop_branch(sel, i);
@@ -127,6 +132,8 @@ static void select_drop(weft_future *base)
 
 static int select_setup(weft_select *sel, weft_future *const *branches, unsigned n, bool biased)
 {
+	unsigned i;
+
 	if (sel == NULL)
 		return -EINVAL;
 	sel->base.poll = select_poll;
@@ -141,7 +148,8 @@ static int select_setup(weft_select *sel, weft_future *const *branches, unsigned
 		return -EINVAL;
 	}
 	sel->n = n;
-	memcpy(sel->branches, branches, n * sizeof(branches[0]));
+	for (i = 0; i < n; i++)
+		sel->branches[i] = branches[i];
 	if (!biased)
 		sel->start = random_below(n);
 	return 0;
