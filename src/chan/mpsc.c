@@ -159,9 +159,6 @@ struct mpsc {
 	uint64_t head;
 	/* The waker words hold a live waker while RX_PARKED is clear. */
 	bool rx_holds;
-	/* head_block's ready word as last loaded: slots set here are read
-	 * without touching the word the senders keep writing. */
-	uint32_t rx_ready;
 	struct block *head_block;
 	struct block *free_head;
 };
@@ -446,7 +443,6 @@ CHAN_COLD static struct block *next_head_block(struct mpsc *ch, struct block *b)
 	if (next == NULL)
 		return NULL;
 	ch->head_block = next;
-	ch->rx_ready = 0;
 	reclaim(ch);
 	return next;
 }
@@ -456,21 +452,16 @@ static int pop(struct mpsc *ch, void *out)
 {
 	struct block *b = ch->head_block;
 	uint64_t index = ch->head;
-	uint32_t bit = 1u << (index & BLOCK_MASK);
 
 	if (b->start + BLOCK_SLOTS <= index) {
 		b = next_head_block(ch, b);
 		if (b == NULL)
 			return empty_or_closed(ch, index);
 	}
-	if (!(ch->rx_ready & bit)) {
-		/* SeqCst: pairs with the sender's fetch_or (acquire for the
-		 * value, and the park ordering).  Bits seen once stay valid:
-		 * they were acquired, and are cleared only on recycling. */
-		ch->rx_ready = atomic_load_explicit(&b->ready, memory_order_seq_cst);
-		if (!(ch->rx_ready & bit))
-			return empty_or_closed(ch, index);
-	}
+	/* SeqCst: pairs with the sender's fetch_or (acquire for the value,
+	 * and the park ordering). */
+	if (!(atomic_load_explicit(&b->ready, memory_order_seq_cst) & (1u << (index & BLOCK_MASK))))
+		return empty_or_closed(ch, index);
 	value_copy(out, slot_ptr(ch, b, index), ch->elem_size);
 	ch->head = index + 1;
 	if (ch->bounded)
@@ -564,7 +555,6 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	ch->last = first;
 	ch->head = 0;
 	ch->head_block = first;
-	ch->rx_ready = 0;
 	ch->free_head = first;
 	*tx = (weft_mpsc_tx *)(void *)ch;
 	*rx = (weft_mpsc_rx *)(void *)ch;
