@@ -1077,7 +1077,8 @@ static int st_watch(void *state, long n)
 	return 0;
 }
 
-/* A select over two receives, one of which has a value (alternating). */
+/* A biased select (as the Tokio peer's `biased;`) over two receives, one
+ * of which has a value (alternating). */
 static int st_select2(void *state, long n)
 {
 	struct st_state *st = state;
@@ -1095,7 +1096,7 @@ static int st_select2(void *state, long n)
 		weft_mpsc_recv(st->rx2, &b, &r1);
 		br[0] = &r0.base;
 		br[1] = &r1.base;
-		weft_select_init(&sel, br, 2);
+		weft_select_init_biased(&sel, br, 2);
 		if (weft_future_poll(&sel.base, &st->cx) != WEFT_READY ||
 		    sel.winner != (int)(k & 1))
 			return bench_check(0, "select picked the wrong branch");

@@ -609,7 +609,8 @@ int weft_watch_changed(weft_watch_rx *rx, weft_watch_changed_future *f);
  *
  * Each poll visits the branches once, starting at a random branch and
  * wrapping around, so that an always-ready branch cannot starve the
- * others.  The first branch that returns ready wins: `winner` is its index
+ * others (a biased select, weft_select_init_biased, visits them in order
+ * instead, first to last, as Tokio's `biased;` does).  The first branch that returns ready wins: `winner` is its index
  * and the select is ready.  The losers are dropped right away (a losing
  * send delivers nothing and gives up its place, a losing receive takes
  * nothing), which is why every branch must be cancellation-safe, as all of
@@ -630,6 +631,8 @@ typedef struct weft_select {
 	unsigned n;
 	unsigned start;
 	bool done;
+	/* Private: true for weft_select_init_biased (start stays 0). */
+	bool biased;
 	weft_future *branches[WEFT_SELECT_MAX];
 } weft_select;
 
@@ -642,6 +645,17 @@ typedef struct weft_select {
  * ready at once with winner -1.
  */
 int weft_select_init(weft_select *sel, weft_future *const *branches, unsigned n);
+
+/*
+ * The same as weft_select_init, but every poll visits the branches in
+ * order, first to last, instead of from a random one (Tokio's `biased;`):
+ * the first branch that is ready wins.  An earlier branch that is always
+ * ready starves the later ones, so use it where that priority is the point
+ * (a shutdown branch first) or where the branches are rarely ready
+ * together; it also saves drawing a random number at each poll.  Returns
+ * what weft_select_init returns.  Any thread (before the select is shared).
+ */
+int weft_select_init_biased(weft_select *sel, weft_future *const *branches, unsigned n);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The list layer of src/common (waiter lists and wake batches), shared
@@ -37,6 +38,24 @@ void *weft__chan_alloc_aligned(size_t size, size_t align);
 void weft__chan_free(void *p);
 /* Frees a block of weft__chan_alloc_aligned. */
 void weft__chan_free_aligned(void *p);
+
+/*
+ * weft__chan_alloc and weft__chan_free for the hot paths (a heap oneshot
+ * per request): the hook is checked inline and the C library called
+ * directly, saving a call when no test armed the hook.
+ */
+static inline void *chan_alloc_inline(size_t size)
+{
+	/* Relaxed: see weft__chan_fail_alloc_at. */
+	if (atomic_load_explicit(&weft__chan_fail_alloc_at, memory_order_relaxed) > 0)
+		return weft__chan_alloc(size);
+	return malloc(size);
+}
+
+static inline void chan_free_inline(void *p)
+{
+	free(p);
+}
 
 /* ---- values in atomic words ------------------------------------------- */
 

@@ -73,14 +73,28 @@
  * Waking the receiver
  * -------------------
  *
- * The receiver stores its waker in the channel (under the lock, only when
- * it changes), sets rx_parked, and checks for a value once more.  A sender
- * sets its ready bit, then loads rx_parked; if it is set, the sender clears
- * it and wakes the stored waker.  Both pairs (ready bit then rx_parked;
- * rx_parked then ready bit, next link and tail) are sequentially
- * consistent, so either the receiver's second look finds the value or the
- * sender sees rx_parked: no lost wake-up.  The lock is taken by senders
- * only when the receiver is parked.
+ * The receiver's waker lives in two atomic words of the channel, guarded by
+ * one state word, rx_state, without a lock: bit 0 (RX_PARKED) says the
+ * receiver waits and the senders may take the waker; the bits above count
+ * the times it was set (a generation, against ABA).  Only the receiver
+ * writes the waker words, and only while RX_PARKED is clear; rx_holds
+ * (receiver only) then says whether they hold a live waker that it keeps
+ * for next time.  A sender may read them at any time (they are atomics),
+ * but uses what it read only when its CAS proves them current.
+ *
+ * The receiver parks by storing its waker (a clone, skipped when the kept
+ * one wakes the same task), setting RX_PARKED with a new generation, and
+ * looking for a value once more.  A sender sets its ready bit, then loads
+ * rx_state; if RX_PARKED is set, it reads the waker words and takes them
+ * with one CAS that clears RX_PARKED (the generation tells it that the
+ * words it read are the ones it takes: the receiver must clear RX_PARKED
+ * and set it again, with a new generation, to change them), and wakes the
+ * waker it now owns.  Both pairs (ready bit then rx_state; rx_state then
+ * ready bit, next link and tail) are sequentially consistent, so either the
+ * receiver's second look finds the value or the sender sees RX_PARKED: no
+ * lost wake-up.  A receiver that finds a value after all takes its waker
+ * back with the same CAS, unless a sender beat it to it.  No wake takes the
+ * channel lock, which only guards the chain of blocks.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -97,6 +111,9 @@
 #define SPARE_SLOTS ((uint64_t)2 * BLOCK_SLOTS)
 
 #define TAIL_CLOSED ((uint64_t)1 << 63)
+
+#define RX_PARKED ((uint64_t)1)
+#define RX_GEN_ONE ((uint64_t)2)
 
 #define MAX_CAPACITY ((size_t)1 << 40)
 
@@ -124,7 +141,11 @@ struct mpsc {
 	/* Mostly read, on a line of its own. */
 	_Alignas(64) _Atomic uint64_t limit;
 	_Atomic(struct block *) block_tail;
-	_Atomic bool rx_parked;
+	/* RX_PARKED and the generation (see the essay). */
+	_Atomic uint64_t rx_state;
+	/* The receiver's waker; see the essay for who may touch them. */
+	_Atomic uintptr_t rx_waker_data;
+	_Atomic uintptr_t rx_waker_vtable;
 	bool bounded;
 	size_t elem_size;
 	size_t capacity;
@@ -133,11 +154,11 @@ struct mpsc {
 	/* Under lock. */
 	pthread_mutex_t lock;
 	struct block *last;
-	/* Written by the receiver under lock; read under lock by wakers. */
-	weft_waker rx_waker;
 	char pad2[64];
 	/* The receiver only. */
 	uint64_t head;
+	/* The waker words hold a live waker while RX_PARKED is clear. */
+	bool rx_holds;
 	struct block *head_block;
 	struct block *free_head;
 };
@@ -303,19 +324,65 @@ static void reclaim(struct mpsc *ch)
 
 /* ---- sending and receiving ------------------------------------------------ */
 
-CHAN_COLD static void wake_rx(struct mpsc *ch)
+/* Reads the waker words; only meaningful as the state word says. */
+static weft_waker load_rx_waker(const struct mpsc *ch)
 {
 	weft_waker w;
 
-	/* AcqRel: one sender wins the wake; acquire pairs with the receiver's
-	 * seq_cst store so that its waker (stored before) is visible under
-	 * the lock. */
-	if (!atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
-		return;
-	pthread_mutex_lock(&ch->lock);
-	w = weft_waker_clone(&ch->rx_waker);
-	pthread_mutex_unlock(&ch->lock);
-	weft_waker_wake(&w);
+	/* Relaxed: ordered by the acquire load or CAS of rx_state that saw
+	 * RX_PARKED (pairs with the receiver's seq_cst store setting it). */
+	w.data = (void *)atomic_load_explicit(&ch->rx_waker_data, memory_order_relaxed);
+	w.vtable = (const weft_waker_vtable *)atomic_load_explicit(&ch->rx_waker_vtable,
+								    memory_order_relaxed);
+	return w;
+}
+
+/* The receiver's, while RX_PARKED is clear. */
+static void store_rx_waker(struct mpsc *ch, weft_waker w)
+{
+	/* Relaxed: published by the seq_cst store that sets RX_PARKED. */
+	atomic_store_explicit(&ch->rx_waker_data, (uintptr_t)w.data, memory_order_relaxed);
+	atomic_store_explicit(&ch->rx_waker_vtable, (uintptr_t)w.vtable, memory_order_relaxed);
+}
+
+/*
+ * Takes the parked receiver's waker, if it is still parked: `s` is the
+ * state as last loaded.  Returns true with the waker in *out.  Senders and
+ * the receiver itself (taking it back) use it.
+ */
+static bool take_rx_waker(struct mpsc *ch, uint64_t s, weft_waker *out)
+{
+	while (s & RX_PARKED) {
+		*out = load_rx_waker(ch);
+		/* Acquire: the waker words read above (and re-read after a
+		 * failure) are those the receiver published with the store
+		 * that set RX_PARKED; pairs with that seq_cst store. */
+		if (atomic_compare_exchange_weak_explicit(&ch->rx_state, &s, s & ~RX_PARKED,
+							  memory_order_acquire,
+							  memory_order_acquire))
+			return true;
+	}
+	return false;
+}
+
+/* A sender saw RX_PARKED: takes the receiver's waker and wakes it. */
+CHAN_COLD static void wake_rx(struct mpsc *ch, uint64_t s)
+{
+	weft_waker w;
+
+	if (take_rx_waker(ch, s, &w))
+		weft_waker_wake(&w);
+}
+
+/* Wakes the receiver if it is parked.  Call after a seq_cst publication. */
+static inline void wake_rx_if_parked(struct mpsc *ch)
+{
+	/* SeqCst: Dekker with the receiver's seq_cst store of RX_PARKED then
+	 * its re-check (the essay). */
+	uint64_t s = atomic_load_explicit(&ch->rx_state, memory_order_seq_cst);
+
+	if (s & RX_PARKED)
+		wake_rx(ch, s);
 }
 
 /* Claims a slot and writes `value` into it.  Returns 0, -EPIPE, -ENOMEM. */
@@ -347,12 +414,10 @@ static int push(struct mpsc *ch, const void *value)
 	b = find_block(ch, t);
 	value_copy(slot_ptr(ch, b, t), value, ch->elem_size);
 	/* SeqCst: publishes the value (release, pairs with the receiver's
-	 * load) and orders it before our rx_parked load (Dekker with the
+	 * load) and orders it before our rx_state load (Dekker with the
 	 * receiver's park). */
 	atomic_fetch_or_explicit(&b->ready, 1u << (t & BLOCK_MASK), memory_order_seq_cst);
-	/* SeqCst: see above. */
-	if (atomic_load_explicit(&ch->rx_parked, memory_order_seq_cst))
-		wake_rx(ch);
+	wake_rx_if_parked(ch);
 	return 0;
 }
 
@@ -408,7 +473,6 @@ static int pop(struct mpsc *ch, void *out)
 
 static void chan_close(struct mpsc *ch)
 {
-	weft_waker w;
 	uint64_t prev;
 
 	/* SeqCst: a sender's claim either precedes this (and is received) or
@@ -420,13 +484,7 @@ static void chan_close(struct mpsc *ch)
 	 * already fails at the closed tail and gives it back. */
 	if (ch->bounded)
 		weft__sem_close(&ch->sem);
-	/* AcqRel: as in wake_rx. */
-	if (!atomic_exchange_explicit(&ch->rx_parked, false, memory_order_acq_rel))
-		return;
-	pthread_mutex_lock(&ch->lock);
-	w = weft_waker_clone(&ch->rx_waker);
-	pthread_mutex_unlock(&ch->lock);
-	weft_waker_wake(&w);
+	wake_rx_if_parked(ch);
 }
 
 static void chan_free(struct mpsc *ch)
@@ -439,7 +497,7 @@ static void chan_free(struct mpsc *ch)
 		weft__chan_free(b);
 		b = next;
 	}
-	weft_waker_drop(&ch->rx_waker);
+	/* weft_mpsc_rx_release took the receiver's waker back and dropped it. */
 	if (ch->bounded)
 		weft__sem_finish(&ch->sem);
 	pthread_mutex_destroy(&ch->lock);
@@ -486,14 +544,15 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	atomic_init(&ch->tail, 0);
 	atomic_init(&ch->limit, BLOCK_SLOTS);
 	atomic_init(&ch->block_tail, first);
-	atomic_init(&ch->rx_parked, false);
+	atomic_init(&ch->rx_state, 0);
+	atomic_init(&ch->rx_waker_data, 0);
+	atomic_init(&ch->rx_waker_vtable, 0);
+	ch->rx_holds = false;
 	ch->bounded = bounded;
 	ch->capacity = bounded ? capacity : 0;
 	atomic_init(&ch->senders, 1);
 	atomic_init(&ch->refs, 2);
 	ch->last = first;
-	ch->rx_waker.data = NULL;
-	ch->rx_waker.vtable = NULL;
 	ch->head = 0;
 	ch->head_block = first;
 	ch->free_head = first;
@@ -579,19 +638,26 @@ int weft_mpsc_rx_close(weft_mpsc_rx *rx)
 
 void weft_mpsc_rx_release(weft_mpsc_rx *rx)
 {
-	weft_waker stale;
 	struct mpsc *ch;
+	weft_waker w;
+	uint64_t s;
 
 	if (rx == NULL)
 		return;
 	ch = rx_chan(rx);
 	chan_close(ch);
 	/* The values still buffered are discarded with the blocks when the
-	 * last reference goes; the receiver's waker goes now. */
-	pthread_mutex_lock(&ch->lock);
-	stale = weft__waker_take(&ch->rx_waker);
-	pthread_mutex_unlock(&ch->lock);
-	weft_waker_drop(&stale);
+	 * last reference goes; the receiver's waker goes now (taken back if
+	 * it is parked; a sender that beat us to it wakes it instead).
+	 * Relaxed: take_rx_waker's CAS orders the words it reads. */
+	s = atomic_load_explicit(&ch->rx_state, memory_order_relaxed);
+	if (take_rx_waker(ch, s, &w))
+		ch->rx_holds = true;
+	if (ch->rx_holds) {
+		w = load_rx_waker(ch);
+		weft_waker_drop(&w);
+		ch->rx_holds = false;
+	}
 	chan_unref(ch);
 }
 
@@ -761,32 +827,69 @@ int weft_mpsc_send_ptr(weft_mpsc_tx *tx, void *p, weft_mpsc_send_future *f)
 
 
 /*
- * The receive found nothing: stores the waker (under the lock, only when it
+ * Before parking: makes the waker words hold a waker that wakes `waker`'s
+ * task, owned by the receiver (RX_PARKED clear).  Returns false when there
+ * is nothing to do (still parked from an earlier poll, same task); true
+ * with the state word to publish in *next.
+ */
+static bool own_rx_waker(struct mpsc *ch, const weft_waker *waker, uint64_t *next)
+{
+	/* Relaxed: only the receiver sets RX_PARKED; a sender clearing it
+	 * concurrently is caught by the CAS in take_rx_waker. */
+	uint64_t s = atomic_load_explicit(&ch->rx_state, memory_order_relaxed);
+	weft_waker w;
+
+	if (s & RX_PARKED) {
+		/* Parked by an earlier poll: only the receiver writes the
+		 * words, so reading them here is safe. */
+		w = load_rx_waker(ch);
+		if (weft_waker_will_wake(&w, waker))
+			return false;
+		/* Take it back to replace it; a sender may win and wake it. */
+		ch->rx_holds = take_rx_waker(ch, s, &w);
+		/* Relaxed: RX_PARKED is clear now, and only we set it. */
+		s = atomic_load_explicit(&ch->rx_state, memory_order_relaxed);
+	}
+	if (ch->rx_holds) {
+		w = load_rx_waker(ch);
+		if (!weft_waker_will_wake(&w, waker)) {
+			weft_waker_drop(&w);
+			ch->rx_holds = false;
+		}
+	}
+	if (!ch->rx_holds)
+		store_rx_waker(ch, weft_waker_clone(waker));
+	/* The words now belong to the state word (and the senders). */
+	ch->rx_holds = false;
+	*next = (s + RX_GEN_ONE) | RX_PARKED;
+	return true;
+}
+
+/*
+ * The receive found nothing: stores the waker (cloned only when it
  * changed), marks the receiver parked and looks once more.  Returns -EAGAIN
  * with the receiver parked, or pop's answer.  Out of line, so that the
  * ready path of recv_poll saves no registers.
  */
 CHAN_COLD static int recv_park(struct mpsc *ch, weft_mpsc_recv_future *f, weft_cx *cx)
 {
-	const weft_waker *waker = weft_cx_waker(cx);
+	weft_waker w;
+	uint64_t s;
 	int err;
 
-	/* Only the receiver writes rx_waker, so reading it here is safe. */
-	if (!weft_waker_will_wake(&ch->rx_waker, waker)) {
-		weft_waker stale;
-
-		pthread_mutex_lock(&ch->lock);
-		stale = weft__waker_replace(&ch->rx_waker, waker);
-		pthread_mutex_unlock(&ch->lock);
-		weft_waker_drop(&stale);
+	if (own_rx_waker(ch, weft_cx_waker(cx), &s)) {
+		/* SeqCst: publishes the waker words and is the receiver's side
+		 * of the Dekker with the senders' ready bit then rx_state load
+		 * (and close's); the second pop's loads are seq_cst too. */
+		atomic_store_explicit(&ch->rx_state, s, memory_order_seq_cst);
 	}
-	/* SeqCst: Dekker with the sender's fetch_or then rx_parked load, and
-	 * with close; the second pop's loads are seq_cst too. */
-	atomic_store_explicit(&ch->rx_parked, true, memory_order_seq_cst);
 	err = pop(ch, f->out);
 	if (err != -EAGAIN) {
-		/* Relaxed: a stale flag costs at most one spurious wake. */
-		atomic_store_explicit(&ch->rx_parked, false, memory_order_relaxed);
+		/* Found one after all: take the waker back (unless a sender
+		 * did, and wakes it), so that no send wakes us for nothing.
+		 * Relaxed: take_rx_waker's CAS checks it. */
+		s = atomic_load_explicit(&ch->rx_state, memory_order_relaxed);
+		ch->rx_holds = take_rx_waker(ch, s, &w);
 	}
 	return err;
 }
@@ -795,7 +898,7 @@ CHAN_COLD static int recv_park(struct mpsc *ch, weft_mpsc_recv_future *f, weft_c
  * A receive future has no drop function: dropping it touches nothing, so
  * it may be dropped even after the receiver was released (a runtime shut
  * down after its channels were).  A parked receive that is dropped leaves
- * rx_parked set: the next send pays one spurious wake.
+ * RX_PARKED set: the next send pays one spurious wake.
  */
 static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 {

@@ -97,10 +97,12 @@ int weft_oneshot_create(size_t size, weft_oneshot **out)
 
 	if (out == NULL || size > MAX_SIZE)
 		return -EINVAL;
-	os = weft__chan_alloc(sizeof(*os) + size);
+	/* One allocation; a small value lives in the inline buffer. */
+	os = chan_alloc_inline(sizeof(*os) + (size > WEFT_ONESHOT_INLINE_SIZE ? size : 0));
 	if (os == NULL)
 		return -ENOMEM;
-	oneshot_setup(os, os + 1, size, OS_HEAP);
+	oneshot_setup(os, size > WEFT_ONESHOT_INLINE_SIZE ? (void *)(os + 1) : &os->inline_storage,
+		      size, OS_HEAP);
 	*out = os;
 	return 0;
 }
@@ -154,7 +156,7 @@ static int tx_finish(weft_oneshot *os, bool sent)
 	/* From here on `os` may be freed by the receiver unless it is done. */
 	if (s & OS_RX_DONE) {
 		if (s & OS_HEAP)
-			weft__chan_free(os);
+			chan_free_inline(os);
 		return -EPIPE;
 	}
 	if (s & OS_RX_WAKER)
@@ -227,7 +229,7 @@ static int rx_complete(weft_oneshot *os, void *out, uint32_t s)
 	 * setting RX_DONE at all, and a caller-owned one needs only a store,
 	 * not a read-modify-write. */
 	if (s & OS_HEAP) {
-		weft__chan_free(os);
+		chan_free_inline(os);
 		return err;
 	}
 	/* Release: orders our read of the value before the owner reuses the
@@ -278,7 +280,7 @@ int weft_oneshot_rx_close(weft_oneshot *os)
 	if (s & OS_RX_WAKER)
 		weft_waker_drop(&w);
 	if ((s & OS_TX_DONE) && (s & OS_HEAP))
-		weft__chan_free(os);
+		chan_free_inline(os);
 	return 0;
 }
 

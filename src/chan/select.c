@@ -3,8 +3,8 @@
  *
  * A select is a future over up to WEFT_SELECT_MAX child futures.  Each poll
  * visits every enabled branch once, starting at a random one (a per-thread
- * xorshift generator, drawn again at every poll), and stops at the first
- * that is ready.  That branch wins; the others are dropped on the spot, so
+ * xorshift generator, drawn again at every poll; a biased select starts at
+ * the first branch every time), and stops at the first that is ready.  That branch wins; the others are dropped on the spot, so
  * that a losing send gives up its place in its queue and a losing receive
  * unregisters.  All of weft's channel futures take a value only in the poll
  * that returns ready, which is what makes dropping the losers lossless.
@@ -58,45 +58,60 @@ static void drop_branch(weft_select *sel, unsigned i)
 	weft_future_drop(f);
 }
 
+/* Branch k won: the losers are dropped now, the winner with the select. */
+static weft_poll select_won(weft_select *sel, unsigned k)
+{
+	unsigned i;
+
+	sel->winner = (int)k;
+	sel->done = true;
+	for (i = 0; i < sel->n; i++)
+		if (i != k && sel->branches[i] != NULL)
+			drop_branch(sel, i);
+	return WEFT_READY;
+}
+
+/*
+ * A branch spent the last of the budget (the task is already woken to
+ * yield): the rest are still looked at, unconstrained, so that a timeout
+ * branch sees its deadline (as weft_timeout does).  Returns the context
+ * for the remaining branches.
+ */
+static weft_cx *after_budget(weft_cx *cx, bool had_budget, weft_cx *unconstrained)
+{
+	if (!had_budget || !weft_coop_exhausted(cx))
+		return cx;
+	*unconstrained = *cx;
+	unconstrained->budget = WEFT_COOP_UNCONSTRAINED;
+	return unconstrained;
+}
+
 static weft_poll select_poll(weft_future *base, weft_cx *cx)
 {
 	weft_select *sel = (weft_select *)base;
-	unsigned i, k, enabled = 0;
+	unsigned i, n = sel->n, k = sel->start, enabled = 0;
 	bool had_budget = !weft_coop_exhausted(cx);
 	weft_cx unconstrained, *bcx = cx;
 
 	if (sel->done)
 		return WEFT_READY;
-	for (i = 0; i < sel->n; i++) {
-		k = sel->start + i;
-		if (k >= sel->n)
-			k -= sel->n;
-		if (sel->branches[k] == NULL)
+	for (i = 0; i < n; i++, k = k + 1 < n ? k + 1 : 0) {
+		weft_future *f = sel->branches[k];
+
+		if (f == NULL)
 			continue;
 		enabled++;
-		if (weft_future_poll(sel->branches[k], bcx) == WEFT_READY) {
-			sel->winner = (int)k;
-			sel->done = true;
-			for (i = 0; i < sel->n; i++)
-				if (i != k && sel->branches[i] != NULL)
-					drop_branch(sel, i);
-			return WEFT_READY;
-		}
-		/* A branch spent the last of the budget (the task is already
-		 * woken to yield): the rest are still looked at, unconstrained,
-		 * so that a timeout branch sees its deadline (as weft_timeout
-		 * does). */
-		if (bcx == cx && had_budget && weft_coop_exhausted(cx)) {
-			unconstrained = *cx;
-			unconstrained.budget = WEFT_COOP_UNCONSTRAINED;
-			bcx = &unconstrained;
-		}
+		if (weft_future_poll(f, bcx) == WEFT_READY)
+			return select_won(sel, k);
+		if (bcx == cx)
+			bcx = after_budget(cx, had_budget, &unconstrained);
 	}
 	if (enabled == 0) {
 		sel->done = true;
 		return WEFT_READY;
 	}
-	sel->start = random_below(sel->n);
+	if (!sel->biased)
+		sel->start = random_below(n);
 	return WEFT_PENDING;
 }
 
@@ -105,12 +120,17 @@ static void select_drop(weft_future *base)
 	weft_select *sel = (weft_select *)base;
 	unsigned i;
 
+	/* Finished with a winner: the losers are gone already. */
+	if (sel->winner >= 0) {
+		drop_branch(sel, (unsigned)sel->winner);
+		return;
+	}
 	for (i = 0; i < sel->n; i++)
 		if (sel->branches[i] != NULL)
 			drop_branch(sel, i);
 }
 
-int weft_select_init(weft_select *sel, weft_future *const *branches, unsigned n)
+static int select_setup(weft_select *sel, weft_future *const *branches, unsigned n, bool biased)
 {
 	unsigned i;
 
@@ -120,6 +140,7 @@ int weft_select_init(weft_select *sel, weft_future *const *branches, unsigned n)
 	sel->base.drop = select_drop;
 	sel->winner = -1;
 	sel->done = false;
+	sel->biased = biased;
 	sel->n = 0;
 	sel->start = 0;
 	if (n == 0 || n > WEFT_SELECT_MAX || branches == NULL) {
@@ -129,6 +150,17 @@ int weft_select_init(weft_select *sel, weft_future *const *branches, unsigned n)
 	sel->n = n;
 	for (i = 0; i < n; i++)
 		sel->branches[i] = branches[i];
-	sel->start = random_below(n);
+	if (!biased)
+		sel->start = random_below(n);
 	return 0;
+}
+
+int weft_select_init(weft_select *sel, weft_future *const *branches, unsigned n)
+{
+	return select_setup(sel, branches, n, false);
+}
+
+int weft_select_init_biased(weft_select *sel, weft_future *const *branches, unsigned n)
+{
+	return select_setup(sel, branches, n, true);
 }

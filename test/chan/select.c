@@ -1,4 +1,4 @@
-/* select: the first ready branch wins, the losers are cancelled cleanly, two always-ready channels are both served within a bound, any future (a stand-in timer, a join handle) can be a branch. */
+/* select: the first ready branch wins (a biased one in branch order), the losers are cancelled cleanly, two always-ready channels are both served within a bound, any future (a stand-in timer, a join handle) can be a branch. */
 #include "chan_test.h"
 
 static void test_first_ready_wins(void)
@@ -182,6 +182,65 @@ static void test_fairness_by_hand(void)
 	}
 }
 
+/* A biased select visits its branches in order: with both always ready the
+ * first always wins; with the first empty, the second wins and the first,
+ * polled before it, was registered (a send to it wakes the task). */
+static void test_biased(void)
+{
+	struct count_waker cw = { 0 };
+	weft_waker w = count_waker_ref(&cw);
+	weft_mpsc_tx *tx[2];
+	weft_mpsc_rx *rx[2];
+	weft_mpsc_recv_future rf[2];
+	weft_future *br[2];
+	weft_select sel;
+	uint64_t v = 0, out[2];
+	long wakes;
+	int i, k;
+	weft_cx cx;
+
+	weft_cx_init(&cx, &w);
+	br[0] = br[1] = NULL;
+	CHECK_EQ(weft_select_init_biased(NULL, br, 2), -EINVAL);
+	for (k = 0; k < 2; k++) {
+		CHECK_EQ(weft_mpsc_unbounded(8, &tx[k], &rx[k]), 0);
+		CHECK_EQ(weft_mpsc_try_send(tx[k], &v), 0);
+	}
+	for (i = 0; i < 1000; i++) {
+		for (k = 0; k < 2; k++) {
+			weft_mpsc_recv(rx[k], &out[k], &rf[k]);
+			br[k] = &rf[k].base;
+		}
+		CHECK_EQ(weft_select_init_biased(&sel, br, 2), 0);
+		CHECK_EQ(poll_once(&sel.base, &cx), WEFT_READY);
+		CHECK_EQ(sel.winner, 0);
+		weft_future_drop(&sel.base);
+		v = (uint64_t)i + 1;
+		CHECK_EQ(weft_mpsc_try_send(tx[0], &v), 0); /* ready again */
+	}
+	CHECK_EQ(weft_mpsc_try_recv(rx[0], &out[0]), 0); /* channel 0 empty */
+	for (i = 0; i < 100; i++) {
+		for (k = 0; k < 2; k++) {
+			weft_mpsc_recv(rx[k], &out[k], &rf[k]);
+			br[k] = &rf[k].base;
+		}
+		CHECK_EQ(weft_select_init_biased(&sel, br, 2), 0);
+		CHECK_EQ(poll_once(&sel.base, &cx), WEFT_READY);
+		CHECK_EQ(sel.winner, 1);
+		weft_future_drop(&sel.base);
+		CHECK_EQ(weft_mpsc_try_send(tx[1], &v), 0);
+	}
+	/* Branch 0 was polled (and parked) before branch 1 won. */
+	wakes = count_wakes(&cw);
+	CHECK_EQ(weft_mpsc_try_send(tx[0], &v), 0);
+	CHECK_EQ(count_wakes(&cw), wakes + 1);
+	for (k = 0; k < 2; k++) {
+		weft_mpsc_tx_release(tx[k]);
+		weft_mpsc_rx_release(rx[k]);
+	}
+	CHECK_EQ(atomic_load(&cw.clones), 0);
+}
+
 /* ---- on a runtime ---------------------------------------------------------------- */
 
 #define CHANNELS 3
@@ -344,6 +403,7 @@ int main(void)
 	test_first_ready_wins();
 	test_edge_cases();
 	test_fairness_by_hand();
+	test_biased();
 	merge(4, n);
 	merge(0, n);
 	join_branch(4);
