@@ -566,7 +566,7 @@ static inline int weft__rwlock_unlock_write_inline(weft_rwlock *rw)
 typedef struct weft_notify {
 	/* Private: notify_waiters generation << 2 | EMPTY / WAITING / NOTIFIED. */
 	WEFT__ATOMIC(size_t) state;
-	pthread_mutex_t lock;          /* private */
+	union weft__lock_slot lock;    /* private */
 	struct weft__waitlist waiters; /* private */
 } weft_notify;
 
