@@ -77,9 +77,9 @@ typedef struct weft_semaphore {
 } weft_semaphore;
 
 /*
- * Initialises `s` with `permits` available permits.  Returns 0; -EINVAL for
- * a NULL `s` or more than WEFT_SEMAPHORE_MAX_PERMITS permits; or the
- * negative errno of pthread_mutex_init (-ENOMEM, -EAGAIN).
+ * Initialises `s` with `permits` available permits.  Returns 0, or -EINVAL
+ * for a NULL `s` or more than WEFT_SEMAPHORE_MAX_PERMITS permits (nothing
+ * else can fail: the queue lock is a word that needs no allocation).
  */
 int weft_semaphore_init(weft_semaphore *s, size_t permits);
 
@@ -153,8 +153,7 @@ typedef struct weft_mutex {
 	struct weft__sem sem; /* private */
 } weft_mutex;
 
-/* Initialises `m`, unlocked.  Returns 0, -EINVAL for NULL, or the negative
- * errno of pthread_mutex_init. */
+/* Initialises `m`, unlocked.  Returns 0, or -EINVAL for NULL. */
 int weft_mutex_init(weft_mutex *m);
 
 /* Releases what `m` holds.  It must be unlocked with no waiter.  NULL is a
@@ -213,7 +212,7 @@ typedef struct weft_rwlock {
 } weft_rwlock;
 
 /* Initialises `rw`, unlocked, admitting WEFT_RWLOCK_MAX_READERS readers.
- * Returns 0, -EINVAL for NULL, or the negative errno of pthread_mutex_init. */
+ * Returns 0, or -EINVAL for NULL. */
 int weft_rwlock_init(weft_rwlock *rw);
 
 /*
@@ -566,12 +565,11 @@ static inline int weft__rwlock_unlock_write_inline(weft_rwlock *rw)
 typedef struct weft_notify {
 	/* Private: notify_waiters generation << 2 | EMPTY / WAITING / NOTIFIED. */
 	WEFT__ATOMIC(size_t) state;
-	pthread_mutex_t lock;          /* private */
+	union weft__lock_slot lock;    /* private */
 	struct weft__waitlist waiters; /* private */
 } weft_notify;
 
-/* Initialises `n` with no permit.  Returns 0, -EINVAL for NULL, or the
- * negative errno of pthread_mutex_init. */
+/* Initialises `n` with no permit.  Returns 0, or -EINVAL for NULL. */
 int weft_notify_init(weft_notify *n);
 
 /* Releases what `n` holds.  No future may still wait on it.  NULL is a
@@ -632,14 +630,14 @@ typedef struct weft_barrier {
 	/* Private: generation << 32 | parties arrived. */
 	WEFT__ATOMIC(uint64_t) state;
 	uint32_t parties;              /* private */
-	pthread_mutex_t lock;          /* private */
+	union weft__lock_slot lock;    /* private */
 	struct weft__waitlist waiters; /* private */
 } weft_barrier;
 
 /*
  * Initialises `b` for `parties` parties (0 is taken as 1, as in Tokio and
- * std).  Returns 0, -EINVAL for NULL or more than UINT32_MAX - 1 parties, or
- * the negative errno of pthread_mutex_init.
+ * std).  Returns 0, or -EINVAL for NULL or more than UINT32_MAX - 1
+ * parties.
  */
 int weft_barrier_init(weft_barrier *b, size_t parties);
 
@@ -698,8 +696,7 @@ typedef struct weft_once_cell {
 	struct weft__sem sem; /* private: one permit = the right to initialise */
 } weft_once_cell;
 
-/* Initialises `c`, empty.  Returns 0, -EINVAL for NULL, or the negative
- * errno of pthread_mutex_init. */
+/* Initialises `c`, empty.  Returns 0, or -EINVAL for NULL. */
 int weft_once_cell_init(weft_once_cell *c);
 
 /* Releases what `c` holds (not the value, which is the caller's).  No
@@ -853,13 +850,13 @@ typedef struct weft_cancel_token {
 	size_t waiting;                           /* private */
 	/* Private, used in the root only: the tree lock, waiters being woken
 	 * after a cancel, and the number of tokens in the tree. */
-	pthread_mutex_t lock;
+	union weft__lock_slot lock;
 	struct weft__waitlist waking;
 	size_t members;
 } weft_cancel_token;
 
-/* Initialises `t` as a root token, not cancelled.  Returns 0, -EINVAL for
- * NULL, or the negative errno of pthread_mutex_init. */
+/* Initialises `t` as a root token, not cancelled.  Returns 0, or -EINVAL
+ * for NULL. */
 int weft_cancel_token_init(weft_cancel_token *t);
 
 /*

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "weft/future.h"
 
@@ -37,6 +38,28 @@
 extern "C" {
 #endif
 
+/*
+ * Private: the lock word that guards a primitive's waiter list
+ * (src/common/lock.h has the operations and lock.c the protocol).
+ */
+struct weft__lock {
+	/* FREE, HELD or CONTENDED. */
+	WEFT__ATOMIC(uint32_t) word;
+};
+
+/*
+ * Private: the slot a primitive keeps its lock in.  It has the size and
+ * alignment of the pthread_mutex_t that weft 0.1 kept there, so that the
+ * layout of every public struct (and the offsets of the fields that the
+ * inline fast paths of weft/sync.h compile in) stays the same.
+ */
+union weft__lock_slot {
+	/* The lock itself. */
+	struct weft__lock lock;
+	/* Unused: keeps the 0.1 size and alignment. */
+	pthread_mutex_t reserved_;
+};
+
 /* Private: a waiter node, inside the waiting future. */
 struct weft__waiter {
 	struct weft__waiter *prev, *next;
@@ -60,7 +83,7 @@ struct weft__sem {
 	/* The largest count (1 for a mutex); fixed at init. */
 	size_t max;
 	/* Protects `waiters`; taken only when somebody waits. */
-	pthread_mutex_t lock;
+	union weft__lock_slot lock;
 	struct weft__waitlist waiters;
 };
 

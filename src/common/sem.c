@@ -22,8 +22,8 @@
  *            permits are there.  Uncontended, that is one load and one CAS.
  *   release  CAS permits += n, allowed when WAITERS is clear.
  *
- * Everything else happens under the queue lock (a pthread mutex, never
- * held while waking anybody):
+ * Everything else happens under the queue lock (a struct weft__lock of
+ * lock.h, never held while waking anybody):
  *
  *   enqueue  An acquirer that cannot be served takes the lock, then in one
  *            CAS takes whatever permits are left and sets WAITERS, records
@@ -96,10 +96,7 @@
 
 int weft__sem_init(struct weft__sem *s, size_t permits, size_t max)
 {
-	int err = weft__mutex_init(&s->lock);
-
-	if (err != 0)
-		return err;
+	weft__lock_init(&s->lock.lock);
 	atomic_init(&s->state, permits << SEM_SHIFT);
 	s->max = max;
 	weft__waitlist_init(&s->waiters);
@@ -108,7 +105,7 @@ int weft__sem_init(struct weft__sem *s, size_t permits, size_t max)
 
 void weft__sem_finish(struct weft__sem *s)
 {
-	pthread_mutex_destroy(&s->lock);
+	(void)s; /* a weft__lock needs no teardown */
 }
 
 /*
@@ -184,16 +181,16 @@ static void add_permits_locked(struct weft__sem *s, size_t rem)
 		if (rem == 0)
 			break;
 		/* The batch is full and permits are left for the queue. */
-		weft__wake_batch_flush_if_full(&batch, &s->lock);
+		weft__wake_batch_flush_if_full(&batch, &s->lock.lock);
 	}
-	weft__wake_batch_unlock_wake(&batch, &s->lock);
+	weft__wake_batch_unlock_wake(&batch, &s->lock.lock);
 }
 
 int weft__sem_release_slow(struct weft__sem *s, size_t n)
 {
 	/* Somebody waits: the permits go to the queue.  (While WAITERS is set
 	 * the counter is 0, so n <= max is the whole overflow check.) */
-	pthread_mutex_lock(&s->lock);
+	weft__lock_acquire(&s->lock.lock);
 	add_permits_locked(s, n);
 	return 0;
 }
@@ -218,7 +215,7 @@ void weft__sem_close(struct weft__sem *s)
 			return;
 	}
 	weft__wake_batch_init(&batch);
-	pthread_mutex_lock(&s->lock);
+	weft__lock_acquire(&s->lock.lock);
 	/* Relaxed: CLOSED publishes nothing; acquirers that race with it are
 	 * ordered by the lock (they check it under the lock before queueing). */
 	atomic_fetch_or_explicit(&s->state, SEM_CLOSED, memory_order_relaxed);
@@ -233,10 +230,10 @@ void weft__sem_close(struct weft__sem *s)
 		/* Release: pairs with the acquire loads in poll and drop, which
 		 * then never touch the queue again. */
 		atomic_store_explicit(&w->state, WAIT_CLOSED, memory_order_release);
-		weft__wake_batch_flush_if_full(&batch, &s->lock);
+		weft__wake_batch_flush_if_full(&batch, &s->lock.lock);
 	}
 	deposit_locked(s, returned);
-	weft__wake_batch_unlock_wake(&batch, &s->lock);
+	weft__wake_batch_unlock_wake(&batch, &s->lock.lock);
 }
 
 bool weft__sem_is_closed(const struct weft__sem *s)
@@ -262,11 +259,11 @@ static int acquire_or_enqueue(struct weft__sem_wait *w, weft_cx *cx)
 	size_t n = w->needed;
 	size_t cur, next, took;
 
-	pthread_mutex_lock(&s->lock);
+	weft__lock_acquire(&s->lock.lock);
 	cur = atomic_load_explicit(&s->state, memory_order_relaxed);
 	for (;;) {
 		if (cur & SEM_CLOSED) {
-			pthread_mutex_unlock(&s->lock);
+			weft__lock_release(&s->lock.lock);
 			return -EPIPE;
 		}
 		if (!(cur & SEM_WAITERS) && PERMITS(cur) >= n) {
@@ -284,7 +281,7 @@ static int acquire_or_enqueue(struct weft__sem_wait *w, weft_cx *cx)
 			break;
 	}
 	if (took == n) {
-		pthread_mutex_unlock(&s->lock);
+		weft__lock_release(&s->lock.lock);
 		return 0;
 	}
 	w->remaining = n - took;
@@ -295,7 +292,7 @@ static int acquire_or_enqueue(struct weft__sem_wait *w, weft_cx *cx)
 	/* Relaxed: only this future's owner reads its own state outside the
 	 * lock, and a releaser reads it only under the lock. */
 	atomic_store_explicit(&w->state, WAIT_QUEUED, memory_order_relaxed);
-	pthread_mutex_unlock(&s->lock);
+	weft__lock_release(&s->lock.lock);
 	return -EAGAIN;
 }
 
@@ -346,11 +343,11 @@ weft_poll weft__sem_wait_poll_slow(struct weft__sem_wait *w, weft_cx *cx, int *r
 
 	/* Still queued: refresh the waker under the lock, where releasers
 	 * read it, unless the hand-off happened meanwhile. */
-	pthread_mutex_lock(&s->lock);
+	weft__lock_acquire(&s->lock.lock);
 	st = atomic_load_explicit(&w->state, memory_order_relaxed);
 	if (st == WAIT_QUEUED)
 		stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
-	pthread_mutex_unlock(&s->lock);
+	weft__lock_release(&s->lock.lock);
 	weft_waker_drop(&stale);
 	if (st != WAIT_QUEUED)
 		return finish_poll(w, st, result);
@@ -367,7 +364,7 @@ void weft__sem_wait_drop_slow(struct weft__sem_wait *w)
 	/* Acquire: pairs with the release store of GRANTED / CLOSED. */
 	st = atomic_load_explicit(&w->state, memory_order_acquire);
 	if (st == WAIT_QUEUED || st == WAIT_GRANTED) {
-		pthread_mutex_lock(&s->lock);
+		weft__lock_acquire(&s->lock.lock);
 		st = atomic_load_explicit(&w->state, memory_order_relaxed);
 		if (st == WAIT_QUEUED) {
 			/* Still queued: leave, and hand on what was collected
@@ -381,7 +378,7 @@ void weft__sem_wait_drop_slow(struct weft__sem_wait *w)
 			/* Handed every permit but never told: pass them on. */
 			add_permits_locked(s, w->needed);
 		} else {
-			pthread_mutex_unlock(&s->lock);
+			weft__lock_release(&s->lock.lock);
 		}
 		weft_waker_drop(&stale);
 	}

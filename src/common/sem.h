@@ -31,7 +31,7 @@
 /*
  * Initialises `s` with `permits` available permits and a maximum of `max`
  * (permits <= max <= SEM_MAX_PERMITS): the count never exceeds `max`.
- * Returns 0 or the negative errno of pthread_mutex_init.
+ * Returns 0 (kept as an int for callers that check it: nothing can fail).
  */
 int weft__sem_init(struct weft__sem *s, size_t permits, size_t max);
 void weft__sem_finish(struct weft__sem *s);

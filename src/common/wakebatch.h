@@ -26,6 +26,7 @@
 #include <stdbool.h>
 
 #include "weft/future.h"
+#include "lock.h"
 
 #define WAKE_BATCH 32
 
@@ -70,9 +71,11 @@ static inline void weft__wake_batch_wake_all(struct weft__wake_batch *b)
  * after a push: when the batch is full, releases `lock`, wakes the batch
  * and takes `lock` again.  Returns true when it did (so the caller knows
  * the protected state may have changed), false when the batch had room.
+ * `lock` is a pthread_mutex_t * or a struct weft__lock * (lock.h); the
+ * macros below pick the matching function.
  */
-static inline bool weft__wake_batch_flush_if_full(struct weft__wake_batch *b,
-						  pthread_mutex_t *lock)
+static inline bool weft__wake_batch_flush_if_full_pm(struct weft__wake_batch *b,
+						     pthread_mutex_t *lock)
 {
 	if (!weft__wake_batch_full(b))
 		return false;
@@ -82,13 +85,39 @@ static inline bool weft__wake_batch_flush_if_full(struct weft__wake_batch *b,
 	return true;
 }
 
+static inline bool weft__wake_batch_flush_if_full_lk(struct weft__wake_batch *b,
+						     struct weft__lock *lock)
+{
+	if (!weft__wake_batch_full(b))
+		return false;
+	weft__lock_release(lock);
+	weft__wake_batch_wake_all(b);
+	weft__lock_acquire(lock);
+	return true;
+}
+
 /* Ends a waking section: releases `lock`, then wakes the batch. */
-static inline void weft__wake_batch_unlock_wake(struct weft__wake_batch *b,
-						pthread_mutex_t *lock)
+static inline void weft__wake_batch_unlock_wake_pm(struct weft__wake_batch *b,
+						   pthread_mutex_t *lock)
 {
 	pthread_mutex_unlock(lock);
 	weft__wake_batch_wake_all(b);
 }
+
+static inline void weft__wake_batch_unlock_wake_lk(struct weft__wake_batch *b,
+						   struct weft__lock *lock)
+{
+	weft__lock_release(lock);
+	weft__wake_batch_wake_all(b);
+}
+
+#define weft__wake_batch_flush_if_full(b, lock)                             \
+	_Generic((lock), struct weft__lock *: weft__wake_batch_flush_if_full_lk, \
+		 default: weft__wake_batch_flush_if_full_pm)((b), (lock))
+
+#define weft__wake_batch_unlock_wake(b, lock)                               \
+	_Generic((lock), struct weft__lock *: weft__wake_batch_unlock_wake_lk,   \
+		 default: weft__wake_batch_unlock_wake_pm)((b), (lock))
 
 /*
  * Stores a clone of `w` in `*slot` (the caller holds the lock that guards

@@ -55,13 +55,9 @@ enum {
 
 int weft_barrier_init(weft_barrier *b, size_t parties)
 {
-	int err;
-
 	if (b == NULL || parties >= UINT32_MAX)
 		return -EINVAL;
-	err = weft__mutex_init(&b->lock);
-	if (err != 0)
-		return err;
+	weft__lock_init(&b->lock.lock);
 	atomic_init(&b->state, 0);
 	b->parties = parties == 0 ? 1 : (uint32_t)parties;
 	weft__waitlist_init(&b->waiters);
@@ -70,8 +66,7 @@ int weft_barrier_init(weft_barrier *b, size_t parties)
 
 void weft_barrier_finish(weft_barrier *b)
 {
-	if (b != NULL)
-		pthread_mutex_destroy(&b->lock);
+	(void)b; /* a weft__lock needs no teardown */
 }
 
 /*
@@ -109,7 +104,7 @@ static void release_followers(weft_barrier *b)
 	struct weft__waiter *node;
 
 	weft__wake_batch_init(&batch);
-	pthread_mutex_lock(&b->lock);
+	weft__lock_acquire(&b->lock.lock);
 	while ((node = weft__waitlist_front(&b->waiters)) != NULL) {
 		struct weft__barrier_wait *w = WAIT_OF(node);
 		uint64_t cur = atomic_load_explicit(&b->state, memory_order_relaxed);
@@ -122,9 +117,9 @@ static void release_followers(weft_barrier *b)
 		 * the acquire loads in wait_poll / wait_drop.  The node may be
 		 * freed once this is seen. */
 		atomic_store_explicit(&w->state, BW_RELEASED, memory_order_release);
-		weft__wake_batch_flush_if_full(&batch, &b->lock);
+		weft__wake_batch_flush_if_full(&batch, &b->lock.lock);
 	}
-	weft__wake_batch_unlock_wake(&batch, &b->lock);
+	weft__wake_batch_unlock_wake(&batch, &b->lock.lock);
 }
 
 int weft_barrier_try_wait(weft_barrier *b)
@@ -146,11 +141,11 @@ static bool enqueue(struct weft__barrier_wait *w, uint32_t gen, weft_cx *cx)
 {
 	weft_barrier *b = w->barrier;
 
-	pthread_mutex_lock(&b->lock);
+	weft__lock_acquire(&b->lock.lock);
 	/* Acquire: a completed generation carries the leader's view; pairs
 	 * with the leader's CAS in arrive. */
 	if (GEN(atomic_load_explicit(&b->state, memory_order_acquire)) != gen) {
-		pthread_mutex_unlock(&b->lock);
+		weft__lock_release(&b->lock.lock);
 		return false;
 	}
 	w->gen = gen;
@@ -158,7 +153,7 @@ static bool enqueue(struct weft__barrier_wait *w, uint32_t gen, weft_cx *cx)
 	weft_waker_store(&w->node.waker, weft_cx_waker(cx));
 	/* Relaxed: read outside the lock only by this future's owner. */
 	atomic_store_explicit(&w->state, BW_WAITING, memory_order_relaxed);
-	pthread_mutex_unlock(&b->lock);
+	weft__lock_release(&b->lock.lock);
 	return true;
 }
 
@@ -192,11 +187,11 @@ static weft_poll wait_poll(weft_future *f, weft_cx *cx)
 	} else if (st == BW_WAITING) {
 		weft_waker stale = { NULL, NULL };
 
-		pthread_mutex_lock(&b->lock);
+		weft__lock_acquire(&b->lock.lock);
 		st = atomic_load_explicit(&w->state, memory_order_relaxed);
 		if (st == BW_WAITING)
 			stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
-		pthread_mutex_unlock(&b->lock);
+		weft__lock_release(&b->lock.lock);
 		weft_waker_drop(&stale);
 		if (st == BW_WAITING) {
 			weft_coop_refund(cx);
@@ -219,7 +214,7 @@ static void wait_drop(weft_future *f)
 		return;
 	/* Acquire: pairs with the release store of RELEASED. */
 	if (atomic_load_explicit(&w->state, memory_order_acquire) == BW_WAITING) {
-		pthread_mutex_lock(&b->lock);
+		weft__lock_acquire(&b->lock.lock);
 		if (atomic_load_explicit(&w->state, memory_order_relaxed) == BW_WAITING) {
 			uint64_t cur = atomic_load_explicit(&b->state, memory_order_relaxed);
 
@@ -236,7 +231,7 @@ static void wait_drop(weft_future *f)
 								      memory_order_relaxed))
 				;
 		}
-		pthread_mutex_unlock(&b->lock);
+		weft__lock_release(&b->lock.lock);
 		weft_waker_drop(&stale);
 	}
 	atomic_store_explicit(&w->state, BW_DONE, memory_order_relaxed);

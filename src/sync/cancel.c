@@ -57,13 +57,9 @@ static void token_fields_init(weft_cancel_token *t)
 
 int weft_cancel_token_init(weft_cancel_token *t)
 {
-	int err;
-
 	if (t == NULL)
 		return -EINVAL;
-	err = weft__mutex_init(&t->lock);
-	if (err != 0)
-		return err;
+	weft__lock_init(&t->lock.lock);
 	token_fields_init(t);
 	t->root = t;
 	t->members = 1;
@@ -101,7 +97,7 @@ int weft_cancel_token_init_child(weft_cancel_token *child, weft_cancel_token *pa
 	root = parent->root;
 	token_fields_init(child);
 	child->root = root;
-	pthread_mutex_lock(&root->lock);
+	weft__lock_acquire(&root->lock.lock);
 	/* Release: a child born cancelled publishes, like mark_cancelled,
 	 * what the canceller did (the lock ordered it before us); pairs with
 	 * the acquire in is_cancelled.  The load is under the lock cancel
@@ -111,7 +107,7 @@ int weft_cancel_token_init_child(weft_cancel_token *child, weft_cancel_token *pa
 			      memory_order_release);
 	link_child(parent, child);
 	root->members++;
-	pthread_mutex_unlock(&root->lock);
+	weft__lock_release(&root->lock.lock);
 	return 0;
 }
 
@@ -122,14 +118,13 @@ int weft_cancel_token_finish(weft_cancel_token *t)
 	if (t == NULL)
 		return -EINVAL;
 	root = t->root;
-	pthread_mutex_lock(&root->lock);
+	weft__lock_acquire(&root->lock.lock);
 	if (t->waiting != 0 || (t == root && root->members > 1)) {
-		pthread_mutex_unlock(&root->lock);
+		weft__lock_release(&root->lock.lock);
 		return -EBUSY;
 	}
 	if (t == root) {
-		pthread_mutex_unlock(&root->lock);
-		pthread_mutex_destroy(&root->lock);
+		weft__lock_release(&root->lock.lock);
 		return 0;
 	}
 	/* Hand the children to the parent, then leave. */
@@ -141,7 +136,7 @@ int weft_cancel_token_finish(weft_cancel_token *t)
 	}
 	unlink_child(t);
 	root->members--;
-	pthread_mutex_unlock(&root->lock);
+	weft__lock_release(&root->lock.lock);
 	return 0;
 }
 
@@ -196,7 +191,7 @@ int weft_cancel_token_cancel(weft_cancel_token *t)
 		return 0;
 	root = t->root;
 	weft__wake_batch_init(&batch);
-	pthread_mutex_lock(&root->lock);
+	weft__lock_acquire(&root->lock.lock);
 	cancel_subtree(root, t);
 	while ((node = weft__waitlist_pop_front(&root->waking)) != NULL) {
 		struct weft__cancel_wait *w = WAIT_OF(node);
@@ -207,9 +202,9 @@ int weft_cancel_token_cancel(weft_cancel_token *t)
 		/* Release: pairs with the acquire loads in cancelled_poll and
 		 * cancelled_drop; the node may be freed once this is seen. */
 		atomic_store_explicit(&w->state, CW_WOKEN, memory_order_release);
-		weft__wake_batch_flush_if_full(&batch, &root->lock);
+		weft__wake_batch_flush_if_full(&batch, &root->lock.lock);
 	}
-	weft__wake_batch_unlock_wake(&batch, &root->lock);
+	weft__wake_batch_unlock_wake(&batch, &root->lock.lock);
 	return 0;
 }
 
@@ -256,13 +251,13 @@ static weft_poll cancelled_poll(weft_future *f, weft_cx *cx)
 	if (st == CW_INIT || st == CW_WAITING) {
 		if (st == CW_INIT && weft_cancel_token_is_cancelled(t))
 			goto done;
-		pthread_mutex_lock(&t->root->lock);
+		weft__lock_acquire(&t->root->lock.lock);
 		st = atomic_load_explicit(&w->state, memory_order_relaxed);
 		/* Relaxed: the flag is set under the lock we hold. */
 		if (atomic_load_explicit(&t->cancelled, memory_order_relaxed)) {
 			if (st == CW_WAITING) /* still on the waking queue */
 				stale = leave_locked(w);
-			pthread_mutex_unlock(&t->root->lock);
+			weft__lock_release(&t->root->lock.lock);
 			weft_waker_drop(&stale);
 			goto done;
 		}
@@ -274,7 +269,7 @@ static weft_poll cancelled_poll(weft_future *f, weft_cx *cx)
 			atomic_store_explicit(&w->state, CW_WAITING, memory_order_relaxed);
 		}
 		stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
-		pthread_mutex_unlock(&t->root->lock);
+		weft__lock_release(&t->root->lock.lock);
 		weft_waker_drop(&stale);
 		weft_coop_refund(cx);
 		return WEFT_PENDING;
@@ -296,10 +291,10 @@ static void cancelled_drop(weft_future *f)
 		return;
 	/* Acquire: pairs with the release store of WOKEN. */
 	if (atomic_load_explicit(&w->state, memory_order_acquire) == CW_WAITING) {
-		pthread_mutex_lock(&t->root->lock);
+		weft__lock_acquire(&t->root->lock.lock);
 		if (atomic_load_explicit(&w->state, memory_order_relaxed) == CW_WAITING)
 			stale = leave_locked(w);
-		pthread_mutex_unlock(&t->root->lock);
+		weft__lock_release(&t->root->lock.lock);
 		weft_waker_drop(&stale);
 	}
 	atomic_store_explicit(&w->state, CW_DONE, memory_order_relaxed);

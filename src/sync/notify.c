@@ -68,13 +68,9 @@ enum {
 
 int weft_notify_init(weft_notify *n)
 {
-	int err;
-
 	if (n == NULL)
 		return -EINVAL;
-	err = weft__mutex_init(&n->lock);
-	if (err != 0)
-		return err;
+	weft__lock_init(&n->lock.lock);
 	atomic_init(&n->state, NOTIFY_EMPTY);
 	weft__waitlist_init(&n->waiters);
 	return 0;
@@ -82,8 +78,7 @@ int weft_notify_init(weft_notify *n)
 
 void weft_notify_finish(weft_notify *n)
 {
-	if (n != NULL)
-		pthread_mutex_destroy(&n->lock);
+	(void)n; /* a weft__lock needs no teardown */
 }
 
 /* With the lock held: unlinks `node` and leaves WAITING when the queue is
@@ -151,9 +146,9 @@ static void notify_one_locked(weft_notify *n)
 				      memory_order_release);
 		if (!broadcast)
 			break;
-		weft__wake_batch_flush_if_full(&batch, &n->lock);
+		weft__wake_batch_flush_if_full(&batch, &n->lock.lock);
 	}
-	weft__wake_batch_unlock_wake(&batch, &n->lock);
+	weft__wake_batch_unlock_wake(&batch, &n->lock.lock);
 }
 
 int weft_notify_one(weft_notify *n)
@@ -168,7 +163,7 @@ int weft_notify_one(weft_notify *n)
 			return 0;
 		cur = atomic_load_explicit(&n->state, memory_order_relaxed);
 	}
-	pthread_mutex_lock(&n->lock);
+	weft__lock_acquire(&n->lock.lock);
 	notify_one_locked(n);
 	return 0;
 }
@@ -181,7 +176,7 @@ int weft_notify_waiters(weft_notify *n)
 	if (n == NULL)
 		return -EINVAL;
 	weft__wake_batch_init(&batch);
-	pthread_mutex_lock(&n->lock);
+	weft__lock_acquire(&n->lock.lock);
 	/* Release: publishes the notifier's writes to futures that see the
 	 * new generation without the lock; pairs with the acquire loads in
 	 * first_poll. */
@@ -195,9 +190,9 @@ int weft_notify_waiters(weft_notify *n)
 		pop_locked(n, node, &batch);
 		/* Release: as in notify_one_locked. */
 		atomic_store_explicit(&w->state, NW_NOTIFIED_ALL, memory_order_release);
-		weft__wake_batch_flush_if_full(&batch, &n->lock);
+		weft__wake_batch_flush_if_full(&batch, &n->lock.lock);
 	}
-	weft__wake_batch_unlock_wake(&batch, &n->lock);
+	weft__wake_batch_unlock_wake(&batch, &n->lock.lock);
 	return 0;
 }
 
@@ -241,12 +236,12 @@ static bool first_poll(struct weft__notify_wait *w, weft_cx *cx)
 
 	if (GEN(cur) != w->gen || take_permit(n, &cur))
 		return true;
-	pthread_mutex_lock(&n->lock);
+	weft__lock_acquire(&n->lock.lock);
 	/* Acquire: as above. */
 	cur = atomic_load_explicit(&n->state, memory_order_acquire);
 	for (;;) {
 		if (GEN(cur) != w->gen || take_permit(n, &cur)) {
-			pthread_mutex_unlock(&n->lock);
+			weft__lock_release(&n->lock.lock);
 			return true;
 		}
 		/* Relaxed: entering WAITING publishes nothing; the CAS only
@@ -261,7 +256,7 @@ static bool first_poll(struct weft__notify_wait *w, weft_cx *cx)
 	weft_waker_store(&w->node.waker, weft_cx_waker(cx));
 	/* Relaxed: read outside the lock only by this future's owner. */
 	atomic_store_explicit(&w->state, NW_WAITING, memory_order_relaxed);
-	pthread_mutex_unlock(&n->lock);
+	weft__lock_release(&n->lock.lock);
 	return false;
 }
 
@@ -289,11 +284,11 @@ static weft_poll notified_poll(weft_future *f, weft_cx *cx)
 	} else if (st == NW_WAITING) {
 		weft_waker stale = { NULL, NULL };
 
-		pthread_mutex_lock(&w->notify->lock);
+		weft__lock_acquire(&w->notify->lock.lock);
 		st = atomic_load_explicit(&w->state, memory_order_relaxed);
 		if (st == NW_WAITING)
 			stale = weft__waker_replace(&w->node.waker, weft_cx_waker(cx));
-		pthread_mutex_unlock(&w->notify->lock);
+		weft__lock_release(&w->notify->lock.lock);
 		weft_waker_drop(&stale);
 		if (st == NW_WAITING) {
 			weft_coop_refund(cx);
@@ -318,19 +313,19 @@ static void notified_drop(weft_future *f)
 	/* Acquire: pairs with the release store of NOTIFIED_*. */
 	st = atomic_load_explicit(&w->state, memory_order_acquire);
 	if (st == NW_WAITING || st == NW_NOTIFIED_ONE) {
-		pthread_mutex_lock(&n->lock);
+		weft__lock_acquire(&n->lock.lock);
 		st = atomic_load_explicit(&w->state, memory_order_relaxed);
 		if (st == NW_WAITING) {
 			unlink_locked(n, &w->node);
 			stale = w->node.waker;
 			w->node.waker.data = NULL;
 			w->node.waker.vtable = NULL;
-			pthread_mutex_unlock(&n->lock);
+			weft__lock_release(&n->lock.lock);
 		} else if (st == NW_NOTIFIED_ONE) {
 			/* Chosen but never told: pass the notification on. */
 			notify_one_locked(n);
 		} else {
-			pthread_mutex_unlock(&n->lock);
+			weft__lock_release(&n->lock.lock);
 		}
 		weft_waker_drop(&stale);
 	}
