@@ -15,10 +15,20 @@
  * before its deadline; every task's future is dropped exactly once and its
  * join says 0 or -ECANCELED (-ECANCELED only when it was aborted); nothing
  * is held at the end.
+ *
+ * One runtime serves every input (starting four workers per input would
+ * cost more than most inputs).  Its allocator counts: after an input's
+ * joins, the runtime must give back every byte the input's tasks took
+ * (the last reference to a task may be dropped by a worker just after
+ * the join, so the check waits for it, bounded), which is also what keeps
+ * libFuzzer's own leak check (mallocs against frees per input) quiet.
  */
 #include "fuzz.h"
 
 #include <sched.h>
+#include <time.h>
+
+#include "test.h"
 
 #define MAXTASK 24
 #define NPROD_MAX 4
@@ -173,10 +183,14 @@ static void task_drop(weft_future *f)
 }
 
 static weft_runtime *shared_rt;
+static struct test_alloc shared_ta;
+static weft_allocator shared_alloc;
 
 static void destroy_runtime(void)
 {
 	FZ_CHECK_EQ(weft_runtime_destroy(shared_rt), 0);
+	FZ_CHECK_EQ(atomic_load(&shared_ta.allocs), atomic_load(&shared_ta.frees));
+	FZ_CHECK_EQ(atomic_load(&shared_ta.live_bytes), 0);
 }
 
 /* One runtime for every input (made at the first). */
@@ -186,14 +200,38 @@ static weft_runtime *runtime(void)
 
 	if (shared_rt == NULL) {
 		cfg.workers = 4;
+		shared_alloc = test_allocator(&shared_ta);
+		cfg.allocator = &shared_alloc;
 		FZ_CHECK_EQ(weft_runtime_create(&cfg, &shared_rt), 0);
 		atexit(destroy_runtime);
 	}
 	return shared_rt;
 }
 
+/*
+ * Waits until the runtime's allocator holds `live` bytes again, as many
+ * allocations as before the input: a worker may still be dropping a
+ * task's last reference.  Bounded: 10 s.
+ */
+static void wait_bytes_back(long live, long net)
+{
+	struct timespec t0, t;
+	long spins = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (atomic_load(&shared_ta.live_bytes) != live ||
+	       atomic_load(&shared_ta.allocs) - atomic_load(&shared_ta.frees) != net) {
+		sched_yield();
+		if (++spins % 1024 != 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		FZ_CHECK(t.tv_sec - t0.tv_sec < 10); /* a task's memory never came back */
+	}
+}
+
 int fuzz_one(const uint8_t *data, size_t size)
 {
+	long live0, net0;
 	static struct shared sh;
 	static weft_join_handle h[MAXTASK];
 	static int kinds[MAXTASK], ids[MAXTASK];
@@ -202,6 +240,8 @@ int fuzz_one(const uint8_t *data, size_t size)
 	unsigned ntask = 2 + fz_pick(&in, MAXTASK - 1), nprod = 0, i;
 	int status;
 
+	live0 = atomic_load(&shared_ta.live_bytes);
+	net0 = atomic_load(&shared_ta.allocs) - atomic_load(&shared_ta.frees);
 	memset(&sh, 0, sizeof sh);
 	FZ_CHECK_EQ(weft_mutex_init(&sh.mx), 0);
 	FZ_CHECK_EQ(weft_semaphore_init(&sh.sem, PERMITS), 0);
@@ -263,5 +303,6 @@ int fuzz_one(const uint8_t *data, size_t size)
 	FZ_CHECK_EQ(atomic_load(&sh.holders), 0);
 	weft_mutex_finish(&sh.mx);
 	weft_semaphore_finish(&sh.sem);
+	wait_bytes_back(live0, net0);
 	return 0;
 }

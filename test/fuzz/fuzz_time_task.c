@@ -15,12 +15,27 @@
  * cancelled one never wakes; a task never finishes before its sleep's
  * deadline; a join completes with 0 and the task's value exactly when the
  * task finished (a select over the handle is ready then, and otherwise
- * its sleep wins once the clock passed it), with -ECANCELED when it was aborted first, and the task's
- * future was dropped exactly once by then; weft_join_try agrees.  At the
- * end the driver joins or detaches every task (the clock jumps to the next
- * timer when nothing runs), destroys the runtime, and checks that every
- * task was dropped exactly once, that no waker clone is left and that the
- * runtime's allocator got back every byte.
+ * its sleep wins once the clock passed it), with -ECANCELED when it was
+ * aborted first, and the task's future was dropped exactly once by then;
+ * weft_join_try agrees.  At the end the driver joins every task left (the
+ * clock jumps to the next timer when nothing runs).
+ *
+ * One runtime serves many inputs: creating and destroying one (its
+ * driver, its wheel) cost more than a typical input.  Each input starts
+ * on a fresh 2^18 ms block of the clock (the clock is advanced to the next
+ * multiple of 2^18 ms since creation), so the wheel's three lowest digits
+ * (levels 0 to 2, where every timer of an input lies: an input spans far
+ * less than 262 s of virtual time) read exactly as on a new runtime and an
+ * input replays the same on a fresh runtime (the replay main(), a crash
+ * file) as inside a long libFuzzer run.  Usually the input ends by waiting
+ * until its detached tasks have finished too (the clock jumps), and then
+ * checks that every task was dropped exactly once, that no waker clone is
+ * left and that the runtime's allocator holds exactly what it held before
+ * the input (every byte of the input's tasks and timers back).  When the
+ * input's last byte is 0xf0 or more the runtime is destroyed instead,
+ * with the detached tasks still asleep in it, and the same checks follow
+ * (the destroy drops them; the allocator must then get every byte back);
+ * the next input creates a new runtime.
  */
 #include "fuzz.h"
 
@@ -68,6 +83,9 @@ struct driver {
 	uint64_t t0;
 	int phase;
 	unsigned drain;
+	bool linger;              /* wait for the detached tasks at the end */
+	unsigned lingered;        /* polls since the final sleep fired */
+	weft_sleep_future final;  /* the wait for the detached tasks */
 	struct timer_slot t[NTIMER];
 	struct task_slot k[NTASK];
 	struct record rec[NREC];
@@ -324,6 +342,43 @@ static void step(struct driver *d)
 	}
 }
 
+/* True when every task spawned by this input has been dropped. */
+static bool all_dropped(const struct driver *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nrec; i++)
+		if (d->rec[i].drops == 0)
+			return false;
+	return true;
+}
+
+/*
+ * Waits for the detached tasks: a sleep longer than any task's (8 ms at
+ * most, from its first poll) lets the clock jump past all of them; the
+ * tasks woken by then run within a few turns of the queue.
+ */
+static weft_poll linger_poll(struct driver *d, weft_cx *cx)
+{
+	if (d->phase == 1) {
+		weft_sleep(&d->final, d->rt, 10 * WEFT_MS);
+		d->phase = 2;
+	}
+	if (d->phase == 2) {
+		if (weft_future_poll(&d->final.base, cx) == WEFT_PENDING)
+			return WEFT_PENDING;
+		FZ_CHECK_EQ(d->final.result, 0);
+		weft_future_drop(&d->final.base);
+		d->phase = 3;
+	}
+	if (!all_dropped(d)) {
+		FZ_CHECK(++d->lingered < 1000); /* a woken task never ran */
+		weft_waker_wake_by_ref(weft_cx_waker(cx));
+		return WEFT_PENDING;
+	}
+	return WEFT_READY;
+}
+
 static weft_poll driver_poll(weft_future *f, weft_cx *cx)
 {
 	struct driver *d = (struct driver *)f;
@@ -352,28 +407,69 @@ static weft_poll driver_poll(weft_future *f, weft_cx *cx)
 			FZ_CHECK_EQ(k->h.status, 0);
 		join_done(d, k);
 	}
-	return WEFT_READY;
+	return d->linger ? linger_poll(d, cx) : WEFT_READY;
+}
+
+/* The runtime shared by the inputs, its allocator and its first instant. */
+static weft_runtime *shared_rt;
+static struct test_alloc shared_ta;
+static weft_allocator shared_alloc;
+static uint64_t shared_t0;
+
+/* Each input starts on a multiple of this since the runtime's creation. */
+#define BLOCK_NS (((uint64_t)1 << 18) * WEFT_MS)
+
+static void destroy_shared(void)
+{
+	if (shared_rt != NULL)
+		FZ_CHECK_EQ(weft_runtime_destroy(shared_rt), 0);
+	shared_rt = NULL;
+}
+
+/* The shared runtime, created on first use, its clock at a block start. */
+static weft_runtime *runtime(void)
+{
+	static bool registered;
+	weft_runtime_config cfg = { 0 };
+	uint64_t off;
+
+	if (shared_rt == NULL) {
+		cfg.flavor = WEFT_RUNTIME_CURRENT_THREAD;
+		cfg.start_paused = true;
+		shared_alloc = test_allocator(&shared_ta);
+		cfg.allocator = &shared_alloc;
+		FZ_CHECK_EQ(weft_runtime_create(&cfg, &shared_rt), 0);
+		shared_t0 = weft_now(shared_rt);
+		if (!registered)
+			atexit(destroy_shared);
+		registered = true;
+	}
+	off = (weft_now(shared_rt) - shared_t0) % BLOCK_NS;
+	if (off != 0)
+		FZ_CHECK_EQ(weft_time_advance(shared_rt, BLOCK_NS - off), 0);
+	FZ_CHECK_EQ((weft_now(shared_rt) - shared_t0) % BLOCK_NS, 0);
+	return shared_rt;
 }
 
 int fuzz_one(const uint8_t *data, size_t size)
 {
 	static struct driver d;
-	struct test_alloc ta;
-	weft_allocator alloc = test_allocator(&ta);
-	weft_runtime_config cfg = { 0 };
+	long allocs0, frees0, live0;
 	unsigned i;
 
 	memset(&d, 0, sizeof d);
-	cfg.flavor = WEFT_RUNTIME_CURRENT_THREAD;
-	cfg.start_paused = true;
-	cfg.allocator = &alloc;
-	FZ_CHECK_EQ(weft_runtime_create(&cfg, &d.rt), 0);
+	d.rt = runtime();
+	allocs0 = atomic_load(&shared_ta.allocs);
+	frees0 = atomic_load(&shared_ta.frees);
+	live0 = atomic_load(&shared_ta.live_bytes);
 	d.base.poll = driver_poll;
 	d.in.p = data;
 	d.in.n = size;
-	d.t0 = weft_now(d.rt);
+	d.t0 = shared_t0;
+	d.linger = size == 0 || data[size - 1] < 0xf0;
 	FZ_CHECK_EQ(weft_block_on(d.rt, &d.base), 0);
-	FZ_CHECK_EQ(weft_runtime_destroy(d.rt), 0);
+	if (!d.linger)
+		destroy_shared();
 	for (i = 0; i < d.nrec; i++)
 		FZ_CHECK_EQ(d.rec[i].drops, 1);
 	for (i = 0; i < NTIMER; i++) {
@@ -382,7 +478,14 @@ int fuzz_one(const uint8_t *data, size_t size)
 	}
 	for (i = 0; i < NTASK; i++)
 		FZ_CHECK_EQ(d.k[i].task.clones, 0);
-	FZ_CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
-	FZ_CHECK_EQ(atomic_load(&ta.live_bytes), 0);
+	if (d.linger) {
+		/* Every allocation of this input freed, and nothing else. */
+		FZ_CHECK_EQ(atomic_load(&shared_ta.allocs) - allocs0,
+			    atomic_load(&shared_ta.frees) - frees0);
+		FZ_CHECK_EQ(atomic_load(&shared_ta.live_bytes), live0);
+	} else {
+		FZ_CHECK_EQ(atomic_load(&shared_ta.allocs), atomic_load(&shared_ta.frees));
+		FZ_CHECK_EQ(atomic_load(&shared_ta.live_bytes), 0);
+	}
 	return 0;
 }
