@@ -403,6 +403,17 @@ void weft__io_cancel(struct weft__io_op *h);
 uint32_t weft__io_ready_tick(int fd, uint32_t events, bool *unready);
 
 /*
+ * The caller's syscall on `fd`, made after it read `tick`, drained what
+ * `events` (POLLIN / POLLOUT) waits for without saying EAGAIN (a short
+ * read of a stream socket): when the tick is still current the driver
+ * forgets that readiness, as a wait after EAGAIN would, so the next
+ * attempt skips the syscall that would say EAGAIN.  No effect outside a
+ * runtime, on io_uring, for an fd not registered edge, or when an event
+ * came since.  Any thread inside a runtime.
+ */
+void weft__io_ready_drained(int fd, uint32_t events, uint32_t tick);
+
+/*
  * Tells every readiness driver of the process that `fd` is about to be
  * closed: its registration is removed, waiters on it complete with
  * POLLNVAL (their futures answer -EBADF), and the generation moves on so

@@ -483,6 +483,27 @@ uint32_t weft__io_ready_tick(int fd, uint32_t events, bool *unready)
 	return tick;
 }
 
+void weft__io_ready_drained(int fd, uint32_t events, uint32_t tick)
+{
+	struct weft_runtime *rt = weft__ctx.rt;
+	struct weft__ready *r = rt != NULL && rt->driver != NULL ? rt->driver->ready : NULL;
+	struct weft__ready_fd *fe;
+
+	if (r == NULL || fd < 0 || tick == 0)
+		return;
+	pthread_mutex_lock(&r->slab.lock);
+	if ((size_t)fd < r->nfds) {
+		fe = &r->fds[fd];
+		/* Not with a hang-up, an end of stream (POLLRDHUP) or an
+		 * error recorded: the next read must see it, and no event
+		 * will come again for it. */
+		if (is_edge(fe) && ld(&fe->tick) == tick &&
+		    (ld(&fe->ready) & (POLLRDHUP | ALWAYS)) == 0)
+			set_ready(fe, ld(&fe->ready) & ~(events & (POLLIN | POLLOUT)));
+	}
+	pthread_mutex_unlock(&r->slab.lock);
+}
+
 /* weft__io_fd_close in one layer. */
 static void layer_fd_close(struct weft__ready *r, int fd)
 {

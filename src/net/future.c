@@ -194,6 +194,13 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 		 * tick before the call, no call when it would say EAGAIN. */
 		tick = weft__io_ready_tick(w->fd, events, &unready);
 		if (!unready && attempt(self)) {
+			/* A short read drained the socket: the readiness
+			 * driver forgets it now, and the next read waits
+			 * without a recv that says EAGAIN (the drained hint's
+			 * counterpart on epoll and kqueue). */
+			if (tick != 0 && attempt == weft__net_read_attempt &&
+			    hint_drained(w->fd))
+				weft__io_ready_drained(w->fd, POLLIN, tick);
 			w->phase = W_DONE;
 			return 1;
 		}
