@@ -346,6 +346,19 @@ struct weft__io_req {
 int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req);
 
 /*
+ * weft__io_start followed by the first weft__io_poll, in one critical
+ * section: for an operation without a slot buffer (WEFT__OP_POLL), whose
+ * submission may complete at once (a readiness backend that knows the fd
+ * is ready).  Returns 1 when it did (*result holds its result, the slot is
+ * already freed and h refers to nothing), 0 when it is in flight (h refers
+ * to the slot and the waker of cx is stored: poll it with weft__io_poll
+ * after the wake), or a negative errno as weft__io_start (-EINVAL for a
+ * NULL cx or result).  Same threads as weft__io_start.
+ */
+int weft__io_start_poll(struct weft__io_op *h, const struct weft__io_req *req, weft_cx *cx,
+			int32_t *result);
+
+/*
  * Checks the operation: WEFT_READY with *result (and, for a read, the
  * bytes copied to `out`, at most `out_len`; for a statx that succeeded,
  * the kernel's struct statx, at most `out_len` bytes) when it completed, the slot
@@ -395,6 +408,17 @@ void weft__io_cancel(struct weft__io_op *h);
  * thread inside a runtime.
  */
 uint32_t weft__io_ready_tick(int fd, uint32_t events, bool *unready);
+
+/*
+ * The caller's syscall on `fd`, made after it read `tick`, drained what
+ * `events` (POLLIN / POLLOUT) waits for without saying EAGAIN (a short
+ * read of a stream socket): when the tick is still current the driver
+ * forgets that readiness, as a wait after EAGAIN would, so the next
+ * attempt skips the syscall that would say EAGAIN.  No effect outside a
+ * runtime, on io_uring, for an fd not registered edge, or when an event
+ * came since.  Any thread inside a runtime.
+ */
+void weft__io_ready_drained(int fd, uint32_t events, uint32_t tick);
 
 /*
  * Tells every readiness driver of the process that `fd` is about to be

@@ -532,7 +532,25 @@ static int injected_submit_failure(void)
 	return err < 0 ? err : -EBUSY;
 }
 
-int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
+/* The poll that weft__io_start_poll makes in the same critical section as
+ * the start (lock held): 1 with the result when the submission completed
+ * at once (the slot is freed), else 0 with the waker stored. */
+static int first_poll(struct op_slab *s, struct weft__io_op *h, struct weft__op *op,
+		      weft_cx *cx, int32_t *result)
+{
+	if (op->state != OP_DONE) {
+		weft_waker_store(&op->waker, weft_cx_waker(cx));
+		return 0;
+	}
+	*result = op->result;
+	weft__slab_release(s, h->index);
+	h->dt = NULL;
+	return 1;
+}
+
+/* weft__io_start, and with `cx` its first poll as well (one lock). */
+static int start(struct weft__io_op *h, const struct weft__io_req *req, weft_cx *cx,
+		 int32_t *result)
 {
 	struct weft_runtime *rt = weft__ctx.rt;
 	struct weft__driver *d = rt != NULL ? rt->driver : NULL;
@@ -576,11 +594,26 @@ int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
 	h->index = index;
 	h->gen = op->gen;
 	weft__drv_count_submit(dt);
+	if (cx != NULL)
+		err = first_poll(s, h, op, cx, result);
 out:
 	pthread_mutex_unlock(&s->lock);
 	if (kick)
 		weft__drv_kick(dt);
 	return err;
+}
+
+int weft__io_start(struct weft__io_op *h, const struct weft__io_req *req)
+{
+	return start(h, req, NULL, NULL);
+}
+
+int weft__io_start_poll(struct weft__io_op *h, const struct weft__io_req *req, weft_cx *cx,
+			int32_t *result)
+{
+	if (cx == NULL || result == NULL)
+		return -EINVAL;
+	return start(h, req, cx, result);
 }
 
 weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,

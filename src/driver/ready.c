@@ -59,6 +59,40 @@
 /* What every waiter hears about, whatever it waits for. */
 #define ALWAYS (POLLERR | POLLHUP | POLLNVAL)
 
+/* The fields weft__io_ready_tick reads without the lock (ready.h).  Every
+ * write is under the lock, so a relaxed load there reads the latest. */
+static uint32_t ld(_Atomic uint32_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void set_ready(struct weft__ready_fd *fe, uint32_t ready)
+{
+	atomic_store_explicit(&fe->ready, ready, memory_order_relaxed);
+}
+
+static bool is_edge(struct weft__ready_fd *fe)
+{
+	return atomic_load_explicit(&fe->edge, memory_order_relaxed);
+}
+
+static void set_edge(struct weft__ready_fd *fe, bool edge)
+{
+	atomic_store_explicit(&fe->edge, edge, memory_order_relaxed);
+}
+
+static uint32_t next_tick(uint32_t t)
+{
+	return t + 1 != 0 ? t + 1 : 1;
+}
+
+/* Release: publishes the `ready` and `edge` written before it; pairs with
+ * the acquire load of the tick in weft__io_ready_tick. */
+static void bump_tick(struct weft__ready_fd *fe)
+{
+	atomic_store_explicit(&fe->tick, next_tick(ld(&fe->tick)), memory_order_release);
+}
+
 /* Every readiness layer of the process, for weft__io_fd_close. */
 static pthread_mutex_t layers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct weft__ready *layers;
@@ -96,6 +130,12 @@ void weft__ready_finish(struct weft__ready *r)
 	if (r->fds != NULL)
 		weft__free(r->alloc, r->fds, r->nfds * sizeof(*r->fds),
 			   _Alignof(struct weft__ready_fd));
+	while (r->nretired > 0) {
+		r->nretired--;
+		weft__free(r->alloc, r->retired[r->nretired],
+			   r->retired_n[r->nretired] * sizeof(*r->fds),
+			   _Alignof(struct weft__ready_fd));
+	}
 	r->fds = NULL;
 	r->nfds = 0;
 }
@@ -108,6 +148,8 @@ static int table_reserve(struct weft__ready *r, int fd)
 
 	if ((size_t)fd < r->nfds)
 		return 0;
+	if (r->nretired == sizeof(r->retired) / sizeof(r->retired[0]))
+		return -ENOMEM;
 	while (n <= (size_t)fd)
 		n *= 2;
 	fds = weft__alloc(r->alloc, n * sizeof(*fds), _Alignof(struct weft__ready_fd));
@@ -115,23 +157,24 @@ static int table_reserve(struct weft__ready *r, int fd)
 		return -ENOMEM;
 	if (r->nfds != 0) {
 		memcpy(fds, r->fds, r->nfds * sizeof(*fds));
-		weft__free(r->alloc, r->fds, r->nfds * sizeof(*fds),
-			   _Alignof(struct weft__ready_fd));
+		/* Not freed: a lock-free reader may still look at it. */
+		r->retired[r->nretired] = r->fds;
+		r->retired_n[r->nretired++] = r->nfds;
 	}
 	for (i = r->nfds; i < n; i++) {
 		memset(&fds[i], 0, sizeof(fds[i]));
 		fds[i].gen = 1;
-		fds[i].tick = 1;
+		atomic_init(&fds[i].tick, 1);
 		fds[i].head = WEFT__OP_NONE;
 	}
 	r->fds = fds;
 	r->nfds = n;
+	/* Release: the table's contents before its pointer, and the pointer
+	 * before the size that makes its new entries reachable; pair with
+	 * the acquire loads in weft__io_ready_tick. */
+	atomic_store_explicit(&r->pub_fds, fds, memory_order_release);
+	atomic_store_explicit(&r->pub_nfds, n, memory_order_release);
 	return 0;
-}
-
-static uint32_t next_tick(uint32_t t)
-{
-	return t + 1 != 0 ? t + 1 : 1;
 }
 
 static uint32_t waiters_union(struct weft__ready *r, struct weft__ready_fd *fe)
@@ -197,15 +240,15 @@ static int edge_register(struct weft__ready *r, int fd, struct weft__ready_fd *f
 {
 	int err;
 
-	if (fe->edge)
+	if (is_edge(fe))
 		return 0;
 	err = fd_arm(r, fd, fe, POLLIN | POLLOUT, true);
 	if (err < 0)
 		return err;
 	/* The kernel reports the current state as a first event. */
-	fe->edge = true;
-	fe->ready = 0;
-	fe->tick = next_tick(fe->tick);
+	set_ready(fe, 0);
+	set_edge(fe, true);
+	bump_tick(fe);
 	return 0;
 }
 
@@ -217,7 +260,7 @@ static void edge_verify(int fd, struct weft__ready_fd *fe, uint32_t want)
 
 	if (poll(&p, 1, 0) < 0)
 		return;
-	fe->ready = (fe->ready & ~(want | POLLRDHUP | ALWAYS)) | (uint32_t)p.revents;
+	set_ready(fe, (ld(&fe->ready) & ~(want | POLLRDHUP | ALWAYS)) | (uint32_t)p.revents);
 }
 
 /* The wait of slot `op` on an edge entry (lock held). */
@@ -226,11 +269,12 @@ static int edge_wait(struct weft__ready *r, struct weft__ready_fd *fe, struct we
 {
 	uint32_t want = op->events & (POLLIN | POLLOUT), hit;
 
-	if ((op->events & WEFT__POLL_EDGE) && op->aux == fe->tick)
-		fe->ready &= ~(want | POLLERR); /* the caller's EAGAIN, and nothing since */
-	else if (!(op->events & WEFT__POLL_EDGE) && hit_of(fe->ready, want) != 0)
+	if ((op->events & WEFT__POLL_EDGE) && op->aux == ld(&fe->tick))
+		/* The caller's EAGAIN, and nothing since. */
+		set_ready(fe, ld(&fe->ready) & ~(want | POLLERR));
+	else if (!(op->events & WEFT__POLL_EDGE) && hit_of(ld(&fe->ready), want) != 0)
 		edge_verify(op->fd, fe, want);
-	hit = hit_of(fe->ready, want);
+	hit = hit_of(ld(&fe->ready), want);
 	if (hit != 0) {
 		op->state = OP_DONE;
 		op->result = (int32_t)hit;
@@ -255,7 +299,7 @@ int weft__ready_submit(struct weft__ready *r, struct weft__op *op, uint32_t inde
 		return err;
 	fe = &r->fds[op->fd];
 	err = (op->events & WEFT__POLL_EDGE) ? edge_register(r, op->fd, fe) : 0;
-	if (err == 0 && fe->edge)
+	if (err == 0 && is_edge(fe))
 		return edge_wait(r, fe, op, index);
 	u = waiters_union(r, fe) | (op->events & (POLLIN | POLLOUT));
 	if (err == 0 && ((u & ~fe->armed) != 0 || fe->armed == 0))
@@ -290,7 +334,7 @@ void weft__ready_cancel(struct weft__ready *r, struct weft__op *op, uint32_t ind
 
 	/* No kernel operation to wait for: the slot goes at once. */
 	fd_unlink(r, op, index);
-	if (fe->head == WEFT__OP_NONE && fe->added && !fe->edge) {
+	if (fe->head == WEFT__OP_NONE && fe->added && !is_edge(fe)) {
 		/* Nobody waits on this fd any more, and the caller may close
 		 * it next: forget the one-shot registration (its interests
 		 * are only trusted while a waiter exists).  An edge one
@@ -372,10 +416,10 @@ static unsigned edge_event(struct weft__ready *r, int fd, uint32_t gen, uint32_t
 	unsigned nw, done = 0;
 	uint32_t left;
 
-	fe->tick = next_tick(fe->tick);
-	fe->ready |= revents;
+	set_ready(fe, ld(&fe->ready) | revents);
+	bump_tick(fe);
 	for (;;) {
-		nw = complete_some(r, fe, fe->ready, false, wake, &left);
+		nw = complete_some(r, fe, ld(&fe->ready), false, wake, &left);
 		pthread_mutex_unlock(&r->slab.lock);
 		wake_all(wake, nw);
 		done += nw;
@@ -383,7 +427,7 @@ static unsigned edge_event(struct weft__ready *r, int fd, uint32_t gen, uint32_t
 			return done;
 		pthread_mutex_lock(&r->slab.lock);
 		fe = &r->fds[fd];
-		if (fe->gen != gen || !fe->edge) {
+		if (fe->gen != gen || !is_edge(fe)) {
 			pthread_mutex_unlock(&r->slab.lock);
 			return done;
 		}
@@ -401,27 +445,63 @@ unsigned weft__ready_event(struct weft__ready *r, uint64_t tag, uint32_t revents
 		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1, memory_order_relaxed);
 		return 0;
 	}
-	if (r->fds[fd].edge)
+	if (is_edge(&r->fds[fd]))
 		return edge_event(r, fd, gen, revents);
 	return oneshot_event(r, fd, &r->fds[fd], revents);
 }
 
+/*
+ * Without the lock: the caller owns the fd, so it is neither closed nor
+ * registered afresh meanwhile, and the table it reads is never freed
+ * before the layer (ready.h).  A stale table or a stale value only costs
+ * a retry: the wait compares the tick again under the lock, and a tick
+ * that moved keeps the readiness.  The tick is loaded first, with
+ * acquire, so that `ready` is at least as new as the event that set it
+ * (the writer stores `ready` before the tick): a reader that saw the tick
+ * of an event also sees its readiness, and never clears it unseen.
+ */
 uint32_t weft__io_ready_tick(int fd, uint32_t events, bool *unready)
 {
 	struct weft_runtime *rt = weft__ctx.rt;
 	struct weft__ready *r = rt != NULL && rt->driver != NULL ? rt->driver->ready : NULL;
-	uint32_t tick = 0;
+	struct weft__ready_fd *fds, *fe;
+	uint32_t tick;
 
 	*unready = false;
 	if (r == NULL || fd < 0)
 		return 0;
+	/* Acquire: pairs with the release stores in table_reserve. */
+	if ((size_t)fd >= atomic_load_explicit(&r->pub_nfds, memory_order_acquire))
+		return 0;
+	fds = atomic_load_explicit(&r->pub_fds, memory_order_acquire);
+	fe = &fds[fd];
+	/* Acquire: pairs with the release in bump_tick. */
+	tick = atomic_load_explicit(&fe->tick, memory_order_acquire);
+	if (!is_edge(fe))
+		return 0;
+	*unready = hit_of(ld(&fe->ready), events & (POLLIN | POLLOUT)) == 0;
+	return tick;
+}
+
+void weft__io_ready_drained(int fd, uint32_t events, uint32_t tick)
+{
+	struct weft_runtime *rt = weft__ctx.rt;
+	struct weft__ready *r = rt != NULL && rt->driver != NULL ? rt->driver->ready : NULL;
+	struct weft__ready_fd *fe;
+
+	if (r == NULL || fd < 0 || tick == 0)
+		return;
 	pthread_mutex_lock(&r->slab.lock);
-	if ((size_t)fd < r->nfds && r->fds[fd].edge) {
-		tick = r->fds[fd].tick;
-		*unready = hit_of(r->fds[fd].ready, events & (POLLIN | POLLOUT)) == 0;
+	if ((size_t)fd < r->nfds) {
+		fe = &r->fds[fd];
+		/* Not with a hang-up, an end of stream (POLLRDHUP) or an
+		 * error recorded: the next read must see it, and no event
+		 * will come again for it. */
+		if (is_edge(fe) && ld(&fe->tick) == tick &&
+		    (ld(&fe->ready) & (POLLRDHUP | ALWAYS)) == 0)
+			set_ready(fe, ld(&fe->ready) & ~(events & (POLLIN | POLLOUT)));
 	}
 	pthread_mutex_unlock(&r->slab.lock);
-	return tick;
 }
 
 /* weft__io_fd_close in one layer. */
@@ -440,10 +520,12 @@ static void layer_fd_close(struct weft__ready *r, int fd)
 	fe = &r->fds[fd];
 	if (fe->added)
 		r->kernel.forget(r->kernel.ctx, fd);
-	fe->added = fe->edge = false;
-	fe->armed = fe->ready = 0;
+	fe->added = false;
+	set_edge(fe, false);
+	fe->armed = 0;
+	set_ready(fe, 0);
 	fe->gen++;
-	fe->tick = next_tick(fe->tick);
+	bump_tick(fe);
 	do {
 		nw = complete_some(r, fe, POLLNVAL, true, wake, &left);
 		pthread_mutex_unlock(&r->slab.lock);

@@ -41,14 +41,17 @@ struct weft__ready_fd {
 	 * POLLIN | POLLOUT. */
 	uint32_t armed;
 	/* Edge only: the readiness (POLLIN, POLLOUT, POLLRDHUP, POLLHUP,
-	 * POLLERR) events reported and nobody has cleared since. */
-	uint32_t ready;
-	/* Edge only: bumped by every event and by close, never 0. */
-	uint32_t tick;
+	 * POLLERR) events reported and nobody has cleared since.  Written
+	 * under the lock; read without it by weft__io_ready_tick. */
+	_Atomic uint32_t ready;
+	/* Edge only: bumped by every event and by close, never 0.  Written
+	 * under the lock (release, after `ready`); read without it. */
+	_Atomic uint32_t tick;
 	/* Registered with the kernel (possibly disarmed). */
 	bool added;
-	/* Registered edge-triggered and persistent (see ready.c). */
-	bool edge;
+	/* Registered edge-triggered and persistent (see ready.c).  Written
+	 * under the lock; read without it. */
+	_Atomic bool edge;
 };
 
 /*
@@ -74,9 +77,19 @@ struct weft__ready_kernel {
 
 struct weft__ready {
 	struct op_slab slab;
-	/* Indexed by fd number, under slab.lock. */
+	/* Indexed by fd number, under slab.lock.  Also read without the lock
+	 * by weft__io_ready_tick, through `pub_fds` and `pub_nfds`: a grown
+	 * table replaces the old one, which stays allocated (in `retired`)
+	 * until weft__ready_finish, so a reader never touches freed memory. */
 	struct weft__ready_fd *fds;
 	size_t nfds;
+	_Atomic(struct weft__ready_fd *) pub_fds;
+	_Atomic size_t pub_nfds;
+	/* Tables replaced by a larger one, and their sizes (each at least
+	 * twice the last, so an int fd needs fewer than 32). */
+	struct weft__ready_fd *retired[32];
+	size_t retired_n[32];
+	unsigned nretired;
 	/* Slots registered; read without the lock by a reap's shortcut. */
 	_Atomic uint32_t registered;
 	struct weft__ready_kernel kernel;

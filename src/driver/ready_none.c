@@ -18,6 +18,13 @@ uint32_t weft__io_ready_tick(int fd, uint32_t events, bool *unready)
 	return 0;
 }
 
+void weft__io_ready_drained(int fd, uint32_t events, uint32_t tick)
+{
+	(void)fd;
+	(void)events;
+	(void)tick;
+}
+
 void weft__io_fd_close(int fd)
 {
 	(void)fd;

@@ -126,6 +126,16 @@ void weft__net_hint_forget(int fd)
 	hint_set(fd, false);
 }
 
+/* Readiness `res` of a finished wait as poll_wait returns it. */
+static int wait_result(int32_t res)
+{
+	if (res < 0)
+		return res;
+	if (res & POLLNVAL)
+		return -EBADF;
+	return 1;
+}
+
 /* Polls the readiness wait: 1 ready, 0 pending, or -errno. */
 static int poll_wait(weft_net_wait_ *w, weft_cx *cx)
 {
@@ -134,23 +144,24 @@ static int poll_wait(weft_net_wait_ *w, weft_cx *cx)
 	if (weft__io_poll(op_of(w), cx, &res, NULL, 0) == WEFT_PENDING)
 		return 0;
 	w->phase = W_IDLE;
-	if (res < 0)
-		return res;
-	if (res & POLLNVAL)
-		return -EBADF;
-	return 1;
+	return wait_result(res);
 }
 
 /* Starts the readiness wait (edge-triggered on the readiness drivers, with
- * the tick read before the failed attempt; driver.h, WEFT__POLL_EDGE). */
-static int start_wait(weft_net_wait_ *w, uint32_t events, uint32_t tick)
+ * the tick read before the failed attempt; driver.h, WEFT__POLL_EDGE) and
+ * polls it once, in one trip to the slab: 1 when the readiness was there
+ * at once (try again), 0 pending (the waker is stored), or -errno. */
+static int start_wait(weft_net_wait_ *w, weft_cx *cx, uint32_t events, uint32_t tick)
 {
 	struct weft__io_req req = { WEFT__OP_POLL, w->fd, events | WEFT__POLL_EDGE,
 				    NULL, 0, tick, 0 };
-	int rc = weft__io_start(op_of(w), &req);
+	int32_t res = 0;
+	int rc = weft__io_start_poll(op_of(w), &req, cx, &res);
 
 	if (rc == 0)
 		w->phase = W_WAITING;
+	else if (rc == 1)
+		rc = wait_result(res);
 	return rc;
 }
 
@@ -163,37 +174,37 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 		return 1;
 	if (!weft_coop_proceed(cx))
 		return 0;
+	rc = 1;
 	if (w->phase == W_IDLE && events == POLLIN && attempt == weft__net_read_attempt &&
-	    hint_drained(w->fd) && weft__io_completion_based()) {
-		rc = start_wait(w, events, 0);
-		if (rc < 0) {
-			w->phase = W_DONE;
-			return rc;
-		}
-	}
+	    hint_drained(w->fd) && weft__io_completion_based())
+		rc = start_wait(w, cx, events, 0);
 	for (;;) {
 		bool unready;
 		uint32_t tick;
 
-		if (w->phase == W_WAITING) {
+		if (rc == 1 && w->phase == W_WAITING)
 			rc = poll_wait(w, cx);
-			if (rc == 0) {
-				weft_coop_refund(cx);
-				return 0;
-			}
-			if (rc < 0)
-				break;
+		if (rc == 0) {
+			weft_coop_refund(cx);
+			return 0;
 		}
+		if (rc < 0)
+			break;
 		/* Edge-triggered readiness (driver.h, WEFT__POLL_EDGE): the
 		 * tick before the call, no call when it would say EAGAIN. */
 		tick = weft__io_ready_tick(w->fd, events, &unready);
 		if (!unready && attempt(self)) {
+			/* A short read drained the socket: the readiness
+			 * driver forgets it now, and the next read waits
+			 * without a recv that says EAGAIN (the drained hint's
+			 * counterpart on epoll and kqueue). */
+			if (tick != 0 && attempt == weft__net_read_attempt &&
+			    hint_drained(w->fd))
+				weft__io_ready_drained(w->fd, POLLIN, tick);
 			w->phase = W_DONE;
 			return 1;
 		}
-		rc = start_wait(w, events, tick);
-		if (rc < 0)
-			break;
+		rc = start_wait(w, cx, events, tick);
 	}
 	w->phase = W_DONE;
 	return rc;

@@ -37,6 +37,19 @@
  * timing matters to no argument here: see stop_searching in
  * multi_thread.c.)
  *
+ * A parked worker may also leave park by itself (weft__idle_unpark_self),
+ * when the completions it reaped in its driver woke tasks into its own
+ * queues.  It does what a notifier does, in the same order: it first
+ * counts one more unparked worker with a CAS (not while every worker
+ * counts as unparked: then a notifier has claimed it already), then claims
+ * a bit, its own first.  Counting before claiming keeps the invariant
+ * above, so a notifier that counted first still finds a bit.  If its own
+ * bit was gone, a notifier claimed it in between and will unpark it; the
+ * count the worker added is then the claim of some other parked worker,
+ * which it counts as searching, whose bit it takes and which it wakes (a
+ * spurious wake, never a lost one).  It counts itself unparked but not searching: it knows where its
+ * work is, and does not want the last-searcher's extra wake for it.
+ *
  * Only half of the workers search at once, so that a burst of wakes does
  * not send every worker into contention on the same queues.
  */
@@ -119,6 +132,18 @@ bool weft__idle_transition_to_parked(struct idle *idle, unsigned index, bool sea
 	return searching && num_searching(prev) == 1;
 }
 
+/* Claims `index`'s own parked bit.  Returns true when it was set. */
+static bool claim_own_bit(struct idle *idle, unsigned index)
+{
+	uint64_t mask = (uint64_t)1 << (index % 64);
+	/* AcqRel: the claim; pairs with the fetch_or in to_parked and with
+	 * the notifiers' claims. */
+	uint64_t prev = atomic_fetch_and_explicit(&idle->parked[index / 64], ~mask,
+						  memory_order_acq_rel);
+
+	return (prev & mask) != 0;
+}
+
 static int claim_parked_bit(struct idle *idle)
 {
 	for (;;) {
@@ -168,3 +193,28 @@ int weft__idle_worker_to_notify(struct idle *idle)
 	return claim_parked_bit(idle);
 }
 
+
+bool weft__idle_unpark_self(struct idle *idle, unsigned index, int *wake)
+{
+	/* Relaxed: the CAS below is SeqCst and re-reads on failure. */
+	uint64_t s = atomic_load_explicit(&idle->state, memory_order_relaxed);
+
+	*wake = -1;
+	for (;;) {
+		if (num_unparked(s) >= idle->num_workers)
+			return false; /* a notifier counted us: it claims us */
+		/* SeqCst: the same handshake as a notifier's CAS (essay). */
+		if (atomic_compare_exchange_weak_explicit(&idle->state, &s, s + UNPARK_ONE,
+							  memory_order_seq_cst,
+							  memory_order_relaxed))
+			break;
+	}
+	if (claim_own_bit(idle, index))
+		return true;
+	/* A notifier took our bit after our count: ours becomes the claim
+	 * of another parked worker, which wakes up searching, as any
+	 * notified worker does.  SeqCst: as a notifier's CAS (essay). */
+	atomic_fetch_add_explicit(&idle->state, SEARCH_ONE, memory_order_seq_cst);
+	*wake = claim_parked_bit(idle);
+	return false;
+}

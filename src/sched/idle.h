@@ -48,4 +48,17 @@ bool weft__idle_transition_to_parked(struct idle *idle, unsigned index, bool sea
  */
 int weft__idle_worker_to_notify(struct idle *idle);
 
+/*
+ * A parked worker found work of its own (its driver's completions woke
+ * tasks into its LIFO slot or local queue) and leaves park by itself,
+ * counted as unparked and not searching.  Returns true when it did so;
+ * false when a notifier claimed it meanwhile, in which case that
+ * notifier's unpark of its parker is coming or came, and the worker must
+ * consume it by parking again (the park returns at once) before it runs
+ * anything.  Never fails to leave the counts consistent: when the worker
+ * raced a notifier for its own bit, it wakes one other parked worker in
+ * its place and says so through *wake (its index, or -1 for none).
+ */
+bool weft__idle_unpark_self(struct idle *idle, unsigned index, int *wake);
+
 #endif /* WEFT_SRC_SCHED_IDLE_H */

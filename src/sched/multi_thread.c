@@ -43,18 +43,30 @@
  * (mt_timer_changed).  While no worker holds the duty, some worker is
  * awake and fires timers and reaps I/O on its injector cadence.
  *
- * The idle protocol of idle.c is unchanged: a worker leaves park only
- * when a notifier claimed its bit and unparked it (or at shutdown).  What
- * the driver adds are returns from the wait that are not unparks: an I/O
- * completion, a timer deadline, a kick.  The worker then reaps the driver
- * with no worker context (weft__ctx.owner NULL), so every task those
- * completions and timers wake goes through the injector and
- * notify_parked, exactly like a wake from a foreign thread; notify_parked
- * may claim this very worker, whose park then sees NOTIFIED and returns.
- * It parks again otherwise.  So the lost-wake-up argument of idle.c still
- * covers every wake, and the driver's own handshakes (the parker's
- * PARKED_DRIVER swap against the unparker's swap, the sleeping mark
- * against a kick) only decide whether a syscall is needed (park.c).
+ * The idle protocol of idle.c holds with one addition.  A worker leaves
+ * park when a notifier claimed its bit and unparked it (or at shutdown),
+ * or by itself, as below.  What the driver adds are returns from the wait
+ * that are not unparks: an I/O completion, a timer deadline, a kick.  The
+ * worker then reaps the driver in its own worker context, so the tasks
+ * those completions and timers wake go to its LIFO slot (the one woken
+ * last) and its local queue (the ones before, each push notifying as any
+ * local push does), exactly as on a running worker.  A task woken by the
+ * reap then runs on the core that reaped its completion, and usually
+ * right away, instead of crossing the injector and waking some other
+ * worker for it: a message and its receiver stay on one warm core.
+ *
+ * Having queued work, the worker leaves park by itself
+ * (weft__idle_unpark_self): it counts itself unparked and claims its own
+ * parked bit, as a notifier would claim it, and comes back not searching.
+ * If a notifier claimed it first, that notifier's unpark is on its way,
+ * and the worker waits once more, which returns at once.  Either way it
+ * runs its LIFO slot next; the slot is never left behind in a parked
+ * worker, and what went to its local queue was published and notified as
+ * any push is.  With nothing queued it parks again.  So the lost-wake-up
+ * argument of idle.c still covers every wake, and the driver's own
+ * handshakes (the parker's PARKED_DRIVER swap against the unparker's swap,
+ * the sleeping mark against a kick) only decide whether a syscall is
+ * needed (park.c).
  *
  * Shutdown
  * ========
@@ -534,20 +546,37 @@ static bool take_timer_duty(struct mt_sched *mt, struct worker *w)
 						       memory_order_relaxed);
 }
 
-/* One wait in the driver, then a reap with no worker context (see the
- * essay).  Returns true when the worker was unparked. */
-static bool park_in_driver(struct worker *w, bool duty)
+enum driver_park {
+	PARK_AGAIN,    /* nothing for us: wait again */
+	PARK_UNPARKED, /* a notifier unparked us: we come back searching */
+	PARK_SELF,     /* our reap woke tasks into our queues: we left park */
+};
+
+/* One wait in the driver, then a reap in this worker's own context, so
+ * that the tasks it wakes go to our LIFO slot and local queue (see the
+ * essay). */
+static enum driver_park park_in_driver(struct worker *w, bool duty)
 {
-	struct weft_runtime *rt = w->sched->base.rt;
+	struct mt_sched *mt = w->sched;
+	struct weft_runtime *rt = mt->base.rt;
 	bool unparked;
+	int other;
 
 	unparked = weft__parker_park_driver(&w->parker, duty ? rt->time : NULL);
-	weft__ctx.owner = NULL;
 	weft__drv_reap(w->dt);
 	if (duty)
 		weft__time_process(rt->time);
-	weft__ctx.owner = w;
-	return unparked;
+	if (unparked)
+		return PARK_UNPARKED;
+	if (w->lifo == NULL && weft__local_queue_is_empty(&w->queue))
+		return PARK_AGAIN;
+	if (weft__idle_unpark_self(&mt->idle, w->index, &other))
+		return PARK_SELF;
+	/* A notifier claimed us: its unpark is ours to consume, and the
+	 * next wait returns at once. */
+	if (other >= 0)
+		weft__parker_unpark(&mt->workers[other]->parker);
+	return PARK_AGAIN;
 }
 
 /* Busy time: the clock is read only when a worker parks and wakes. */
@@ -573,6 +602,7 @@ static bool injector_has_work(void *mt)
 static void park(struct worker *w)
 {
 	struct mt_sched *mt = w->sched;
+	enum driver_park how = PARK_UNPARKED;
 	bool duty;
 
 	if (weft__time_auto_advance(mt->base.rt->time))
@@ -589,7 +619,7 @@ static void park(struct worker *w)
 	WEFT__COUNT(&w->ctr, parks);
 	duty = w->driver_ok && take_timer_duty(mt, w);
 	if (duty || (w->driver_ok && mt->all_park_in_driver)) {
-		while (!park_in_driver(w, duty))
+		while ((how = park_in_driver(w, duty)) == PARK_AGAIN)
 			;
 	} else {
 		weft__parker_park(&w->parker);
@@ -599,9 +629,22 @@ static void park(struct worker *w)
 		atomic_store_explicit(&mt->timer_duty, -1, memory_order_release);
 	}
 	/* Unparked: by a notifier, which counted us as searching, or by
-	 * shutdown. */
-	w->searching = true;
+	 * shutdown; or we left by ourselves, not searching, with work. */
+	w->searching = how == PARK_UNPARKED;
 	busy_begin(w);
+}
+
+/* The LIFO slot holds a task outside run_task only after a park whose
+ * reap woke it (park_in_driver): it runs first. */
+static struct weft_task *take_lifo(struct worker *w)
+{
+	struct weft_task *t = w->lifo;
+
+	if (t != NULL) {
+		w->lifo = NULL;
+		w->tick++;
+	}
+	return t;
 }
 
 static void *worker_main(void *arg)
@@ -627,7 +670,10 @@ static void *worker_main(void *arg)
 		weft__drv_thread_finish(w->dt);
 	}
 	while (!is_shutdown(mt)) {
-		struct weft_task *t = next_local_task(w);
+		struct weft_task *t = take_lifo(w);
+
+		if (t == NULL)
+			t = next_local_task(w);
 
 		if (t == NULL)
 			t = steal_work(w);

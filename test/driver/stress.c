@@ -5,6 +5,12 @@
  * ring that another worker owns; plain threads' block_on starting and
  * dropping reads, which go to a worker's ring).  Every task completes; run
  * under TSan.  WEFT_STRESS_SCALE makes it longer.
+ *
+ * The last phase has tasks play ping-pong with each other over pipes while
+ * plain threads spawn into the runtime: each read's readiness is reaped by
+ * a worker parked in its driver, which runs the woken task itself and
+ * leaves park on its own (multi_thread.c), racing the notifiers that claim
+ * parked workers for the remote spawns.  Every byte arrives in order.
  */
 #include "driver_test.h"
 
@@ -133,6 +139,113 @@ static void *block_on_main(void *arg)
 	return NULL;
 }
 
+/* One side of a pipe ping-pong: the first side writes byte 0; then each
+ * side reads the byte it expects and writes the next one. */
+struct pong {
+	weft_future base;
+	WEFT_ASYNC_STATE;
+	weft_read rd;
+	char buf[1];
+	int in, out;
+	long k, rounds, expect;
+	int first;
+};
+
+static void pong_write(struct pong *p, long v)
+{
+	char c = (char)(v & 0x7f);
+
+	CHECK_EQ(write(p->out, &c, 1), 1);
+}
+
+static weft_poll pong_poll(weft_future *f, weft_cx *cx)
+{
+	struct pong *p = (struct pong *)f;
+
+	WEFT_ASYNC_BEGIN(p);
+	if (p->first)
+		pong_write(p, 0);
+	p->expect = p->first ? 1 : 0;
+	for (p->k = 0; p->k < p->rounds; p->k++) {
+		CHECK_EQ(weft_read_init(&p->rd, p->in, p->buf, 1), 0);
+		WEFT_AWAIT(p, cx, &p->rd.base);
+		weft_future_drop(&p->rd.base);
+		CHECK_EQ(p->rd.result, 1);
+		CHECK_EQ(p->buf[0], (char)(p->expect & 0x7f));
+		pong_write(p, p->expect + 1);
+		p->expect += 2;
+	}
+	WEFT_ASYNC_END(p);
+}
+
+static void pong_drop(weft_future *f)
+{
+	(void)f;
+}
+
+/* Plain threads spawn into the runtime while the ping-pongs run. */
+static _Atomic bool spawning;
+
+static void *spawner_main(void *arg)
+{
+	_Atomic long *ran = arg;
+
+	/* Acquire: pairs with the release store that ends the phase. */
+	while (atomic_load_explicit(&spawning, memory_order_acquire)) {
+		weft_join_handle h;
+
+		CHECK_EQ(weft_spawn_fn(rt, add_one, (void *)ran, &h), 0);
+		CHECK_EQ(weft_join(&h), 0);
+		weft_join_detach(&h);
+	}
+	return NULL;
+}
+
+static void pingpong_phase(void)
+{
+	enum { PAIRS = 4 };
+	weft_join_handle h[2 * PAIRS];
+	pthread_t th[2];
+	_Atomic long ran = 0;
+	int ab[PAIRS][2], ba[PAIRS][2], i;
+
+	atomic_store(&spawning, true);
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&th[i], NULL, spawner_main, (void *)&ran), 0);
+	for (i = 0; i < PAIRS; i++) {
+		struct pong a, b;
+
+		drv_pipe(ab[i]);
+		drv_pipe(ba[i]);
+		memset(&a, 0, sizeof(a));
+		a.base.poll = pong_poll;
+		a.base.drop = pong_drop;
+		a.rounds = rounds;
+		b = a;
+		a.first = 1;
+		a.in = ba[i][0];
+		a.out = ab[i][1];
+		b.in = ab[i][0];
+		b.out = ba[i][1];
+		CHECK_EQ(weft_spawn(rt, &a.base, sizeof(a), &h[2 * i]), 0);
+		CHECK_EQ(weft_spawn(rt, &b.base, sizeof(b), &h[2 * i + 1]), 0);
+	}
+	for (i = 0; i < 2 * PAIRS; i++) {
+		CHECK_EQ(weft_join(&h[i]), 0);
+		weft_join_detach(&h[i]);
+	}
+	/* Release: pairs with the spawners' acquire load. */
+	atomic_store_explicit(&spawning, false, memory_order_release);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < PAIRS; i++) {
+		close(ab[i][0]);
+		close(ab[i][1]);
+		close(ba[i][0]);
+		close(ba[i][1]);
+	}
+}
+
 static void run(void *(*fn)(void *), void *arg)
 {
 	pthread_t th[THREADS];
@@ -154,6 +267,7 @@ int main(void)
 	CHECK_EQ(atomic_load(&ran), THREADS * rounds);
 	run(aborter_main, NULL);
 	run(block_on_main, NULL);
+	pingpong_phase();
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	return 0;
 }

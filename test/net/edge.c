@@ -4,7 +4,10 @@
  * after weft_socket_close start afresh (a stale registration would hang
  * the next socket), closing a socket wakes a read waiting on it with
  * -EBADF (readiness backends), and a byte-at-a-time writer racing 1-byte
- * reads loses no edge (every byte arrives, in order).
+ * reads loses no edge (every byte arrives, in order), and a short read
+ * whose event also carried the end of the stream leaves the end for the
+ * next read (a read that drained the socket forgets its readiness, but
+ * never an end of stream no event will repeat).
  */
 #include "net_test.h"
 
@@ -71,6 +74,34 @@ static void close_wakes_waiter(weft_runtime *rt)
 	CHECK_EQ(weft_socket_close(&l), 0);
 }
 
+static void short_read_then_eof(weft_runtime *rt)
+{
+	weft_socket l, s;
+	weft_addr addr;
+	weft_sock_read rd;
+	char buf[16];
+	int i, c;
+
+	net_listen_any(&l, &addr);
+	for (i = 0; i < 50; i++) {
+		pair(rt, &l, &addr, &s, &c);
+		/* Waiting (registered), then woken by the bytes and the end. */
+		CHECK_EQ(weft_sock_read_init(&rd, &s, buf, sizeof(buf)), 0);
+		CHECK(!net_poll_once(rt, &rd.base));
+		net_write_full(c, "abc", 3);
+		CHECK_EQ(shutdown(c, SHUT_WR), 0);
+		net_block_on(rt, &rd.base);
+		CHECK_EQ(rd.result, 3);
+		CHECK(memcmp(buf, "abc", 3) == 0);
+		CHECK_EQ(weft_sock_read_init(&rd, &s, buf, sizeof(buf)), 0);
+		net_block_on(rt, &rd.base);
+		CHECK_EQ(rd.result, 0);
+		CHECK_EQ(weft_socket_close(&s), 0);
+		CHECK_EQ(close(c), 0);
+	}
+	CHECK_EQ(weft_socket_close(&l), 0);
+}
+
 struct trickle {
 	int fd;
 	int n;
@@ -129,6 +160,7 @@ int main(void)
 		/* io_uring's poll holds the file: a close does not end it. */
 		if (!drv_is_uring(rt))
 			close_wakes_waiter(rt);
+		short_read_then_eof(rt);
 		trickle(rt);
 		CHECK_EQ(weft_runtime_destroy(rt), 0);
 	}
