@@ -6,7 +6,8 @@
 #ifndef WEFT_SRC_SCHED_INJECTOR_H
 #define WEFT_SRC_SCHED_INJECTOR_H
 
-#include <pthread.h>
+#include "../common/lock.h"
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,7 +15,7 @@
 struct weft_task;
 
 struct injector {
-	pthread_mutex_t lock;
+	struct weft__lock lock;          /* a futex word: src/common/lock.h */
 	struct weft_task *head, *tail; /* through queue_next, under lock */
 	bool closed;                   /* under lock */
 	/* Mirrors the list length so "is it empty" costs one load. */
