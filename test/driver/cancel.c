@@ -154,16 +154,6 @@ static weft_poll accept_drop_poll(weft_future *f, weft_cx *cx)
 	return WEFT_READY;
 }
 
-static int open_fds(void)
-{
-	int fd, n = 0;
-
-	for (fd = 0; fd < 1024; fd++)
-		if (fcntl(fd, F_GETFD) >= 0)
-			n++;
-	return n;
-}
-
 static void accept_dropped(weft_runtime *rt)
 {
 	struct sockaddr_in addr;
@@ -179,7 +169,7 @@ static void accept_dropped(weft_runtime *rt)
 	CHECK_EQ(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	CHECK_EQ(listen(lfd, 16), 0);
 	CHECK_EQ(getsockname(lfd, (struct sockaddr *)&addr, &len), 0);
-	before = open_fds();
+	before = drv_open_fds();
 	for (i = 0; i < 4; i++) {
 		struct accept_drop a;
 		weft_join_handle h;
@@ -197,7 +187,7 @@ static void accept_dropped(weft_runtime *rt)
 		drv_wait_counter(&weft__driver_counters.fd_closed, closed0 + i + 1);
 		close(cfd);
 	}
-	CHECK_EQ(open_fds(), before);
+	CHECK_EQ(drv_open_fds(), before);
 	close(lfd);
 }
 

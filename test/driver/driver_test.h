@@ -17,6 +17,26 @@
 #include "park.h"
 #include "runtime.h"
 
+#ifndef _WIN32
+#include <dirent.h>
+
+/* How many descriptors the process has open (the entries of /proc/self/fd,
+ * less the directory's own): tests count before and after to show that
+ * nothing leaked. */
+static inline int drv_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
+#endif
+
 /* The backend the test was registered for ("io_uring", "epoll" or "kqueue"), or
  * NULL when the environment does not say. */
 static inline const char *drv_expected(void)

@@ -22,23 +22,8 @@
  */
 #include "net/net_test.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <netinet/tcp.h>
-
-/* The number of open descriptors (the directory's own not counted). */
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1;
-}
 
 /* Lowers the soft RLIMIT_NOFILE to 0, so that no new descriptor can be
  * made by any thread while the descriptors already open keep working;
@@ -112,7 +97,7 @@ static void emfile_futures(void)
 	struct rlimit old;
 	int c1, c2, c3, fds0;
 
-	fds0 = open_fds();
+	fds0 = drv_open_fds();
 	cfg.flavor = WEFT_RUNTIME_CURRENT_THREAD;
 	cfg.allocator = &alloc;
 	if (weft_runtime_create(&cfg, &rt) != 0) {
@@ -164,7 +149,7 @@ static void emfile_futures(void)
 	close(c2);
 	close(c3);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
-	CHECK_EQ(open_fds(), fds0);
+	CHECK_EQ(drv_open_fds(), fds0);
 	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
 	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
 }
@@ -261,7 +246,7 @@ static void emfile_server(void)
 	int c[SERVER_CLIENTS], i, fds0;
 	char b;
 
-	fds0 = open_fds();
+	fds0 = drv_open_fds();
 	rt = test_runtime(2, &alloc);
 	memset(&srv, 0, sizeof(srv));
 	srv.base.poll = server_poll;
@@ -308,7 +293,7 @@ static void emfile_server(void)
 	       atomic_load(&st.served));
 	CHECK_EQ(weft_socket_close(&l), 0);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
-	CHECK_EQ(open_fds(), fds0);
+	CHECK_EQ(drv_open_fds(), fds0);
 	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
 	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
 }
@@ -370,7 +355,7 @@ static void reset_pending_read(void)
 
 	cfg.flavor = WEFT_RUNTIME_CURRENT_THREAD;
 	cfg.allocator = &alloc;
-	fds0 = open_fds();
+	fds0 = drv_open_fds();
 	CHECK_EQ(weft_runtime_create(&cfg, &rt), 0);
 	plain_pair(rt, &s, &client);
 	net_write_full(client, "before", 6);
@@ -387,7 +372,7 @@ static void reset_pending_read(void)
 	write_after_reset(rt, &s);
 	CHECK_EQ(weft_socket_close(&s), 0);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
-	CHECK_EQ(open_fds(), fds0);
+	CHECK_EQ(drv_open_fds(), fds0);
 	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
 	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
 }
@@ -445,7 +430,7 @@ static void reset_mid_stream(void)
 {
 	struct test_alloc ta;
 	weft_allocator alloc = test_allocator(&ta);
-	int fds0 = open_fds();
+	int fds0 = drv_open_fds();
 	weft_runtime *rt = test_runtime(2, &alloc);
 	weft_socket s;
 	weft_join_handle h;
@@ -478,7 +463,7 @@ static void reset_mid_stream(void)
 	       out.got, half);
 	CHECK_EQ(weft_socket_close(&s), 0);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
-	CHECK_EQ(open_fds(), fds0);
+	CHECK_EQ(drv_open_fds(), fds0);
 	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
 	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
 	free(data);

@@ -12,7 +12,6 @@
  */
 #include "driver/driver_test.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -46,20 +45,6 @@ static bool poll_once(weft_runtime *rt, weft_future *child)
 
 	CHECK_EQ(weft_block_on(rt, &p.base), 0);
 	return p.ready != 0;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own descriptor */
 }
 
 static void path_of(char *out, size_t size, const char *name)
@@ -267,7 +252,7 @@ static void bad_input(weft_runtime *rt)
 static void dropped(unsigned workers, bool masked)
 {
 	uint64_t closed0 = drv_counter(&weft__driver_counters.fd_closed);
-	int before = count_fds(), i, ours = 0, n = 50;
+	int before = drv_open_fds(), i, ours = 0, n = 50;
 	char path[PATH_MAX];
 	weft_runtime *rt;
 
@@ -299,7 +284,7 @@ static void dropped(unsigned workers, bool masked)
 		weft_future_drop(&c.base);
 	}
 	weft_runtime_destroy(rt);
-	CHECK_EQ(count_fds(), before);
+	CHECK_EQ(drv_open_fds(), before);
 	/* A dropped open either never ran (a queued pool job is aborted, a
 	 * ring cancel won) or its descriptor was closed for it. */
 	CHECK(drv_counter(&weft__driver_counters.fd_closed) - closed0 + (uint64_t)ours <=
@@ -324,7 +309,7 @@ static void dropped(unsigned workers, bool masked)
 static void dropped_fifo(unsigned workers, bool masked)
 {
 	uint64_t closed0 = drv_counter(&weft__driver_counters.fd_closed);
-	int before = count_fds(), wfd = -1, i;
+	int before = drv_open_fds(), wfd = -1, i;
 	char path[PATH_MAX];
 	weft_file_open_future o;
 	weft_runtime *rt;
@@ -357,7 +342,7 @@ static void dropped_fifo(unsigned workers, bool masked)
 	weft_future_drop(&o.base);
 	weft_runtime_destroy(rt);
 	close(wfd);
-	CHECK_EQ(count_fds(), before);
+	CHECK_EQ(drv_open_fds(), before);
 	if (pool)
 		CHECK_EQ(drv_counter(&weft__driver_counters.fd_closed) - closed0, 1);
 	unlink(path);

@@ -27,7 +27,6 @@
  */
 #include "net/net_test.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -213,19 +212,6 @@ static weft_poll client_poll(weft_future *f, weft_cx *cx)
 
 /* ---- the run ------------------------------------------------------------- */
 
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1;
-}
-
 /* Free ephemeral ports (ip_local_port_range), or -1 when unknown. */
 static long port_range(void)
 {
@@ -308,7 +294,7 @@ int main(void)
 		printf("only %ld ephemeral ports for %ld connections: skip\n", ports, nconn);
 		return 77;
 	}
-	fds0 = open_fds();
+	fds0 = drv_open_fds();
 	net_listen_any(&l, &addr);
 	CHECK_EQ(pipe(report), 0);
 	fflush(stdout);
@@ -348,7 +334,7 @@ int main(void)
 	CHECK_EQ(weft_socket_close(&l), 0);
 	snprintf(driver, sizeof driver, "%s", weft_runtime_driver(rt));
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
-	CHECK_EQ(open_fds(), fds0);
+	CHECK_EQ(drv_open_fds(), fds0);
 	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
 	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
 	printf("%s: %ld connections open at once, %ld bytes echoed and checked\n", driver, nconn,
