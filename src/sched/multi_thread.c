@@ -572,8 +572,20 @@ static enum driver_park park_in_driver(struct worker *w, bool duty)
 		return PARK_AGAIN;
 	if (weft__idle_unpark_self(&mt->idle, w->index, &other))
 		return PARK_SELF;
-	/* A notifier claimed us: its unpark is ours to consume, and the
-	 * next wait returns at once. */
+	/* A notifier counted or claimed us.  Its claim may still go to
+	 * another worker's bit (one that parked after the notifier counted),
+	 * and nobody can steal from a LIFO slot: the slot's task goes to the
+	 * local queue, where whoever that notifier wakes finds it.  (Found
+	 * by fuzz_mt: the timer duty holder fired a sleep into its own slot
+	 * and waited with it there, every worker parked.) */
+	if (w->lifo != NULL) {
+		struct weft_task *t = w->lifo;
+
+		w->lifo = NULL;
+		push_local(w, t);
+	}
+	/* A notifier claimed our bit: its unpark is ours to consume, and
+	 * the next wait returns at once. */
 	if (other >= 0)
 		weft__parker_unpark(&mt->workers[other]->parker);
 	return PARK_AGAIN;
