@@ -41,8 +41,10 @@
  * when the completions it reaped in its driver woke tasks into its own
  * queues.  It does what a notifier does, in the same order: it first
  * counts one more unparked worker with a CAS (not while every worker
- * counts as unparked: then a notifier has claimed it already), then claims
- * a bit, its own first.  Counting before claiming keeps the invariant
+ * counts as unparked: then a notifier has counted already, and will claim
+ * its bit or that of a worker that parks meanwhile, so the caller must
+ * leave its work where that worker finds it), then claims a bit, its own
+ * first.  Counting before claiming keeps the invariant
  * above, so a notifier that counted first still finds a bit.  If its own
  * bit was gone, a notifier claimed it in between and will unpark it; the
  * count the worker added is then the claim of some other parked worker,
@@ -202,7 +204,7 @@ bool weft__idle_unpark_self(struct idle *idle, unsigned index, int *wake)
 	*wake = -1;
 	for (;;) {
 		if (num_unparked(s) >= idle->num_workers)
-			return false; /* a notifier counted us: it claims us */
+			return false; /* a notifier counted: see the essay */
 		/* SeqCst: the same handshake as a notifier's CAS (essay). */
 		if (atomic_compare_exchange_weak_explicit(&idle->state, &s, s + UNPARK_ONE,
 							  memory_order_seq_cst,

@@ -52,10 +52,11 @@ int weft__idle_worker_to_notify(struct idle *idle);
  * A parked worker found work of its own (its driver's completions woke
  * tasks into its LIFO slot or local queue) and leaves park by itself,
  * counted as unparked and not searching.  Returns true when it did so;
- * false when a notifier claimed it meanwhile, in which case that
- * notifier's unpark of its parker is coming or came, and the worker must
- * consume it by parking again (the park returns at once) before it runs
- * anything.  Never fails to leave the counts consistent: when the worker
+ * false when a notifier counted or claimed it meanwhile: that notifier's
+ * unpark goes to this worker or, when another worker parked after the
+ * notifier counted, possibly to that one, so the worker must leave its
+ * work where others can steal it (not in its LIFO slot) and park again
+ * (the park returns at once when the unpark was its own).  Never fails to leave the counts consistent: when the worker
  * raced a notifier for its own bit, it wakes one other parked worker in
  * its place and says so through *wake (its index, or -1 for none).
  */

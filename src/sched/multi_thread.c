@@ -58,11 +58,14 @@
  * Having queued work, the worker leaves park by itself
  * (weft__idle_unpark_self): it counts itself unparked and claims its own
  * parked bit, as a notifier would claim it, and comes back not searching.
- * If a notifier claimed it first, that notifier's unpark is on its way,
- * and the worker waits once more, which returns at once.  Either way it
- * runs its LIFO slot next; the slot is never left behind in a parked
- * worker, and what went to its local queue was published and notified as
- * any push is.  With nothing queued it parks again.  So the lost-wake-up
+ * If a notifier counted or claimed it first, the worker cannot leave by
+ * itself: it moves its LIFO slot's task to its local queue (published and
+ * notified as any push is) and waits once more.  That notifier's claim
+ * may go to another parked worker's bit (one that parked after the
+ * notifier counted), which then finds the task by stealing; when it is
+ * ours, the wait returns at once.  So the slot is never left behind in a
+ * parked worker (nobody can steal from a slot), and what went to its
+ * local queue was published and notified as any push is.  With nothing queued it parks again.  So the lost-wake-up
  * argument of idle.c still covers every wake, and the driver's own
  * handshakes (the parker's PARKED_DRIVER swap against the unparker's swap,
  * the sleeping mark against a kick) only decide whether a syscall is
@@ -572,8 +575,20 @@ static enum driver_park park_in_driver(struct worker *w, bool duty)
 		return PARK_AGAIN;
 	if (weft__idle_unpark_self(&mt->idle, w->index, &other))
 		return PARK_SELF;
-	/* A notifier claimed us: its unpark is ours to consume, and the
-	 * next wait returns at once. */
+	/* A notifier counted or claimed us.  Its claim may still go to
+	 * another worker's bit (one that parked after the notifier counted),
+	 * and nobody can steal from a LIFO slot: the slot's task goes to the
+	 * local queue, where whoever that notifier wakes finds it.  (Found
+	 * by fuzz_mt: the timer duty holder fired a sleep into its own slot
+	 * and waited with it there, every worker parked.) */
+	if (w->lifo != NULL) {
+		struct weft_task *t = w->lifo;
+
+		w->lifo = NULL;
+		push_local(w, t);
+	}
+	/* A notifier claimed our bit: its unpark is ours to consume, and
+	 * the next wait returns at once. */
 	if (other >= 0)
 		weft__parker_unpark(&mt->workers[other]->parker);
 	return PARK_AGAIN;

@@ -3,18 +3,22 @@
  * tasks on one runtime with 4 workers -- producers sending numbered values
  * into a bounded mpsc channel, a consumer draining it, tasks taking a
  * mutex, tasks taking semaphore permits, sleepers -- and a list of aborts
- * that the main thread fires at random tasks while they run.  It is meant
- * for ThreadSanitizer (every test build runs it; scripts/fuzz runs it under
- * ASan) and is bounded by its input count, not by time.
+ * (at most MAX_ABORT_STEPS steps, each an abort or a pause of a
+ * microsecond or less) that the main thread fires at random tasks while
+ * they run.  It is meant for ThreadSanitizer (every test build runs it;
+ * scripts/fuzz runs it under ASan) and is bounded by its input count, not
+ * by time.
  *
  * Checked: the consumer never sees a value twice or out of its sender's
  * order, and sees every value when neither it nor that producer was
  * aborted; the mutex is never held by two tasks (a plain counter inside the
  * critical section, which TSan would also flag); semaphore holders never
  * exceed the permits and every permit comes back; a sleeper never wakes
- * before its deadline; every task's future is dropped exactly once and its
- * join says 0 or -ECANCELED (-ECANCELED only when it was aborted); nothing
- * is held at the end.
+ * before its deadline (real sleeps of 20 to 60 us, deadlines that have
+ * passed, which must be ready at the first poll, and long sleeps that are
+ * cancelled while they wait); every task's future is dropped exactly once
+ * and its join says 0 or -ECANCELED (-ECANCELED only when it was aborted);
+ * nothing is held at the end.
  *
  * One runtime serves every input (starting four workers per input would
  * cost more than most inputs).  Its allocator counts: after an input's
@@ -22,6 +26,11 @@
  * (the last reference to a task may be dropped by a worker just after
  * the join, so the check waits for it, bounded), which is also what keeps
  * libFuzzer's own leak check (mallocs against frees per input) quiet.
+ *
+ * Speed (docs/hardening.md): under libFuzzer most of an input's time used
+ * to be its sleeps on the real clock and the main thread's sched_yield()s;
+ * now only every eighth step of a sleeper sleeps for real, the pauses
+ * spin, and scripts/fuzz builds this target without comparison tracing.
  */
 #include "fuzz.h"
 
@@ -33,6 +42,7 @@
 #define MAXTASK 24
 #define NPROD_MAX 4
 #define PERMITS 3
+#define MAX_ABORT_STEPS 128 /* the bytes after these are not read */
 
 struct shared {
 	weft_mutex mx;
@@ -92,6 +102,55 @@ static void cs_leave(struct task *t)
 	t->sh->in_cs = 0;
 }
 
+/*
+ * A sleeper's steps are of three kinds, so that the timers are exercised
+ * without the input spending most of its time asleep on the real clock:
+ * every REAL_EVERY-th step a real sleep of n * REAL_UNIT_NS, awaited; the
+ * others alternate between a deadline that has already passed (ready at
+ * the first poll) and a long sleep that is registered in the wheel (n
+ * picks its level: 5 ms, 300 ms or an hour), polled again after a yield
+ * and then cancelled by its drop.
+ */
+#define REAL_EVERY 8
+#define REAL_UNIT_NS 20000u
+
+enum sleep_mode { S_REAL, S_PASSED, S_CANCEL };
+
+static enum sleep_mode sleep_mode(const struct task *t)
+{
+	if (t->i % REAL_EVERY == 0)
+		return S_REAL;
+	return (t->i + t->n) % 2 == 0 ? S_PASSED : S_CANCEL;
+}
+
+static uint64_t real_sleep_ns(const struct task *t)
+{
+	return t->n * REAL_UNIT_NS;
+}
+
+static uint64_t long_sleep_ns(const struct task *t)
+{
+	static const uint64_t ns[] = { 5 * WEFT_MS, 300 * WEFT_MS, 3600 * WEFT_SEC };
+
+	return ns[(t->n - 1) % 3];
+}
+
+/* A sleep whose deadline has passed: zero duration, or now minus n ns. */
+static void passed_sleep(struct task *t)
+{
+	if (t->i % 3 == 0)
+		weft_sleep(&t->f.sleep, NULL, 0);
+	else
+		weft_sleep_until(&t->f.sleep, NULL, weft_now(weft_runtime_current()) - t->n);
+}
+
+/* A sleep that is ready: it did not end before its deadline. */
+static void check_slept(struct task *t)
+{
+	FZ_CHECK_EQ(t->f.sleep.result, 0);
+	FZ_CHECK(weft_now(weft_runtime_current()) >= weft_sleep_deadline(&t->f.sleep));
+}
+
 static weft_poll task_poll(weft_future *f, weft_cx *cx)
 {
 	struct task *t = (struct task *)f;
@@ -145,13 +204,32 @@ static weft_poll task_poll(weft_future *f, weft_cx *cx)
 			atomic_fetch_sub(&t->sh->holders, (int)t->n);
 			t->holding = false;
 			FZ_CHECK_EQ(weft_semaphore_release(&t->sh->sem, t->n), 0);
-		} else {
-			weft_sleep(&t->f.sleep, NULL, t->n * 100000u);
+		} else if (sleep_mode(t) == S_REAL) {
+			weft_sleep(&t->f.sleep, NULL, real_sleep_ns(t));
 			t->in_flight = true;
 			WEFT_AWAIT(t, cx, &t->f.sleep.base);
 			t->in_flight = false;
-			FZ_CHECK_EQ(t->f.sleep.result, 0);
-			FZ_CHECK(weft_now(weft_runtime_current()) >= weft_sleep_deadline(&t->f.sleep));
+			check_slept(t);
+			weft_future_drop(&t->f.sleep.base);
+		} else if (sleep_mode(t) == S_PASSED) {
+			passed_sleep(t);
+			t->in_flight = true;
+			/* A deadline that has passed is ready at the first poll. */
+			FZ_CHECK_EQ(weft_future_poll(&t->f.sleep.base, cx), WEFT_READY);
+			t->in_flight = false;
+			check_slept(t);
+			weft_future_drop(&t->f.sleep.base);
+		} else {
+			/* A long sleep, registered, then cancelled while it waits. */
+			weft_sleep(&t->f.sleep, NULL, long_sleep_ns(t));
+			t->in_flight = true;
+			if (weft_future_poll(&t->f.sleep.base, cx) == WEFT_READY)
+				check_slept(t);
+			weft_yield_now(&t->y);
+			WEFT_AWAIT(t, cx, &t->y.base);
+			if (weft_future_poll(&t->f.sleep.base, cx) == WEFT_READY)
+				check_slept(t);
+			t->in_flight = false;
 			weft_future_drop(&t->f.sleep.base);
 		}
 	}
@@ -208,6 +286,26 @@ static weft_runtime *runtime(void)
 	return shared_rt;
 }
 
+/* The main thread's pauses between aborts: 0.5 or 1 us of spinning. */
+#define PAUSE_NS 500
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Lets the workers run on for about `ns` while the main thread spins. */
+static void pause_ns(uint64_t ns)
+{
+	uint64_t t0 = mono_ns();
+
+	while (mono_ns() - t0 < ns)
+		;
+}
+
 /*
  * Waits until the runtime's allocator holds `live` bytes again, as many
  * allocations as before the input: a worker may still be dropping a
@@ -221,8 +319,9 @@ static void wait_bytes_back(long live, long net)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (atomic_load(&shared_ta.live_bytes) != live ||
 	       atomic_load(&shared_ta.allocs) - atomic_load(&shared_ta.frees) != net) {
-		sched_yield();
-		if (++spins % 1024 != 0)
+		if (++spins > 64)
+			sched_yield();
+		if (spins % 1024 != 0)
 			continue;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		FZ_CHECK(t.tv_sec - t0.tv_sec < 10); /* a task's memory never came back */
@@ -273,14 +372,16 @@ int fuzz_one(const uint8_t *data, size_t size)
 	}
 	weft_mpsc_tx_release(sh.tx); /* the producers hold the channel open */
 	/* Aborts while the tasks run. */
-	while (fz_more(&in)) {
+	for (i = 0; i < MAX_ABORT_STEPS && fz_more(&in); i++) {
 		unsigned j = fz_pick(&in, ntask);
 
-		if (fz_pick(&in, 3) == 0) {
+		unsigned what = fz_pick(&in, 3);
+
+		if (what == 0) {
 			atomic_store(&sh.aborted[j], true);
 			FZ_CHECK_EQ(weft_join_abort(&h[j]), 0);
 		} else {
-			sched_yield();
+			pause_ns(what * PAUSE_NS);
 		}
 	}
 	for (i = 0; i < ntask; i++) {
