@@ -801,10 +801,15 @@ static int mt_block_on(struct weft_runtime *rt, weft_future *f)
 		cx.waker = &waker;
 		cx.budget = WEFT_COOP_BUDGET;
 		cx.flags = 0;
-		/* Acquire: a wake that came before this point published its
-		 * writes with its release store of the flag; the exchange reads
-		 * the latest value and so synchronises with it. */
-		atomic_exchange_explicit(&p->woken, false, memory_order_acquire);
+		/* Acquire (load and exchange): a wake that came before this
+		 * point published its writes with its release store of the flag
+		 * (parker_wake_by_ref); reading it true synchronises with it.
+		 * Only a set flag needs the exchange: when the load reads false
+		 * no wake is pending, and one that comes later sets the flag
+		 * again for the loop below, so a future that is ready at once
+		 * costs no locked instruction here. */
+		if (atomic_load_explicit(&p->woken, memory_order_acquire))
+			atomic_exchange_explicit(&p->woken, false, memory_order_acquire);
 		weft__ctx.in_runtime = true;
 		if (weft_future_poll(f, &cx) == WEFT_READY)
 			break;
