@@ -68,6 +68,21 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* The polls every worker counted so far. */
+static uint64_t all_polls(weft_runtime *rt)
+{
+	uint64_t polls = 0;
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		weft_worker_metrics w = { .size = sizeof(w) };
+
+		CHECK_EQ(weft_runtime_worker_metrics(rt, i, &w), 0);
+		polls += w.polls;
+	}
+	return polls;
+}
+
 int main(void)
 {
 	weft_task_hooks hooks = { on_spawn, NULL, NULL, on_finish, NULL };
@@ -96,9 +111,16 @@ int main(void)
 		weft_join_detach(&h);
 		total += 21;
 	}
-	/* Children are detached: wait until every task has finished. */
-	for (i = 0; i < 20000 && atomic_load(&finishes) < total; i++)
+	/* Children are detached: wait until every task has finished and
+	 * has left the runtime's count (the finish hook runs just before a
+	 * task is removed from the live count, so a reader can fall between
+	 * the two), and until every worker counted its last poll. */
+	for (i = 0; i < 20000; i++) {
+		if (atomic_load(&finishes) >= total && weft_runtime_metrics(rt, &m) == 0 &&
+		    m.live_tasks == 0 && all_polls(rt) >= (uint64_t)rounds * (1 + 60))
+			break;
 		test_sleep_ms(1);
+	}
 	atomic_store(&stop, true);
 	for (i = 0; i < 2; i++)
 		CHECK_EQ(pthread_join(readers[i], NULL), 0);
@@ -107,12 +129,7 @@ int main(void)
 	CHECK_EQ(weft_runtime_metrics(rt, &m), 0);
 	CHECK_EQ(m.spawned, total);
 	CHECK_EQ(m.live_tasks, 0);
-	for (i = 0; i < 4; i++) {
-		weft_worker_metrics w = { .size = sizeof(w) };
-
-		CHECK_EQ(weft_runtime_worker_metrics(rt, (unsigned)i, &w), 0);
-		polls += w.polls;
-	}
+	polls = all_polls(rt);
 	/* Each fan polls once; child k is polled k % 5 + 1 times (20
 	 * children: 60 polls).  No thread blocks on a future here, so every
 	 * poll is a worker's. */
