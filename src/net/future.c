@@ -37,8 +37,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { W_IDLE = 0, W_WAITING = 1, W_DONE = 2, W_RING = 3 };
-
 /* Test hook: 1 makes weft_sock_read and weft_sock_write ring operations
  * (IORING_OP_RECV / SEND) on io_uring, for the measurement in docs/net.md;
  * 0 (the default) is the syscall first. */
@@ -227,7 +225,8 @@ static int accept_attempt(void *self)
 static weft_poll accept_poll(weft_future *base, weft_cx *cx)
 {
 	weft_accept_future *f = (weft_accept_future *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLIN, accept_attempt, f);
+	int rc = weft__net_accept_ops() ? weft__net_accept_drive(&f->wait_, cx, accept_attempt, f)
+					: weft__net_drive(&f->wait_, cx, POLLIN, accept_attempt, f);
 
 	if (rc < 0)
 		f->result = rc;
@@ -236,7 +235,7 @@ static weft_poll accept_poll(weft_future *base, weft_cx *cx)
 
 static void accept_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_accept_future *)base)->wait_);
+	weft__net_accept_drop(&((weft_accept_future *)base)->wait_);
 }
 
 int weft_accept_init(weft_accept_future *f, const weft_socket *l)
@@ -300,7 +299,9 @@ static int connect_attempt(void *self)
 static weft_poll connect_poll(weft_future *base, weft_cx *cx)
 {
 	weft_connect_future *f = (weft_connect_future *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, connect_attempt, f);
+	int rc = weft__net_connect_ops(&f->wait_, &f->addr_)
+			 ? weft__net_connect_drive(&f->wait_, cx, &f->socket, &f->addr_)
+			 : weft__net_drive(&f->wait_, cx, POLLOUT, connect_attempt, f);
 
 	if (rc < 0 && f->socket.fd >= 0)
 		connect_fail(f, rc);
