@@ -408,6 +408,21 @@ static bool use_ring_rw(const weft_net_wait_ *w)
 		(weft__io_completion_based() || weft__io_has(WEFT__FEAT_SOCK_OPS)));
 }
 
+/*
+ * The read's wait on a driver with socket operations beside readiness
+ * (WEFT__FEAT_SOCK_OPS: IOCP): the recv first, as everywhere, and when it
+ * finds nothing, one receive operation (an overlapped WSARecv into the
+ * slot's buffer) in place of a readiness wait and a second recv.  A
+ * dropped receive there is exact (the driver cancels it and waits, and
+ * what it took goes to the socket's carry, which every later read takes
+ * first: src/net/carry_win32.c), so the promise of the syscall-first path
+ * holds: a dropped read took nothing the next read does not get.
+ */
+static bool use_recv_op(const weft_net_wait_ *w)
+{
+	return w->phase == W_IDLE && weft__io_has(WEFT__FEAT_SOCK_OPS);
+}
+
 static weft_poll read_poll(weft_future *base, weft_cx *cx)
 {
 	weft_sock_read *f = (weft_sock_read *)base;
@@ -416,6 +431,17 @@ static weft_poll read_poll(weft_future *base, weft_cx *cx)
 	if (use_ring_rw(&f->wait_))
 		return ring_rw(&f->wait_, cx, false, f->buf_, f->len_, &f->result) ? WEFT_READY
 										    : WEFT_PENDING;
+	if (use_recv_op(&f->wait_)) {
+		if (!weft_coop_proceed(cx))
+			return WEFT_PENDING;
+		if (weft__net_read_attempt(f)) {
+			f->wait_.phase = W_DONE;
+			return WEFT_READY;
+		}
+		weft_coop_refund(cx); /* ring_rw spends it */
+		return ring_rw(&f->wait_, cx, false, f->buf_, f->len_, &f->result) ? WEFT_READY
+										    : WEFT_PENDING;
+	}
 	rc = weft__net_drive(&f->wait_, cx, POLLIN, weft__net_read_attempt, f);
 
 	if (rc < 0)
