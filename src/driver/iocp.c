@@ -661,6 +661,32 @@ static void settle_recv(struct iocp_req *r, struct weft__op *op)
 	(void)weft__w_carry_put(op->fd, op->buf, bytes, type != SOCK_STREAM);
 }
 
+/*
+ * Cancels a dropped send and waits for the kernel to finish it, then
+ * stores in the slot's `aux` how many bytes it wrote (weft__io_cancel_sent:
+ * a dropped write says how much went out).  The count comes with the
+ * cancelled status as well: a WSASend the cancel cut short reports the
+ * bytes it had handed to the connection (checked under wine: the peer
+ * received exactly that many, in order).  Same threads, lock and lifetime
+ * as settle_recv; when the kernel does not finish it in time the count
+ * stays unknown (WEFT__SENT_UNKNOWN).
+ */
+static void settle_send(struct iocp_req *r, struct weft__op *op)
+{
+	uint64_t limit = weft__now_ns() + SETTLE_NS;
+	DWORD bytes = 0, flags = 0;
+
+	(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+	while (!HasOverlappedIoCompleted(&r->ov)) {
+		if (weft__now_ns() > limit)
+			return;
+		SleepEx(0, TRUE);
+	}
+	if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags))
+		bytes = (DWORD)r->ov.InternalHigh; /* cancelled: what it wrote */
+	op->aux = bytes > op->len ? (uint32_t)op->len : (uint32_t)bytes;
+}
+
 /* Waits (bounded by SETTLE_NS from `limit`) until *flag is true;
  * false when it never was. */
 static bool wait_flag(_Atomic bool *flag, uint64_t limit)
@@ -718,6 +744,8 @@ static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32
 	(void)index;
 	if (r != NULL && r->kind == WEFT__OP_RECV)
 		settle_recv(r, op);
+	else if (r != NULL && r->kind == WEFT__OP_SEND)
+		settle_send(r, op);
 	else if (r != NULL && (r->kind == WEFT__OP_ACCEPT || r->kind == WEFT__OP_CONNECT))
 		settle_sock(r);
 	else if (r != NULL)

@@ -451,7 +451,9 @@ static weft_poll read_poll(weft_future *base, weft_cx *cx)
 
 static void read_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_sock_read *)base)->wait_);
+	weft_sock_read *f = (weft_sock_read *)base;
+
+	weft__net_read_drop(&f->wait_, f->len_);
 }
 
 /* Common init of the buffer futures: 0 or the error the future holds. */
@@ -498,7 +500,16 @@ static weft_poll write_poll(weft_future *base, weft_cx *cx)
 		return ring_rw(&f->wait_, cx, true, (void *)f->buf_, f->len_, &f->result)
 			       ? WEFT_READY
 			       : WEFT_PENDING;
-	rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_attempt, f);
+	if (weft__net_send_ops(&f->wait_)) {
+		size_t sent = 0; /* one operation: it finishes the future */
+
+		rc = weft__net_send_drive(&f->wait_, cx, f->buf_, f->len_, &sent, false,
+					  write_attempt, f);
+		if (rc == 1 && sent != 0)
+			f->result = (long)sent;
+	} else {
+		rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_attempt, f);
+	}
 
 	if (rc < 0)
 		f->result = rc;
@@ -507,7 +518,12 @@ static weft_poll write_poll(weft_future *base, weft_cx *cx)
 
 static void write_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_sock_write *)base)->wait_);
+	weft_sock_write *f = (weft_sock_write *)base;
+	size_t sent = weft__net_send_drop(&f->wait_);
+
+	/* A send operation cut short by the drop (IOCP) says what it sent. */
+	if (sent != 0)
+		f->result = (long)sent;
 }
 
 int weft_sock_write_init(weft_sock_write *f, const weft_socket *s, const void *buf,
@@ -547,7 +563,10 @@ static int write_all_attempt(void *self)
 static weft_poll write_all_poll(weft_future *base, weft_cx *cx)
 {
 	weft_write_all_future *f = (weft_write_all_future *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_all_attempt, f);
+	int rc = weft__net_send_ops(&f->wait_)
+			 ? weft__net_send_drive(&f->wait_, cx, f->buf_, f->len_, &f->written, true,
+						write_all_attempt, f)
+			 : weft__net_drive(&f->wait_, cx, POLLOUT, write_all_attempt, f);
 
 	if (rc < 0)
 		f->result = rc;
@@ -556,7 +575,10 @@ static weft_poll write_all_poll(weft_future *base, weft_cx *cx)
 
 static void write_all_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_write_all_future *)base)->wait_);
+	weft_write_all_future *f = (weft_write_all_future *)base;
+
+	/* What a send operation cut short by the drop sent counts (IOCP). */
+	f->written += weft__net_send_drop(&f->wait_);
 }
 
 int weft_write_all_init(weft_write_all_future *f, const weft_socket *s, const void *buf,

@@ -71,6 +71,29 @@ bool weft__net_wait_done(const weft_net_wait_ *w);
  *    connects it with one connect operation; returns 1 connected, 0
  *    pending, or -errno (*s may then be open: the caller closes it).
  */
+/*
+ * Sends as completion operations, on the same drivers (sockops.c).
+ *  - weft__net_send_ops: true when a write future with wait `w` takes
+ *    weft__net_send_drive.
+ *  - weft__net_send_drive: the attempt first (which sends what it can and
+ *    stores the result when it finishes: 1, or 0 for EAGAIN); then the
+ *    bytes of buf from *sent on (to len) as send operations, adding what
+ *    each sent to *sent; with `all` until *sent is len, else after one.
+ *    Returns as weft__net_drive.
+ *  - weft__net_send_drop: the drop of such a future: lets go of its wait
+ *    or operation and returns how many bytes an operation in flight had
+ *    sent when its cancel took effect (0 when unknown).  Any thread.
+ */
+/* The drop of weft_sock_read (sockops.c): lets go of its wait or
+ * operation; on IOCP a receive that completed unpolled gives its bytes (at
+ * most len) to the socket's carry for the next read.  Any thread. */
+void weft__net_read_drop(weft_net_wait_ *w, size_t len);
+
+bool weft__net_send_ops(const weft_net_wait_ *w);
+int weft__net_send_drive(weft_net_wait_ *w, weft_cx *cx, const void *buf, size_t len,
+			 size_t *sent, bool all, int (*attempt)(void *self), void *self);
+size_t weft__net_send_drop(weft_net_wait_ *w);
+
 bool weft__net_accept_ops(void);
 int weft__net_accept_drive(weft_net_wait_ *w, weft_cx *cx, int (*attempt)(void *self),
 			   void *self);
