@@ -48,16 +48,26 @@
  * io_uring: WEFT__OP_RECV / SEND are one overlapped WSARecv / WSASend of
  * the slot's buffer, WEFT__OP_ACCEPT is AcceptEx into a socket the request
  * creates (SO_UPDATE_ACCEPT_CONTEXT and non-blocking once it holds a
- * connection), WEFT__OP_CONNECT is ConnectEx (the socket bound to the
- * wildcard address first when the caller did not bind it;
- * SO_UPDATE_CONNECT_CONTEXT after).  src/net runs its reads and writes
- * this way only behind the weft__net_ring_rw hook, as on io_uring (a
- * dropped send may have sent bytes nobody is told of).  A dropped receive
- * is exact, unlike io_uring's: the drop cancels it and waits until the
- * kernel has finished it (settle_recv), so nothing is read after the drop,
- * and bytes it took before the cancel reached it go to the carry
- * (src/net/carry_win32.c), which every later read of the socket takes
- * first.
+ * connection, then handed to the listener's queue of connections in
+ * src/net/carry_win32.c: the operation yields no fd but -EAGAIN, "accept
+ * again"), WEFT__OP_CONNECT is ConnectEx (the socket bound to the wildcard
+ * address first when the caller did not bind it; SO_UPDATE_CONNECT_CONTEXT
+ * after).  src/net makes its call first and, on EAGAIN, waits with these
+ * in place of readiness (src/net/sockops.c): a read with a receive, a full
+ * send buffer with a send of the rest, an accept with AcceptEx, a connect
+ * with ConnectEx.
+ *
+ * A dropped transfer is exact, unlike io_uring's: the drop cancels it and
+ * waits, on the dropping thread, until the kernel has finished it (the
+ * settle_* functions), so nothing moves on the socket after the drop
+ * returns.  What it did before the cancel reached it is kept: a receive's
+ * bytes go to the socket's carry (src/net/carry_win32.c), which every
+ * later read takes first; a send's count goes to the slot (`aux`), which
+ * weft__io_cancel_sent hands to the dropped future; an accept's connection
+ * is in the listener's queue; a connect's socket is the future's to close.
+ * Accepts and connects have a second step after the kernel's (the
+ * context updates): the drop and the packet's dispatch claim the request
+ * with a CAS, and a drop that loses waits until the dispatch is done.
  *
  * Every operation that reaches the kernel has a request (struct iocp_req)
  * on the heap holding its OVERLAPPED, the slot's index and generation, and

@@ -26,6 +26,12 @@
  *
  * The shared step is weft__net_drive; each future supplies an `attempt`
  * that makes its call and stores its result.
+ *
+ * On a driver whose socket waits are better made as completion operations
+ * (WEFT__FEAT_SOCK_OPS: IOCP) the call still comes first, and what follows
+ * an EAGAIN is the operation itself: a receive, the rest of a send, an
+ * accept, a connect (sockops.c, use_recv_op below), each exact when
+ * dropped because the driver settles a cancel before the drop returns.
  */
 #define _GNU_SOURCE
 #include "net_internal.h"
