@@ -459,7 +459,9 @@ int weft_sock_read_init(weft_sock_read *f, const weft_socket *s, void *buf, size
  * A write of at most `len` bytes, as a future (one system call once the
  * socket is writable: it may write fewer; see weft_write_all).  `result`
  * is the count written or a negative errno.  `buf` must stay valid while
- * the future lives.
+ * the future lives.  After a drop before it was ready, `result` is what it
+ * wrote: 0, except on Windows, where a write that waited sends as an
+ * overlapped operation that the drop may cut short (docs/platforms.md).
  */
 typedef struct weft_sock_write {
 	weft_future base;

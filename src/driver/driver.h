@@ -385,6 +385,30 @@ weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *resul
 void weft__io_cancel(struct weft__io_op *h);
 
 /*
+ * weft__io_cancel for a WEFT__OP_SEND, which also says how many of its
+ * bytes the send wrote: its result when it had completed (0 for a failed
+ * one); for one in flight, what the backend found when it settled the
+ * cancel before returning (IOCP: the cancel waits for the kernel to finish
+ * the WSASend and reads its count, which the backend stores in the slot's
+ * `aux`); -1 when the backend does not settle cancels (io_uring: the
+ * bytes, if any went out, are unknown), or when h refers to nothing
+ * (0 then).  Any thread.
+ */
+long weft__io_cancel_sent(struct weft__io_op *h);
+
+/*
+ * weft__io_cancel for a WEFT__OP_RECV that hands over the bytes it had
+ * received when it had completed and nobody polled it yet (copied to
+ * `out`, at most out_len): returns how many, or -1 when it had not
+ * completed with bytes (a receive in flight is settled by the backend:
+ * IOCP keeps what it took in the socket's carry).  Any thread.
+ */
+long weft__io_cancel_recv(struct weft__io_op *h, void *out, size_t out_len);
+
+/* The `aux` of a WEFT__OP_SEND slot whose cancel no backend settled. */
+#define WEFT__SENT_UNKNOWN UINT32_MAX
+
+/*
  * The edge-triggered readiness protocol of the readiness backends (epoll,
  * kqueue; ready.c, docs/driver.md), for an fd whose owner calls
  * weft__io_fd_close before closing it (the sockets of src/net):

@@ -48,16 +48,26 @@
  * io_uring: WEFT__OP_RECV / SEND are one overlapped WSARecv / WSASend of
  * the slot's buffer, WEFT__OP_ACCEPT is AcceptEx into a socket the request
  * creates (SO_UPDATE_ACCEPT_CONTEXT and non-blocking once it holds a
- * connection), WEFT__OP_CONNECT is ConnectEx (the socket bound to the
- * wildcard address first when the caller did not bind it;
- * SO_UPDATE_CONNECT_CONTEXT after).  src/net runs its reads and writes
- * this way only behind the weft__net_ring_rw hook, as on io_uring (a
- * dropped send may have sent bytes nobody is told of).  A dropped receive
- * is exact, unlike io_uring's: the drop cancels it and waits until the
- * kernel has finished it (settle_recv), so nothing is read after the drop,
- * and bytes it took before the cancel reached it go to the carry
- * (src/net/carry_win32.c), which every later read of the socket takes
- * first.
+ * connection, then handed to the listener's queue of connections in
+ * src/net/carry_win32.c: the operation yields no fd but -EAGAIN, "accept
+ * again"), WEFT__OP_CONNECT is ConnectEx (the socket bound to the wildcard
+ * address first when the caller did not bind it; SO_UPDATE_CONNECT_CONTEXT
+ * after).  src/net makes its call first and, on EAGAIN, waits with these
+ * in place of readiness (src/net/sockops.c): a read with a receive, a full
+ * send buffer with a send of the rest, an accept with AcceptEx, a connect
+ * with ConnectEx.
+ *
+ * A dropped transfer is exact, unlike io_uring's: the drop cancels it and
+ * waits, on the dropping thread, until the kernel has finished it (the
+ * settle_* functions), so nothing moves on the socket after the drop
+ * returns.  What it did before the cancel reached it is kept: a receive's
+ * bytes go to the socket's carry (src/net/carry_win32.c), which every
+ * later read takes first; a send's count goes to the slot (`aux`), which
+ * weft__io_cancel_sent hands to the dropped future; an accept's connection
+ * is in the listener's queue; a connect's socket is the future's to close.
+ * Accepts and connects have a second step after the kernel's (the
+ * context updates): the drop and the packet's dispatch claim the request
+ * with a CAS, and a drop that loses waits until the dispatch is done.
  *
  * Every operation that reaches the kernel has a request (struct iocp_req)
  * on the heap holding its OVERLAPPED, the slot's index and generation, and
@@ -225,7 +235,14 @@ struct iocp_req {
 	uint32_t events;
 	WSAEVENT event;
 	HANDLE wait;
+	/* Who claimed the request: event-select (above), and accepts and
+	 * connects, which a dropping thread may finish itself (settle_sock):
+	 * 0 nobody, 1 the dispatch of its packet, 2 the drop. */
 	_Atomic int claimed;
+	/* Accepts and connects claimed by the dispatch: set once that thread
+	 * is done with the sockets, with the result it found (settle_sock). */
+	_Atomic bool finished;
+	int32_t res;
 };
 
 /* A negative errno for a Winsock or Win32 error: the Win32 codes an
@@ -404,9 +421,16 @@ static int start_accept(struct iocp_req *r)
 	return err;
 }
 
-/* The accepted socket, made a full weft socket: the listener's context
+/*
+ * The accepted socket, made a full weft socket: the listener's context
  * (getpeername, shutdown work on it), non-blocking like every weft
- * socket.  Returns its fd or -errno (the socket then closed). */
+ * socket; then handed to the listener's queue of connections
+ * (src/net/carry_win32.c), from which the next accept of the listener
+ * takes it (the future this accept was for, polled again, or another).
+ * Returns -EAGAIN ("accept again: a connection is queued"; never an fd, so
+ * that op.c, which closes the fd an orphaned accept yields, closes
+ * nothing), or -errno with the socket closed.
+ */
 static int32_t accept_done(struct iocp_req *r)
 {
 	u_long nb = 1;
@@ -414,9 +438,13 @@ static int32_t accept_done(struct iocp_req *r)
 
 	if ((setsockopt)(r->acc, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&r->sock,
 			 sizeof(r->sock)) == 0 &&
-	    ioctlsocket(r->acc, FIONBIO, &nb) == 0)
-		return (int32_t)r->acc;
-	err = err_from_win((DWORD)WSAGetLastError());
+	    ioctlsocket(r->acc, FIONBIO, &nb) == 0) {
+		err = weft__w_conn_put((int)r->sock, (int)r->acc);
+		if (err == 0)
+			return -EAGAIN;
+	} else {
+		err = err_from_win((DWORD)WSAGetLastError());
+	}
 	closesocket(r->acc);
 	return err;
 }
@@ -470,7 +498,8 @@ static int start_connect(struct iocp *c, struct iocp_req *r, struct weft__op *op
 }
 
 /* The result of a finished transfer (not a readiness wait): bytes moved,
- * the accepted fd, 0 for a connect, or -errno. */
+ * -EAGAIN for an accept (its connection queued), 0 for a connect, or
+ * -errno. */
 static int32_t transfer_result(struct iocp_req *r)
 {
 	DWORD bytes = 0, flags = 0;
@@ -540,6 +569,17 @@ static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_
 			return 0;
 		}
 	}
+	if (op->kind == WEFT__OP_ACCEPT && weft__w_conn_queued(op->fd)) {
+		/* A connection waits in the listener's queue already: accept
+		 * again (its socket is taken by the accept4 wrapper).  Checked
+		 * under the slab lock, under which every accept that queued a
+		 * connection completes: an accept either sees the connection
+		 * here or is in the kernel before its queuer is dropped, and
+		 * that drop's kick (weft__w_conn_kick) reaches it. */
+		op->result = -EAGAIN;
+		op->state = OP_DONE;
+		return 0;
+	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
@@ -550,6 +590,7 @@ static int iocp_submit(struct weft__drv_thread *dt, struct weft__op *op, uint32_
 	r->acc = INVALID_SOCKET;
 	r->events = op->events & (POLLIN | POLLOUT);
 	atomic_init(&r->claimed, 0);
+	atomic_init(&r->finished, false);
 	/* Counted before it can complete (another thread may dequeue its
 	 * packet before this returns).  Relaxed: only the reap shortcut and
 	 * the final drain read it. */
@@ -630,6 +671,81 @@ static void settle_recv(struct iocp_req *r, struct weft__op *op)
 	(void)weft__w_carry_put(op->fd, op->buf, bytes, type != SOCK_STREAM);
 }
 
+/*
+ * Cancels a dropped send and waits for the kernel to finish it, then
+ * stores in the slot's `aux` how many bytes it wrote (weft__io_cancel_sent:
+ * a dropped write says how much went out).  The count comes with the
+ * cancelled status as well: a WSASend the cancel cut short reports the
+ * bytes it had handed to the connection (checked under wine: the peer
+ * received exactly that many, in order).  Same threads, lock and lifetime
+ * as settle_recv; when the kernel does not finish it in time the count
+ * stays unknown (WEFT__SENT_UNKNOWN).
+ */
+static void settle_send(struct iocp_req *r, struct weft__op *op)
+{
+	uint64_t limit = weft__now_ns() + SETTLE_NS;
+	DWORD bytes = 0, flags = 0;
+
+	(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+	while (!HasOverlappedIoCompleted(&r->ov)) {
+		if (weft__now_ns() > limit)
+			return;
+		SleepEx(0, TRUE);
+	}
+	if (!WSAGetOverlappedResult(r->sock, &r->ov, &bytes, FALSE, &flags))
+		bytes = (DWORD)r->ov.InternalHigh; /* cancelled: what it wrote */
+	op->aux = bytes > op->len ? (uint32_t)op->len : (uint32_t)bytes;
+}
+
+/* Waits (bounded by SETTLE_NS from `limit`) until *flag is true;
+ * false when it never was. */
+static bool wait_flag(_Atomic bool *flag, uint64_t limit)
+{
+	/* Acquire: pairs with the release store of claimed_result. */
+	while (!atomic_load_explicit(flag, memory_order_acquire)) {
+		if (weft__now_ns() > limit)
+			return false;
+		SleepEx(0, TRUE);
+	}
+	return true;
+}
+
+/*
+ * Cancels a dropped accept or connect and waits until it is over, so that
+ * no operation uses the sockets after the drop returns (the connect
+ * future closes its socket right after; an accept's connection is in the
+ * listener's queue by then, for the next accept).  Like settle_recv: the
+ * dropping thread, slab lock held, slot in flight.  The kernel finishes
+ * the operation; then whoever claims the request first finishes the rest
+ * (accept_done, SO_UPDATE_CONNECT_CONTEXT): this thread, or the thread
+ * that dequeued its packet already, which this one then waits for (that
+ * thread takes no slab lock until it is done: claimed_result).
+ * An accept's connection is in the listener's queue when this returns;
+ * src/net kicks the listener's other accepts then (weft__w_conn_kick).
+ */
+static void settle_sock(struct iocp_req *r)
+{
+	uint64_t limit = weft__now_ns() + SETTLE_NS;
+	int expected = 0;
+	int32_t res;
+
+	(void)CancelIoEx((HANDLE)r->sock, &r->ov);
+	while (!HasOverlappedIoCompleted(&r->ov)) {
+		if (weft__now_ns() > limit)
+			return; /* its packet finishes it, later */
+		SleepEx(0, TRUE);
+	}
+	/* AcqRel: pairs with claimed_result's CAS; the winner finishes it. */
+	if (atomic_compare_exchange_strong_explicit(&r->claimed, &expected, 2,
+						    memory_order_acq_rel, memory_order_relaxed))
+		res = transfer_result(r);
+	else if (wait_flag(&r->finished, limit))
+		res = r->res;
+	else
+		return;
+	(void)res;
+}
+
 static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32_t index)
 {
 	struct iocp_req *r = (struct iocp_req *)(uintptr_t)op->off;
@@ -638,6 +754,10 @@ static void iocp_cancel(struct weft__drv_thread *dt, struct weft__op *op, uint32
 	(void)index;
 	if (r != NULL && r->kind == WEFT__OP_RECV)
 		settle_recv(r, op);
+	else if (r != NULL && r->kind == WEFT__OP_SEND)
+		settle_send(r, op);
+	else if (r != NULL && (r->kind == WEFT__OP_ACCEPT || r->kind == WEFT__OP_CONNECT))
+		settle_sock(r);
 	else if (r != NULL)
 		cancel_req(r);
 }
@@ -732,6 +852,23 @@ static int32_t readable_result(struct iocp_req *r)
 	return res;
 }
 
+/* The result of an accept or connect whose packet was dequeued, unless a
+ * drop claimed it first (settle_sock finished it then: -ECANCELED). */
+static int32_t claimed_result(struct iocp_req *r)
+{
+	int expected = 0;
+
+	/* AcqRel: pairs with settle_sock's CAS; the winner finishes it. */
+	if (!atomic_compare_exchange_strong_explicit(&r->claimed, &expected, 1,
+						     memory_order_acq_rel, memory_order_relaxed))
+		return -ECANCELED;
+	r->res = transfer_result(r);
+	/* Release: pairs with settle_sock's acquire (wait_flag): the dropper
+	 * reads r->res and closes the sockets only after this. */
+	atomic_store_explicit(&r->finished, true, memory_order_release);
+	return r->res;
+}
+
 /* Frees the request of one dequeued packet and completes its slot. */
 static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 {
@@ -744,6 +881,8 @@ static unsigned dispatch(struct iocp *c, OVERLAPPED_ENTRY *e)
 		res = evsel_result(r);
 	else if (r->kind == WEFT__OP_POLL)
 		res = readable_result(r);
+	else if (r->kind == WEFT__OP_ACCEPT || r->kind == WEFT__OP_CONNECT)
+		res = claimed_result(r);
 	else
 		res = transfer_result(r);
 	/* The socket was closed under the operation (its handle is gone):

@@ -721,7 +721,29 @@ weft_poll weft__io_poll_recv(struct weft__io_op *h, weft_cx *cx, void *out, size
 	return WEFT_READY;
 }
 
-void weft__io_cancel(struct weft__io_op *h)
+/* What weft__io_cancel_sent and weft__io_cancel_recv hand back. */
+struct cancel_out {
+	long sent;      /* SEND: the bytes it wrote, -1 unknown */
+	void *out;      /* RECV: where a completed receive's bytes go */
+	size_t out_len;
+	long got;       /* RECV: the bytes copied to out, -1 none */
+};
+
+/* What a completed slot hands back to a cancel (lock held). */
+static void cancel_done(struct weft__op *op, struct cancel_out *o)
+{
+	o->sent = op->result > 0 ? op->result : 0;
+	if (op->kind == WEFT__OP_RECV && op->result > 0 && o->out != NULL) {
+		size_t n = (size_t)op->result < o->out_len ? (size_t)op->result : o->out_len;
+
+		memcpy(o->out, op->buf, n);
+		o->got = (long)n;
+	}
+}
+
+/* weft__io_cancel; with `o`, also what weft__io_cancel_sent and
+ * weft__io_cancel_recv return. */
+static void cancel(struct weft__io_op *h, struct cancel_out *o)
 {
 	struct weft__drv_thread *dt = h->dt;
 	struct op_slab *s;
@@ -734,6 +756,12 @@ void weft__io_cancel(struct weft__io_op *h)
 	h->dt = NULL;
 	pthread_mutex_lock(&s->lock);
 	op = weft__slab_get(s, h->index);
+	if (o != NULL && op->state == OP_DONE)
+		cancel_done(op, o);
+	if (o != NULL && op->state == OP_QUEUED)
+		o->sent = 0; /* never reached the kernel */
+	if (o != NULL && op->state == OP_INFLIGHT)
+		op->aux = WEFT__SENT_UNKNOWN; /* a settling cancel writes it */
 	if (op->state == OP_DONE && !op->queued) {
 		weft__op_close_yielded(op, op->result);
 		weft__slab_release(s, h->index);
@@ -753,10 +781,33 @@ void weft__io_cancel(struct weft__io_op *h)
 				kick = true;
 			}
 		}
+		if (o != NULL && op->aux != WEFT__SENT_UNKNOWN)
+			o->sent = op->aux;
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (kick)
 		weft__drv_kick(dt);
+}
+
+void weft__io_cancel(struct weft__io_op *h)
+{
+	cancel(h, NULL);
+}
+
+long weft__io_cancel_sent(struct weft__io_op *h)
+{
+	struct cancel_out o = { h->dt != NULL ? -1 : 0, NULL, 0, -1 };
+
+	cancel(h, &o);
+	return o.sent;
+}
+
+long weft__io_cancel_recv(struct weft__io_op *h, void *out, size_t out_len)
+{
+	struct cancel_out o = { -1, out, out_len, -1 };
+
+	cancel(h, &o);
+	return o.got;
 }
 
 bool weft__io_completion_based(void)

@@ -1,6 +1,7 @@
 /*
  * src/net/carry_win32.c - bytes a dropped overlapped receive took, kept for
- * the socket's next read.  Windows builds only.
+ * the socket's next read, and connections AcceptEx accepted, kept for the
+ * listener's next accept.  Windows builds only.
  *
  * Why
  * ===
@@ -138,4 +139,112 @@ void weft__w_carry_forget(int fd)
 			pp = &(*pp)->next;
 	}
 	ReleaseSRWLockExclusive(&lock);
+}
+
+/*
+ * Connections
+ * ===========
+ *
+ * The same for accepted connections: on IOCP an accept operation is an
+ * AcceptEx, which creates the connection's socket itself.  The driver hands
+ * every socket an AcceptEx produced to this queue of its listener (a
+ * future polled later, or a future that was dropped meanwhile, takes it
+ * from here), and every accept of the listener, the accept4 wrapper of
+ * platform_win32.c and the driver's next accept, takes the oldest queued
+ * one first.  So a dropped accept has taken no connection from the
+ * listener that the next accept does not get.  Closing the listener closes
+ * what it still queues (the peers see the connection reset).
+ */
+struct conn {
+	struct conn *next;
+	int listener, fd;
+};
+
+static struct conn *conn_head, **conn_tail = &conn_head;
+static _Atomic unsigned conns;
+
+int weft__w_conn_put(int listener, int fd)
+{
+	struct conn *c = malloc(sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->next = NULL;
+	c->listener = listener;
+	c->fd = fd;
+	AcquireSRWLockExclusive(&lock);
+	*conn_tail = c;
+	conn_tail = &c->next;
+	/* Release: pairs with the acquire loads of the shortcuts below. */
+	atomic_fetch_add_explicit(&conns, 1, memory_order_release);
+	ReleaseSRWLockExclusive(&lock);
+	return 0;
+}
+
+/* Unlinks *pp (lock held) and returns its socket. */
+static int unlink_conn(struct conn **pp)
+{
+	struct conn *c = *pp;
+	int fd = c->fd;
+
+	*pp = c->next;
+	if (conn_tail == &c->next)
+		conn_tail = pp;
+	free(c);
+	/* Relaxed: under the lock; the shortcuts only need the put's order. */
+	atomic_fetch_sub_explicit(&conns, 1, memory_order_relaxed);
+	return fd;
+}
+
+/* The link of listener's oldest connection (lock held), or NULL. */
+static struct conn **find_conn(int listener)
+{
+	struct conn **pp = &conn_head;
+
+	while (*pp != NULL && (*pp)->listener != listener)
+		pp = &(*pp)->next;
+	return *pp != NULL ? pp : NULL;
+}
+
+int weft__w_conn_take(int listener)
+{
+	struct conn **pp;
+	int fd = -EAGAIN;
+
+	/* Acquire: pairs with weft__w_conn_put's release. */
+	if (atomic_load_explicit(&conns, memory_order_acquire) == 0)
+		return -EAGAIN;
+	AcquireSRWLockExclusive(&lock);
+	pp = find_conn(listener);
+	if (pp != NULL)
+		fd = unlink_conn(pp);
+	ReleaseSRWLockExclusive(&lock);
+	return fd;
+}
+
+bool weft__w_conn_queued(int listener)
+{
+	bool any;
+
+	/* Acquire: pairs with weft__w_conn_put's release. */
+	if (atomic_load_explicit(&conns, memory_order_acquire) == 0)
+		return false;
+	AcquireSRWLockShared(&lock);
+	any = find_conn(listener) != NULL;
+	ReleaseSRWLockShared(&lock);
+	return any;
+}
+
+void weft__w_conn_kick(int listener)
+{
+	if (weft__w_conn_queued(listener))
+		(void)CancelIoEx((HANDLE)(uintptr_t)(unsigned)listener, NULL);
+}
+
+void weft__w_conn_forget(int listener)
+{
+	int fd;
+
+	while ((fd = weft__w_conn_take(listener)) >= 0)
+		closesocket((SOCKET)(uintptr_t)(unsigned)fd);
 }

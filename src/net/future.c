@@ -26,6 +26,12 @@
  *
  * The shared step is weft__net_drive; each future supplies an `attempt`
  * that makes its call and stores its result.
+ *
+ * On a driver whose socket waits are better made as completion operations
+ * (WEFT__FEAT_SOCK_OPS: IOCP) the call still comes first, and what follows
+ * an EAGAIN is the operation itself: a receive, the rest of a send, an
+ * accept, a connect (sockops.c, use_recv_op below), each exact when
+ * dropped because the driver settles a cancel before the drop returns.
  */
 #define _GNU_SOURCE
 #include "net_internal.h"
@@ -36,8 +42,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-enum { W_IDLE = 0, W_WAITING = 1, W_DONE = 2, W_RING = 3 };
 
 /* Test hook: 1 makes weft_sock_read and weft_sock_write ring operations
  * (IORING_OP_RECV / SEND) on io_uring, for the measurement in docs/net.md;
@@ -227,7 +231,8 @@ static int accept_attempt(void *self)
 static weft_poll accept_poll(weft_future *base, weft_cx *cx)
 {
 	weft_accept_future *f = (weft_accept_future *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLIN, accept_attempt, f);
+	int rc = weft__net_accept_ops() ? weft__net_accept_drive(&f->wait_, cx, accept_attempt, f)
+					: weft__net_drive(&f->wait_, cx, POLLIN, accept_attempt, f);
 
 	if (rc < 0)
 		f->result = rc;
@@ -236,7 +241,7 @@ static weft_poll accept_poll(weft_future *base, weft_cx *cx)
 
 static void accept_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_accept_future *)base)->wait_);
+	weft__net_accept_drop(&((weft_accept_future *)base)->wait_);
 }
 
 int weft_accept_init(weft_accept_future *f, const weft_socket *l)
@@ -300,7 +305,9 @@ static int connect_attempt(void *self)
 static weft_poll connect_poll(weft_future *base, weft_cx *cx)
 {
 	weft_connect_future *f = (weft_connect_future *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, connect_attempt, f);
+	int rc = weft__net_connect_ops(&f->wait_, &f->addr_)
+			 ? weft__net_connect_drive(&f->wait_, cx, &f->socket, &f->addr_)
+			 : weft__net_drive(&f->wait_, cx, POLLOUT, connect_attempt, f);
 
 	if (rc < 0 && f->socket.fd >= 0)
 		connect_fail(f, rc);
@@ -407,6 +414,21 @@ static bool use_ring_rw(const weft_net_wait_ *w)
 		(weft__io_completion_based() || weft__io_has(WEFT__FEAT_SOCK_OPS)));
 }
 
+/*
+ * The read's wait on a driver with socket operations beside readiness
+ * (WEFT__FEAT_SOCK_OPS: IOCP): the recv first, as everywhere, and when it
+ * finds nothing, one receive operation (an overlapped WSARecv into the
+ * slot's buffer) in place of a readiness wait and a second recv.  A
+ * dropped receive there is exact (the driver cancels it and waits, and
+ * what it took goes to the socket's carry, which every later read takes
+ * first: src/net/carry_win32.c), so the promise of the syscall-first path
+ * holds: a dropped read took nothing the next read does not get.
+ */
+static bool use_recv_op(const weft_net_wait_ *w)
+{
+	return w->phase == W_IDLE && weft__io_has(WEFT__FEAT_SOCK_OPS);
+}
+
 static weft_poll read_poll(weft_future *base, weft_cx *cx)
 {
 	weft_sock_read *f = (weft_sock_read *)base;
@@ -415,6 +437,17 @@ static weft_poll read_poll(weft_future *base, weft_cx *cx)
 	if (use_ring_rw(&f->wait_))
 		return ring_rw(&f->wait_, cx, false, f->buf_, f->len_, &f->result) ? WEFT_READY
 										    : WEFT_PENDING;
+	if (use_recv_op(&f->wait_)) {
+		if (!weft_coop_proceed(cx))
+			return WEFT_PENDING;
+		if (weft__net_read_attempt(f)) {
+			f->wait_.phase = W_DONE;
+			return WEFT_READY;
+		}
+		weft_coop_refund(cx); /* ring_rw spends it */
+		return ring_rw(&f->wait_, cx, false, f->buf_, f->len_, &f->result) ? WEFT_READY
+										    : WEFT_PENDING;
+	}
 	rc = weft__net_drive(&f->wait_, cx, POLLIN, weft__net_read_attempt, f);
 
 	if (rc < 0)
@@ -424,7 +457,9 @@ static weft_poll read_poll(weft_future *base, weft_cx *cx)
 
 static void read_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_sock_read *)base)->wait_);
+	weft_sock_read *f = (weft_sock_read *)base;
+
+	weft__net_read_drop(&f->wait_, f->len_);
 }
 
 /* Common init of the buffer futures: 0 or the error the future holds. */
@@ -471,7 +506,16 @@ static weft_poll write_poll(weft_future *base, weft_cx *cx)
 		return ring_rw(&f->wait_, cx, true, (void *)f->buf_, f->len_, &f->result)
 			       ? WEFT_READY
 			       : WEFT_PENDING;
-	rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_attempt, f);
+	if (weft__net_send_ops(&f->wait_)) {
+		size_t sent = 0; /* one operation: it finishes the future */
+
+		rc = weft__net_send_drive(&f->wait_, cx, f->buf_, f->len_, &sent, false,
+					  write_attempt, f);
+		if (rc == 1 && sent != 0)
+			f->result = (long)sent;
+	} else {
+		rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_attempt, f);
+	}
 
 	if (rc < 0)
 		f->result = rc;
@@ -480,7 +524,12 @@ static weft_poll write_poll(weft_future *base, weft_cx *cx)
 
 static void write_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_sock_write *)base)->wait_);
+	weft_sock_write *f = (weft_sock_write *)base;
+	size_t sent = weft__net_send_drop(&f->wait_);
+
+	/* A send operation cut short by the drop (IOCP) says what it sent. */
+	if (sent != 0)
+		f->result = (long)sent;
 }
 
 int weft_sock_write_init(weft_sock_write *f, const weft_socket *s, const void *buf,
@@ -520,7 +569,10 @@ static int write_all_attempt(void *self)
 static weft_poll write_all_poll(weft_future *base, weft_cx *cx)
 {
 	weft_write_all_future *f = (weft_write_all_future *)base;
-	int rc = weft__net_drive(&f->wait_, cx, POLLOUT, write_all_attempt, f);
+	int rc = weft__net_send_ops(&f->wait_)
+			 ? weft__net_send_drive(&f->wait_, cx, f->buf_, f->len_, &f->written, true,
+						write_all_attempt, f)
+			 : weft__net_drive(&f->wait_, cx, POLLOUT, write_all_attempt, f);
 
 	if (rc < 0)
 		f->result = rc;
@@ -529,7 +581,10 @@ static weft_poll write_all_poll(weft_future *base, weft_cx *cx)
 
 static void write_all_drop(weft_future *base)
 {
-	weft__net_wait_cancel(&((weft_write_all_future *)base)->wait_);
+	weft_write_all_future *f = (weft_write_all_future *)base;
+
+	/* What a send operation cut short by the drop sent counts (IOCP). */
+	f->written += weft__net_send_drop(&f->wait_);
 }
 
 int weft_write_all_init(weft_write_all_future *f, const weft_socket *s, const void *buf,

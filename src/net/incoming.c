@@ -19,7 +19,9 @@
  *    anything was accepted: the stream then falls back to SINGLE for good.
  *  - SINGLE (epoll, or no multishot): every next is one accept4 made in its
  *    poll, with a readiness wait on EAGAIN (future.c's weft__net_drive), so
- *    a dropped next accepted nothing.
+ *    a dropped next accepted nothing; on IOCP an AcceptEx in place of the
+ *    readiness wait (sockops.c), whose connection waits for the next
+ *    accept when the next that started it was dropped.
  * weft_incoming_finish cancels the multishot operation through the
  * operation layer; the slot is freed by its final completion, which closes
  * every fd still queued (the driver's fd_closed counter).
@@ -158,7 +160,8 @@ static weft_poll next_poll(weft_future *base, weft_cx *cx)
 			return WEFT_PENDING;
 		}
 	}
-	rc = weft__net_drive(&f->wait_, cx, POLLIN, single_attempt, f);
+	rc = weft__net_accept_ops() ? weft__net_accept_drive(&f->wait_, cx, single_attempt, f)
+				    : weft__net_drive(&f->wait_, cx, POLLIN, single_attempt, f);
 	if (rc < 0)
 		f->result = rc;
 	return rc == 0 ? WEFT_PENDING : WEFT_READY;
@@ -167,8 +170,9 @@ static weft_poll next_poll(weft_future *base, weft_cx *cx)
 static void next_drop(weft_future *base)
 {
 	/* MULTI: the operation is the stream's (a stored waker may wake the
-	 * task once more, harmlessly).  SINGLE: cancel the readiness wait. */
-	weft__net_wait_cancel(&((weft_incoming_next *)base)->wait_);
+	 * task once more, harmlessly).  SINGLE: cancel the readiness wait
+	 * (or the accept operation, sockops.c). */
+	weft__net_accept_drop(&((weft_incoming_next *)base)->wait_);
 }
 
 int weft_incoming_next_init(weft_incoming_next *f, weft_incoming *in)

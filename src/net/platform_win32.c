@@ -125,10 +125,24 @@ int weft__w_socket(int family, int type, int protocol)
 	return (int)s;
 }
 
+/* A connection an AcceptEx accepted (carry_win32.c): already
+ * non-blocking and not inheritable (iocp.c); its peer is asked for. */
+static int queued_conn(int c, struct sockaddr *sa, socklen_t *len)
+{
+	if (sa != NULL && len != NULL && getpeername((SOCKET)c, sa, len) != 0)
+		*len = 0; /* the peer already left: no address */
+	return c;
+}
+
 int weft__w_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	SOCKET s = accept((SOCKET)fd, sa, len);
+	int c = weft__w_conn_take(fd);
+	SOCKET s;
 
+	/* What the driver's AcceptEx accepted comes first (carry_win32.c). */
+	if (c >= 0)
+		return queued_conn(c, sa, len);
+	s = accept((SOCKET)fd, sa, len);
 	if (s == INVALID_SOCKET)
 		return fail();
 	/* An accepted socket inherits the listener's overlapped mode; its
@@ -169,6 +183,7 @@ int weft__w_listen(int fd, int backlog)
 int weft__w_close(int fd)
 {
 	weft__w_carry_forget(fd);
+	weft__w_conn_forget(fd);
 	return closesocket((SOCKET)fd) == 0 ? 0 : fail();
 }
 

@@ -108,6 +108,30 @@ int weft__w_carry_put(int fd, const void *buf, size_t len, bool dgram);
 long weft__w_carry_take(int fd, void *buf, size_t len, bool peek);
 void weft__w_carry_forget(int fd);
 
+/*
+ * The listeners' queues of accepted connections (carry_win32.c): every
+ * socket an AcceptEx of the IOCP driver accepted, kept for the listener's
+ * next accept (the accept4 wrapper takes from it first).
+ *  - weft__w_conn_put: appends socket fd to listener's queue; 0 or -ENOMEM
+ *    (the caller still owns fd then).  Any thread.
+ *  - weft__w_conn_take: removes and returns listener's oldest socket (the
+ *    caller's from then on), or -EAGAIN.  Any thread; one load when no
+ *    listener queues anything.
+ *  - weft__w_conn_queued: true when listener queues a socket.  Any thread.
+ *  - weft__w_conn_kick: when listener queues a socket, cancels every
+ *    operation in the kernel on it, so that the accepts waiting there for
+ *    a new connection end (-ECANCELED) and accept again, taking the queued
+ *    one.  Called after an accept future that had an AcceptEx out was
+ *    dropped (src/net/sockops.c): the connection that AcceptEx queued has
+ *    no future left to take it.  Any thread.
+ *  - weft__w_conn_forget: closes what listener queues (its close).
+ */
+int weft__w_conn_put(int listener, int fd);
+int weft__w_conn_take(int listener);
+bool weft__w_conn_queued(int listener);
+void weft__w_conn_kick(int listener);
+void weft__w_conn_forget(int listener);
+
 /* Function-like, so that fields and other names spelt the same stay. */
 #define socket(...) weft__w_socket(__VA_ARGS__)
 #define accept4(...) weft__w_accept4(__VA_ARGS__)

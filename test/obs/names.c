@@ -1,9 +1,65 @@
-/* obs_names: worker threads are named weft-worker-N, blocking-pool threads weft-blocking-N and the watchdog weft-watchdog, as /proc/self/task/<tid>/comm shows them (top, perf and gdb read the same name). */
+/* obs_names: worker threads are named weft-worker-N, blocking-pool threads weft-blocking-N and the watchdog weft-watchdog, as /proc/self/task/<tid>/comm shows them (top, perf and gdb read the same name); on Windows as GetThreadDescription shows them (debuggers and the Windows tools read the same). */
+#ifdef _WIN32
+#include <winsock2.h> /* before windows.h, as weft/net.h includes it */
+#include <windows.h>
+#include <tlhelp32.h>
+#else
 #include <dirent.h>
+#endif
 #include <unistd.h>
 
 #include "obs_test.h"
 
+#ifdef _WIN32
+typedef HRESULT(WINAPI *get_description_fn)(HANDLE, PWSTR *);
+
+/* Counts the threads of this process whose description is `name`
+ * (threads from a Toolhelp snapshot; GetThreadDescription looked up at run
+ * time as the library looks up SetThreadDescription: without it, skip). */
+static int threads_named(const char *name)
+{
+	get_description_fn get = (get_description_fn)(void (*)(void))GetProcAddress(
+		GetModuleHandleW(L"kernel32.dll"), "GetThreadDescription");
+	HANDLE snap;
+	THREADENTRY32 e;
+	DWORD me = GetCurrentProcessId();
+	int n = 0;
+
+	if (get == NULL) {
+		fprintf(stderr, "no GetThreadDescription: skipped\n");
+		exit(77);
+	}
+	snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+	CHECK(snap != INVALID_HANDLE_VALUE);
+	e.dwSize = sizeof(e);
+	if (Thread32First(snap, &e)) {
+		do {
+			HANDLE t;
+			PWSTR desc = NULL;
+
+			if (e.th32OwnerProcessID != me)
+				goto next;
+			t = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, e.th32ThreadID);
+			if (t == NULL)
+				goto next; /* the thread exited meanwhile */
+			if (SUCCEEDED(get(t, &desc)) && desc != NULL) {
+				size_t i;
+
+				for (i = 0; name[i] != '\0' && desc[i] == (wchar_t)name[i]; i++)
+					;
+				if (name[i] == '\0' && desc[i] == L'\0')
+					n++;
+				LocalFree(desc);
+			}
+			CloseHandle(t);
+next:
+			e.dwSize = sizeof(e);
+		} while (Thread32Next(snap, &e));
+	}
+	CloseHandle(snap);
+	return n;
+}
+#else
 /* Counts the threads of this process whose comm is `name`. */
 static int threads_named(const char *name)
 {
@@ -35,6 +91,7 @@ static int threads_named(const char *name)
 	closedir(d);
 	return n;
 }
+#endif
 
 static struct test_event job_go, job_running;
 
