@@ -13,7 +13,9 @@
  *    program that asks for a backend in code gets it).
  *  - Otherwise io_uring is tried and any refusal by the kernel (ENOSYS,
  *    EPERM from io_uring_disabled or a seccomp profile, ENOMEM or a
- *    memlock limit, a missing opcode) falls back to epoll silently.  An
+ *    memlock limit, a missing opcode) falls back to epoll silently.  Where
+ *    neither was built (the BSDs and macOS: epoll is built on Linux only),
+ *    kqueue is the choice.  An
  *    allocation failure of weft's own allocator is not a refusal: it fails
  *    creation with -ENOMEM.
  */
@@ -138,6 +140,11 @@ int weft__driver_create(struct weft_runtime *rt, weft_driver_kind kind,
 			err = start(d, WEFT_DRIVER_EPOLL);
 			d->fell_back = err == 0;
 		}
+#endif
+#ifdef WEFT_HAVE_KQUEUE
+		/* The BSDs and macOS: no io_uring, no epoll. */
+		if (err == -ENOTSUP)
+			err = start(d, WEFT_DRIVER_KQUEUE);
 #endif
 #ifdef WEFT_HAVE_IOCP
 		err = start(d, WEFT_DRIVER_IOCP);
