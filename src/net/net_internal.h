@@ -4,14 +4,21 @@
 #ifndef WEFT_SRC_NET_INTERNAL_H
 #define WEFT_SRC_NET_INTERNAL_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "weft/net.h"
 
-/* 0 for an open socket; -EINVAL for NULL, -EBADF for fd -1. */
-int weft__net_check(const weft_socket *s);
+/* 0 for an open socket; -EINVAL for NULL, -EBADF for fd -1.  Inline:
+ * every socket future's init checks its socket. */
+static inline int weft__net_check(const weft_socket *s)
+{
+	if (s == NULL)
+		return -EINVAL;
+	return s->fd < 0 ? -EBADF : 0;
+}
 
 /* Opens a non-blocking, close-on-exec socket into `out`.  Returns 0 or
  * -errno. */
