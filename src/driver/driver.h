@@ -36,6 +36,7 @@
 #include "weft/future.h"
 #include "weft/runtime.h"
 #include "weft_config.h"
+#include "../common/lock.h"
 
 struct weft_runtime;
 struct weft__driver;
@@ -140,13 +141,20 @@ struct weft__buf_pool {
 	void (*recycle)(struct weft__buf_pool *p, uint32_t bid);
 };
 
+/* Slots per chunk of a slab. */
+#define WEFT__SLAB_CHUNK 64u
+
 /*
  * A slab of operation slots: chunks of 64 that never move, so the kernel
  * may keep pointers to a slot's buffer and the owner may keep slot
  * pointers across a lock release.
  */
 struct op_slab {
-	pthread_mutex_t lock;
+	/* The futex-word lock of src/common/lock.h: taken about three times
+	 * per socket message, always briefly and almost never contended (a
+	 * ring's slab is its owner's), so the inline CAS and exchange of an
+	 * uncontended acquire and release are what it costs. */
+	struct weft__lock lock;
 	struct weft__op **chunks;
 	uint32_t nchunks;
 	uint32_t free_head;
@@ -315,6 +323,18 @@ static inline void weft__drv_count_submit(struct weft__drv_thread *dt)
 	atomic_fetch_add_explicit(&dt->submissions, 1, memory_order_relaxed);
 }
 
+/* Takes and releases a slab's lock (weft__lock_acquire / release).  Any
+ * thread; never held across a wait or a wake. */
+static inline void weft__slab_lock(struct op_slab *s)
+{
+	weft__lock_acquire(&s->lock);
+}
+
+static inline void weft__slab_unlock(struct op_slab *s)
+{
+	weft__lock_release(&s->lock);
+}
+
 /* ---- the operation layer (op.c), used by the I/O futures --------------- */
 
 /* A future's handle on its operation slot. */
@@ -466,8 +486,14 @@ bool weft__io_has(unsigned feat);
 
 int weft__slab_init(struct op_slab *s, const weft_allocator *alloc);
 void weft__slab_finish(struct op_slab *s);
-/* The slot at `index`; caller holds the lock or owns the slot. */
-struct weft__op *weft__slab_get(struct op_slab *s, uint32_t index);
+/* The slot at `index` (NULL past the end); caller holds the lock or owns
+ * the slot.  Inline: every step of the slot protocol looks slots up. */
+static inline struct weft__op *weft__slab_get(struct op_slab *s, uint32_t index)
+{
+	if (index / WEFT__SLAB_CHUNK >= s->nchunks)
+		return NULL;
+	return &s->chunks[index / WEFT__SLAB_CHUNK][index % WEFT__SLAB_CHUNK];
+}
 /* Frees slot `index` (lock held): bumps the generation, frees the buffer. */
 void weft__slab_release(struct op_slab *s, uint32_t index);
 /*

@@ -945,7 +945,7 @@ static void drain(struct iocp *c)
 	OVERLAPPED_ENTRY ev[EVENTS];
 	ULONG n, k;
 
-	pthread_mutex_lock(&c->slab.lock);
+	weft__slab_lock(&c->slab);
 	for (ch = 0; ch < c->slab.nchunks; ch++) {
 		for (i = 0; i < 64; i++) {
 			struct weft__op *op = weft__slab_get(&c->slab, ch * 64 + i);
@@ -954,7 +954,7 @@ static void drain(struct iocp *c)
 				cancel_req((struct iocp_req *)(uintptr_t)op->off);
 		}
 	}
-	pthread_mutex_unlock(&c->slab.lock);
+	weft__slab_unlock(&c->slab);
 	/* Relaxed: this thread is the last user of the port. */
 	while (atomic_load_explicit(&c->pending, memory_order_relaxed) != 0) {
 		if (!GetQueuedCompletionStatusEx(c->port, ev, EVENTS, &n, INFINITE, FALSE))

@@ -39,7 +39,7 @@
 #include "../net/platform_win32.h"
 #endif
 
-#define CHUNK 64u
+#define CHUNK WEFT__SLAB_CHUNK
 
 struct weft__driver_counters weft__driver_counters;
 
@@ -48,10 +48,7 @@ _Atomic unsigned weft__driver_mask_features;
 
 int weft__slab_init(struct op_slab *s, const weft_allocator *alloc)
 {
-	int err = weft__mutex_init(&s->lock);
-
-	if (err != 0)
-		return err;
+	weft__lock_init(&s->lock);
 	s->chunks = NULL;
 	s->nchunks = 0;
 	s->free_head = WEFT__OP_NONE;
@@ -86,14 +83,6 @@ void weft__slab_finish(struct op_slab *s)
 	if (s->chunks != NULL)
 		weft__free(s->alloc, s->chunks, s->nchunks * sizeof(*s->chunks),
 			   _Alignof(struct weft__op *));
-	pthread_mutex_destroy(&s->lock);
-}
-
-struct weft__op *weft__slab_get(struct op_slab *s, uint32_t index)
-{
-	if (index / CHUNK >= s->nchunks)
-		return NULL;
-	return &s->chunks[index / CHUNK][index % CHUNK];
 }
 
 /* Adds a chunk of free slots (lock held).  Returns 0 or -ENOMEM. */
@@ -260,10 +249,10 @@ bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t 
 	struct weft__op *op;
 	weft_waker w = { NULL, NULL };
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	op = weft__slab_get(s, index);
 	if (op == NULL || op->gen != gen || op->state != OP_INFLIGHT) {
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1,
 					  memory_order_relaxed);
 		return false;
@@ -283,7 +272,7 @@ bool weft__op_complete(struct op_slab *s, uint32_t index, uint32_t gen, int32_t 
 		op->waker.vtable = NULL;
 		op->waker.data = NULL;
 	}
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	weft_waker_wake(&w);
 	return true;
 }
@@ -318,10 +307,10 @@ bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, in
 	struct weft__op *op;
 	weft_waker w = { NULL, NULL };
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	op = weft__slab_get(s, index);
 	if (op == NULL || op->gen != gen || op->state != OP_INFLIGHT) {
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1,
 					  memory_order_relaxed);
 		if (res >= 0)
@@ -349,7 +338,7 @@ bool weft__op_complete_multi(struct op_slab *s, uint32_t index, uint32_t gen, in
 		op->waker.vtable = NULL;
 		op->waker.data = NULL;
 	}
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	weft_waker_wake(&w);
 	return true;
 }
@@ -389,12 +378,12 @@ bool weft__op_complete_recv(struct op_slab *s, uint32_t index, uint32_t gen, int
 	weft_waker w = { NULL, NULL };
 	bool keep;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	op = weft__slab_get(s, index);
 	if (op == NULL || op->gen != gen || op->state != OP_INFLIGHT) {
 		if (has_buf && s->pool != NULL)
 			s->pool->recycle(s->pool, bid);
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1,
 					  memory_order_relaxed);
 		return false;
@@ -428,7 +417,7 @@ bool weft__op_complete_recv(struct op_slab *s, uint32_t index, uint32_t gen, int
 		op->waker.vtable = NULL;
 		op->waker.data = NULL;
 	}
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	weft_waker_wake(&w);
 	return true;
 }
@@ -565,7 +554,7 @@ static int start(struct weft__io_op *h, const struct weft__io_req *req, weft_cx 
 		return -EINVAL;
 	dt = pick_thread(d, &own);
 	s = dt->slab;
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	err = -ECANCELED;
 	if (s->closed)
 		goto out;
@@ -597,7 +586,7 @@ static int start(struct weft__io_op *h, const struct weft__io_req *req, weft_cx 
 	if (cx != NULL)
 		err = first_poll(s, h, op, cx, result);
 out:
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	if (kick)
 		weft__drv_kick(dt);
 	return err;
@@ -622,11 +611,11 @@ weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 	struct op_slab *s = h->dt->slab;
 	struct weft__op *op;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	op = weft__slab_get(s, h->index);
 	if (op->state != OP_DONE) {
 		weft_waker_store(&op->waker, weft_cx_waker(cx));
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		return WEFT_PENDING;
 	}
 	*result = op->result;
@@ -639,7 +628,7 @@ weft_poll weft__io_poll(struct weft__io_op *h, weft_cx *cx, int32_t *result,
 		memcpy(out, op->buf, out_len < WEFT__STATX_ROOM ? out_len : WEFT__STATX_ROOM);
 	}
 	weft__slab_release(s, h->index);
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	h->dt = NULL;
 	return WEFT_READY;
 }
@@ -649,23 +638,23 @@ weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *resul
 	struct op_slab *s = h->dt->slab;
 	struct weft__op *op;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	op = weft__slab_get(s, h->index);
 	if (op->qcount != 0) {
 		*result = ((int32_t *)op->buf)[op->qhead];
 		op->qhead = (op->qhead + 1) % (uint32_t)(op->cap / sizeof(int32_t));
 		op->qcount--;
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		return WEFT_READY;
 	}
 	if (op->state != OP_DONE) {
 		weft_waker_store(&op->waker, weft_cx_waker(cx));
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		return WEFT_PENDING;
 	}
 	*result = op->result;
 	weft__slab_release(s, h->index);
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	h->dt = NULL;
 	return WEFT_READY;
 }
@@ -702,21 +691,21 @@ weft_poll weft__io_poll_recv(struct weft__io_op *h, weft_cx *cx, void *out, size
 	struct op_slab *s = h->dt->slab;
 	struct weft__op *op;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	op = weft__slab_get(s, h->index);
 	if (op->qcount != 0) {
 		*result = (long)recv_take(s, op, out, len);
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		return WEFT_READY;
 	}
 	if (op->state != OP_DONE) {
 		weft_waker_store(&op->waker, weft_cx_waker(cx));
-		pthread_mutex_unlock(&s->lock);
+		weft__slab_unlock(s);
 		return WEFT_PENDING;
 	}
 	*result = op->result;
 	weft__slab_release(s, h->index);
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	h->dt = NULL;
 	return WEFT_READY;
 }
@@ -754,7 +743,7 @@ static void cancel(struct weft__io_op *h, struct cancel_out *o)
 		return;
 	s = dt->slab;
 	h->dt = NULL;
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	op = weft__slab_get(s, h->index);
 	if (o != NULL && op->state == OP_DONE)
 		cancel_done(op, o);
@@ -784,7 +773,7 @@ static void cancel(struct weft__io_op *h, struct cancel_out *o)
 		if (o != NULL && op->aux != WEFT__SENT_UNKNOWN)
 			o->sent = op->aux;
 	}
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	if (kick)
 		weft__drv_kick(dt);
 }

@@ -402,7 +402,7 @@ static unsigned oneshot_event(struct weft__ready *r, int fd, struct weft__ready_
 	/* Waiters past the batch are re-armed: level, so they hear at once. */
 	if (left != 0 && fd_arm(r, fd, fe, left, false) < 0)
 		fe->armed = 0;
-	pthread_mutex_unlock(&r->slab.lock);
+	weft__slab_unlock(&r->slab);
 	wake_all(wake, nw);
 	return nw;
 }
@@ -420,15 +420,15 @@ static unsigned edge_event(struct weft__ready *r, int fd, uint32_t gen, uint32_t
 	bump_tick(fe);
 	for (;;) {
 		nw = complete_some(r, fe, ld(&fe->ready), false, wake, &left);
-		pthread_mutex_unlock(&r->slab.lock);
+		weft__slab_unlock(&r->slab);
 		wake_all(wake, nw);
 		done += nw;
 		if (nw < WAKE_BATCH)
 			return done;
-		pthread_mutex_lock(&r->slab.lock);
+		weft__slab_lock(&r->slab);
 		fe = &r->fds[fd];
 		if (fe->gen != gen || !is_edge(fe)) {
-			pthread_mutex_unlock(&r->slab.lock);
+			weft__slab_unlock(&r->slab);
 			return done;
 		}
 	}
@@ -439,9 +439,9 @@ unsigned weft__ready_event(struct weft__ready *r, uint64_t tag, uint32_t revents
 	int fd = (int)(uint32_t)tag;
 	uint32_t gen = (uint32_t)(tag >> 32);
 
-	pthread_mutex_lock(&r->slab.lock);
+	weft__slab_lock(&r->slab);
 	if ((size_t)fd >= r->nfds || r->fds[fd].gen != gen) {
-		pthread_mutex_unlock(&r->slab.lock);
+		weft__slab_unlock(&r->slab);
 		atomic_fetch_add_explicit(&weft__driver_counters.stale, 1, memory_order_relaxed);
 		return 0;
 	}
@@ -491,7 +491,7 @@ void weft__io_ready_drained(int fd, uint32_t events, uint32_t tick)
 
 	if (r == NULL || fd < 0 || tick == 0)
 		return;
-	pthread_mutex_lock(&r->slab.lock);
+	weft__slab_lock(&r->slab);
 	if ((size_t)fd < r->nfds) {
 		fe = &r->fds[fd];
 		/* Not with a hang-up, an end of stream (POLLRDHUP) or an
@@ -501,7 +501,7 @@ void weft__io_ready_drained(int fd, uint32_t events, uint32_t tick)
 		    (ld(&fe->ready) & (POLLRDHUP | ALWAYS)) == 0)
 			set_ready(fe, ld(&fe->ready) & ~(events & (POLLIN | POLLOUT)));
 	}
-	pthread_mutex_unlock(&r->slab.lock);
+	weft__slab_unlock(&r->slab);
 }
 
 /* weft__io_fd_close in one layer. */
@@ -512,9 +512,9 @@ static void layer_fd_close(struct weft__ready *r, int fd)
 	uint32_t left;
 	unsigned nw;
 
-	pthread_mutex_lock(&r->slab.lock);
+	weft__slab_lock(&r->slab);
 	if ((size_t)fd >= r->nfds) {
-		pthread_mutex_unlock(&r->slab.lock);
+		weft__slab_unlock(&r->slab);
 		return;
 	}
 	fe = &r->fds[fd];
@@ -528,12 +528,12 @@ static void layer_fd_close(struct weft__ready *r, int fd)
 	bump_tick(fe);
 	do {
 		nw = complete_some(r, fe, POLLNVAL, true, wake, &left);
-		pthread_mutex_unlock(&r->slab.lock);
+		weft__slab_unlock(&r->slab);
 		wake_all(wake, nw);
-		pthread_mutex_lock(&r->slab.lock);
+		weft__slab_lock(&r->slab);
 		fe = &r->fds[fd];
 	} while (nw == WAKE_BATCH);
-	pthread_mutex_unlock(&r->slab.lock);
+	weft__slab_unlock(&r->slab);
 }
 
 void weft__io_fd_close(int fd)

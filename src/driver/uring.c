@@ -128,18 +128,31 @@ static struct ur_thread *ur_of(struct weft__drv_thread *dt)
 }
 
 /* io_uring_disabled = 2 refuses every process; 1 refuses those outside
- * io_uring_group, which io_uring_setup reports as EPERM itself. */
+ * io_uring_group, which io_uring_setup reports as EPERM itself.  Read once
+ * per process (it was 4 of the 11 system calls of a runtime's creation):
+ * a kernel that has the knob also enforces it in io_uring_setup, so a
+ * value changed later is still seen, as that EPERM. */
+static _Atomic int sysctl_answer = 1; /* 1: not read yet */
+
 static int sysctl_refuses(void)
 {
-	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
-	int v = 0;
+	/* Relaxed: a cache of a file every thread would read the same. */
+	int v = atomic_load_explicit(&sysctl_answer, memory_order_relaxed);
+	FILE *f;
 
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "%d", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v == 2 ? -EPERM : 0;
+	if (v != 1)
+		return v;
+	v = 0;
+	f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	v = v == 2 ? -EPERM : 0;
+	/* Relaxed: as above. */
+	atomic_store_explicit(&sysctl_answer, v, memory_order_relaxed);
+	return v;
 }
 
 /* The opcodes of the optional file operations (WEFT__FEAT_FS); READ and
@@ -640,7 +653,7 @@ static void drain_requests(struct ur_thread *t)
 	 * sleeping handshake (driver.c) covers the wait. */
 	if (atomic_load_explicit(&s->req_count, memory_order_relaxed) == 0)
 		return;
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	while ((idx = weft__slab_pop_request(s)) != WEFT__OP_NONE) {
 		struct weft__op *op = weft__slab_get(s, idx);
 
@@ -655,15 +668,15 @@ static void drain_requests(struct ur_thread *t)
 			if (err < 0) {
 				op->state = OP_INFLIGHT;
 				s->inflight++;
-				pthread_mutex_unlock(&s->lock);
+				weft__slab_unlock(s);
 				weft__op_complete(s, idx, op->gen, err);
-				pthread_mutex_lock(&s->lock);
+				weft__slab_lock(s);
 			}
 		} else if (op->state == OP_INFLIGHT && op->cancel_requested) {
 			ur_cancel(&t->base, op, idx);
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 }
 
 static unsigned process_cqes(struct ur_thread *t)
@@ -795,9 +808,9 @@ static void ur_thread_finish(struct weft__drv_thread *dt)
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 
-	pthread_mutex_lock(&t->slab.lock);
+	weft__slab_lock(&t->slab);
 	t->slab.closed = true;
-	pthread_mutex_unlock(&t->slab.lock);
+	weft__slab_unlock(&t->slab);
 	drain_requests(t);
 	if ((t->flags & IORING_SETUP_R_DISABLED) && !t->efd_armed && !ring_busy(t))
 		return; /* never enabled: nothing can be in flight */

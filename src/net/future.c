@@ -172,6 +172,7 @@ static int start_wait(weft_net_wait_ *w, weft_cx *cx, uint32_t events, uint32_t 
 int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 		    int (*attempt)(void *self), void *self)
 {
+	bool completion;
 	int rc;
 
 	if (w->phase == W_DONE)
@@ -179,12 +180,15 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 	if (!weft_coop_proceed(cx))
 		return 0;
 	rc = 1;
+	/* Asked once per poll: the readiness tick below exists only on the
+	 * readiness drivers, the drained hint's early wait only on io_uring. */
+	completion = weft__io_completion_based();
 	if (w->phase == W_IDLE && events == POLLIN && attempt == weft__net_read_attempt &&
-	    hint_drained(w->fd) && weft__io_completion_based())
+	    completion && hint_drained(w->fd))
 		rc = start_wait(w, cx, events, 0);
 	for (;;) {
-		bool unready;
-		uint32_t tick;
+		bool unready = false;
+		uint32_t tick = 0;
 
 		if (rc == 1 && w->phase == W_WAITING)
 			rc = poll_wait(w, cx);
@@ -196,7 +200,8 @@ int weft__net_drive(weft_net_wait_ *w, weft_cx *cx, uint32_t events,
 			break;
 		/* Edge-triggered readiness (driver.h, WEFT__POLL_EDGE): the
 		 * tick before the call, no call when it would say EAGAIN. */
-		tick = weft__io_ready_tick(w->fd, events, &unready);
+		if (!completion)
+			tick = weft__io_ready_tick(w->fd, events, &unready);
 		if (!unready && attempt(self)) {
 			/* A short read drained the socket: the readiness
 			 * driver forgets it now, and the next read waits

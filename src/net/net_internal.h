@@ -4,6 +4,7 @@
 #ifndef WEFT_SRC_NET_INTERNAL_H
 #define WEFT_SRC_NET_INTERNAL_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,8 +16,14 @@
  * accepts and connects of sockops.c). */
 enum { W_IDLE = 0, W_WAITING = 1, W_DONE = 2, W_RING = 3 };
 
-/* 0 for an open socket; -EINVAL for NULL, -EBADF for fd -1. */
-int weft__net_check(const weft_socket *s);
+/* 0 for an open socket; -EINVAL for NULL, -EBADF for fd -1.  Inline:
+ * every socket future's init checks its socket. */
+static inline int weft__net_check(const weft_socket *s)
+{
+	if (s == NULL)
+		return -EINVAL;
+	return s->fd < 0 ? -EBADF : 0;
+}
 
 /* Opens a non-blocking, close-on-exec socket into `out`.  Returns 0 or
  * -errno. */

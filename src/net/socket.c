@@ -21,13 +21,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int weft__net_check(const weft_socket *s)
-{
-	if (s == NULL)
-		return -EINVAL;
-	return s->fd < 0 ? -EBADF : 0;
-}
-
 static void socket_reset(weft_socket *s)
 {
 	s->fd = -1;

@@ -57,17 +57,17 @@ static void cancel_then_reuse(weft_runtime *rt)
 	t = ready_task_make(p2[0], WEFT_IO_READABLE, &out, &polled2);
 	CHECK_EQ(weft_spawn(rt, &t.base, sizeof(t), &h), 0);
 	test_event_wait(&polled2);
-	pthread_mutex_lock(&slab_of(rt)->lock);
+	weft__slab_lock(slab_of(rt));
 	op = weft__slab_get(slab_of(rt), idx);
 	CHECK(op->gen != gen);
 	CHECK_EQ(op->state, OP_INFLIGHT);
-	pthread_mutex_unlock(&slab_of(rt)->lock);
+	weft__slab_unlock(slab_of(rt));
 	/* A late completion of the cancelled read: stale, dropped. */
 	CHECK(!weft__op_complete(slab_of(rt), idx, gen, 5));
 	CHECK_EQ(drv_counter(&weft__driver_counters.stale), stale0 + 1);
-	pthread_mutex_lock(&slab_of(rt)->lock);
+	weft__slab_lock(slab_of(rt));
 	CHECK_EQ(op->state, OP_INFLIGHT);
-	pthread_mutex_unlock(&slab_of(rt)->lock);
+	weft__slab_unlock(slab_of(rt));
 	/* Not completed by it (`out` is read only after the join: the pipe
 	 * write below is no synchronisation TSan can see). */
 	CHECK_EQ(weft_join_try(&h), -EAGAIN);

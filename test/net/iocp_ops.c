@@ -115,11 +115,11 @@ static unsigned busy_slots(weft_runtime *rt)
 	unsigned n = 0;
 	uint32_t i;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	for (i = 0; i < s->nchunks * 64u; i++)
 		if (weft__slab_get(s, i)->state != OP_FREE)
 			n++;
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	return n;
 }
 
