@@ -55,8 +55,22 @@ int main(void)
 	weft_runtime *rt;
 	int rc;
 
-	/* Is io_uring usable here at all (with the environment cleared)? */
 	unsetenv("WEFT_DRIVER");
+#if !WEFT_HAVE_EPOLL && !defined(WEFT_HAVE_URING) && defined(WEFT_HAVE_KQUEUE)
+	/* A build without io_uring and epoll (a BSD, or Linux configured as
+	 * one): auto starts kqueue, epoll forced is not supported. */
+	(void)env;
+	(void)have_uring;
+	expect(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_AUTO, "kqueue");
+	expect(WEFT_RUNTIME_CURRENT_THREAD, WEFT_DRIVER_AUTO, "kqueue");
+	CHECK_EQ(create(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_EPOLL, &rt), -ENOTSUP);
+	CHECK(rt == NULL);
+	CHECK_EQ(create(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_URING, &rt), -ENOTSUP);
+	CHECK(rt == NULL);
+	(void)rc;
+	return 0;
+#endif
+	/* Is io_uring usable here at all (with the environment cleared)? */
 	rc = create(WEFT_RUNTIME_MULTI_THREAD, WEFT_DRIVER_URING, &rt);
 	have_uring = rc == 0;
 	if (rc == 0) {

@@ -61,7 +61,7 @@ static unsigned slots(weft_runtime *rt, int kind)
 	unsigned n = 0;
 	uint32_t i;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	for (i = 0; i < s->nchunks * 64u; i++) {
 		struct weft__op *op = weft__slab_get(s, i);
 
@@ -70,7 +70,7 @@ static unsigned slots(weft_runtime *rt, int kind)
 				       op->kind == (uint8_t)kind)
 			n++;
 	}
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	return n;
 }
 

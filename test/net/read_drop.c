@@ -35,14 +35,14 @@ static unsigned live_recvs(weft_runtime *rt)
 	unsigned n = 0;
 	uint32_t i;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	for (i = 0; i < s->nchunks * 64u; i++) {
 		struct weft__op *op = weft__slab_get(s, i);
 
 		if (op->state == OP_INFLIGHT && !op->orphan && op->kind == WEFT__OP_RECV)
 			n++;
 	}
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	return n;
 }
 
@@ -52,11 +52,11 @@ static unsigned busy_slots(weft_runtime *rt)
 	unsigned n = 0;
 	uint32_t i;
 
-	pthread_mutex_lock(&s->lock);
+	weft__slab_lock(s);
 	for (i = 0; i < s->nchunks * 64u; i++)
 		if (weft__slab_get(s, i)->state != OP_FREE)
 			n++;
-	pthread_mutex_unlock(&s->lock);
+	weft__slab_unlock(s);
 	return n;
 }
 
