@@ -95,6 +95,19 @@
  * lost wake-up.  A receiver that finds a value after all takes its waker
  * back with the same CAS, unless a sender beat it to it.  No wake takes the
  * channel lock, which only guards the chain of blocks.
+ *
+ * Fast paths
+ * ----------
+ *
+ * The unbounded send's poll, try_send and the receive's poll each start
+ * with an inline copy of the common case (push_fast; the top of
+ * recv_poll): a pointer-sized value, a slot in the first block looked at,
+ * a claim CAS that succeeds at once.  They make the same atomic accesses
+ * with the same orderings as push and pop, and hand anything else to those
+ * by a tail call (through a cold helper that stores the outcome), so the
+ * fast path saves no registers.  An unbounded send future gets its own
+ * poll function at init (it has no state to keep and nothing to drop); a
+ * bounded one keeps send_poll and its state word.
  */
 #include <errno.h>
 #include <pthread.h>
