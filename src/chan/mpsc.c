@@ -1020,6 +1020,21 @@ CHAN_COLD static weft_poll recv_slow(struct mpsc *ch, weft_mpsc_recv_future *f, 
 	return WEFT_READY;
 }
 
+/* recv_poll's fast path found head's slot empty (with the seq_cst load
+ * pop makes): parks at once, and recv_park's second look is the one that
+ * finds a value that came meanwhile (or the end of the stream). */
+CHAN_COLD static weft_poll recv_empty(struct mpsc *ch, weft_mpsc_recv_future *f, weft_cx *cx)
+{
+	int err = recv_park(ch, f, cx);
+
+	if (err == -EAGAIN) {
+		weft_coop_refund(cx);
+		return WEFT_PENDING;
+	}
+	f->status = err;
+	return WEFT_READY;
+}
+
 /* A bounded receive read its value: gives the slot's permit back. */
 CHAN_NOINLINE static weft_poll recv_release_ready(struct mpsc *ch)
 {
@@ -1049,7 +1064,7 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 		return recv_slow(ch, f, cx);
 	/* SeqCst: as in pop (pairs with the sender's fetch_or). */
 	if (!(atomic_load_explicit(&b->ready, memory_order_seq_cst) & (1u << (index & BLOCK_MASK))))
-		return recv_slow(ch, f, cx);
+		return recv_empty(ch, f, cx);
 	memcpy(f->out, (unsigned char *)b->slots + (size_t)(index & BLOCK_MASK) * sizeof(void *),
 	       sizeof(void *));
 	ch->head = index + 1;
