@@ -1085,9 +1085,9 @@ int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
+	/* The status is set by the poll that returns ready. */
 	f->base.poll = recv_poll;
 	f->base.drop = NULL;
-	f->status = 0;
 	f->rx = rx;
 	f->out = out;
 	if (rx == NULL || bad_value(rx_chan(rx), out)) {

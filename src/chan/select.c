@@ -127,19 +127,30 @@ static weft_poll select_poll(weft_future *base, weft_cx *cx)
 	return WEFT_PENDING;
 }
 
-static void select_drop(weft_future *base)
+/* Drops every branch still held: a select dropped before it finished. */
+CHAN_NOINLINE static void select_drop_all(weft_select *sel)
 {
-	weft_select *sel = (weft_select *)base;
 	unsigned i;
 
-	/* Finished with a winner: the losers are gone already. */
-	if (sel->winner >= 0) {
-		drop_branch(sel, (unsigned)sel->winner);
-		return;
-	}
 	for (i = 0; i < sel->n; i++)
 		if (sel->branches[i] != NULL)
 			drop_branch(sel, i);
+}
+
+static void select_drop(weft_future *base)
+{
+	weft_select *sel = (weft_select *)base;
+	weft_future *f;
+
+	if (sel->winner < 0) {
+		select_drop_all(sel);
+		return;
+	}
+	/* Finished with a winner: the losers are gone already. */
+	f = sel->branches[sel->winner];
+	sel->branches[sel->winner] = NULL;
+	if (f->drop != NULL)
+		f->drop(f);
 }
 
 static int select_setup(weft_select *sel, weft_future *const *branches, unsigned n, bool biased)
