@@ -134,6 +134,14 @@ static inline void value_copy(void *dst, const void *src, size_t size)
 #define CHAN_COLD
 #endif
 
+/* Keeps a helper that is not cold out of line (a fast path's tail call to
+ * it then saves no registers).  Empty where unsupported. */
+#if defined(__GNUC__)
+#define CHAN_NOINLINE __attribute__((noinline))
+#else
+#define CHAN_NOINLINE
+#endif
+
 #define CHAN_MAX_ELEM_SIZE ((size_t)1 << 24)
 
 #endif /* WEFT_SRC_CHAN_INTERNAL_H */

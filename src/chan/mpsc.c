@@ -95,6 +95,19 @@
  * lost wake-up.  A receiver that finds a value after all takes its waker
  * back with the same CAS, unless a sender beat it to it.  No wake takes the
  * channel lock, which only guards the chain of blocks.
+ *
+ * Fast paths
+ * ----------
+ *
+ * The unbounded send's poll, try_send and the receive's poll each start
+ * with an inline copy of the common case (push_fast; the top of
+ * recv_poll): a pointer-sized value, a slot in the first block looked at,
+ * a claim CAS that succeeds at once.  They make the same atomic accesses
+ * with the same orderings as push and pop, and hand anything else to those
+ * by a tail call (through a cold helper that stores the outcome), so the
+ * fast path saves no registers.  An unbounded send future gets its own
+ * poll function at init (it has no state to keep and nothing to drop); a
+ * bounded one keeps send_poll and its state word.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -385,11 +398,24 @@ static inline void wake_rx_if_parked(struct mpsc *ch)
 		wake_rx(ch, s);
 }
 
+/* Writes `value` into claimed slot t and publishes it.  Returns 0. */
+static int write_claimed(struct mpsc *ch, uint64_t t, const void *value)
+{
+	struct block *b = find_block(ch, t);
+
+	value_copy(slot_ptr(ch, b, t), value, ch->elem_size);
+	/* SeqCst: publishes the value (release, pairs with the receiver's
+	 * load) and orders it before our rx_state load (Dekker with the
+	 * receiver's park). */
+	atomic_fetch_or_explicit(&b->ready, 1u << (t & BLOCK_MASK), memory_order_seq_cst);
+	wake_rx_if_parked(ch);
+	return 0;
+}
+
 /* Claims a slot and writes `value` into it.  Returns 0, -EPIPE, -ENOMEM. */
 static int push(struct mpsc *ch, const void *value)
 {
 	uint64_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	struct block *b;
 	int err;
 
 	for (;;) {
@@ -411,14 +437,69 @@ static int push(struct mpsc *ch, const void *value)
 							  memory_order_relaxed))
 			break;
 	}
-	b = find_block(ch, t);
-	value_copy(slot_ptr(ch, b, t), value, ch->elem_size);
-	/* SeqCst: publishes the value (release, pairs with the receiver's
-	 * load) and orders it before our rx_state load (Dekker with the
+	return write_claimed(ch, t, value);
+}
+
+/* The out-of-line tails of push_fast: each stores the send's outcome in
+ * *status and returns WEFT_READY, so that push_fast reaches them by tail
+ * calls and keeps no registers of its own. */
+CHAN_COLD static weft_poll push_slow(struct mpsc *ch, const void *value, int *status)
+{
+	*status = push(ch, value);
+	return WEFT_READY;
+}
+
+CHAN_COLD static weft_poll write_claimed_slow(struct mpsc *ch, uint64_t t, const void *value,
+					      int *status)
+{
+	*status = write_claimed(ch, t, value);
+	return WEFT_READY;
+}
+
+CHAN_COLD static weft_poll wake_rx_ready(struct mpsc *ch, uint64_t s)
+{
+	wake_rx(ch, s);
+	return WEFT_READY;
+}
+
+/*
+ * push for the common case, inline in the unbounded send's poll: a slot
+ * below limit (the closed bit makes tail larger than any limit, so one
+ * compare checks both), a claim CAS that succeeds at once, the slot in
+ * block_tail's block and a pointer-sized value.  Anything else goes to
+ * push or write_claimed, with the same orderings.  Stores the outcome in
+ * *status; returns WEFT_READY.
+ */
+static inline weft_poll push_fast(struct mpsc *ch, const void *value, int *status)
+{
+	uint64_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	struct block *b;
+	uint64_t s;
+
+	/* SeqCst: as in push (pairs with the seq_cst store in
+	 * chain_append_locked). */
+	if (t >= atomic_load_explicit(&ch->limit, memory_order_seq_cst))
+		return push_slow(ch, value, status);
+	/* SeqCst: the claim, as in push. */
+	if (!atomic_compare_exchange_strong_explicit(&ch->tail, &t, t + 1, memory_order_seq_cst,
+						     memory_order_relaxed))
+		return push_slow(ch, value, status);
+	/* SeqCst: as in find_block (pairs with the CAS that moves
+	 * block_tail). */
+	b = atomic_load_explicit(&ch->block_tail, memory_order_seq_cst);
+	if (b->start != (t & ~BLOCK_MASK) || ch->elem_size != sizeof(void *))
+		return write_claimed_slow(ch, t, value, status);
+	memcpy((unsigned char *)b->slots + (size_t)(t & BLOCK_MASK) * sizeof(void *), value,
+	       sizeof(void *));
+	/* SeqCst: as in write_claimed (publishes the value; Dekker with the
 	 * receiver's park). */
 	atomic_fetch_or_explicit(&b->ready, 1u << (t & BLOCK_MASK), memory_order_seq_cst);
-	wake_rx_if_parked(ch);
-	return 0;
+	*status = 0;
+	/* SeqCst: as in wake_rx_if_parked. */
+	s = atomic_load_explicit(&ch->rx_state, memory_order_seq_cst);
+	if (s & RX_PARKED)
+		return wake_rx_ready(ch, s);
+	return WEFT_READY;
 }
 
 CHAN_COLD static int empty_or_closed(struct mpsc *ch, uint64_t index)
@@ -686,8 +767,10 @@ int weft_mpsc_try_send(weft_mpsc_tx *tx, const void *value)
 
 	if (tx == NULL || bad_value(ch, value))
 		return -EINVAL;
-	if (!ch->bounded)
-		return push(ch, value);
+	if (!ch->bounded) {
+		push_fast(ch, value, &err);
+		return err;
+	}
 	err = weft__sem_try_acquire(&ch->sem, 1);
 	if (err < 0)
 		return err;
@@ -761,6 +844,8 @@ got:
 	return WEFT_READY;
 }
 
+/* The poll of a bounded send (and of one made from bad arguments, which
+ * is SEND_DONE from the start). */
 static weft_poll send_poll(weft_future *base, weft_cx *cx)
 {
 	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
@@ -771,13 +856,31 @@ static weft_poll send_poll(weft_future *base, weft_cx *cx)
 		return WEFT_READY;
 	if (f->state == SEND_INIT && !weft_coop_proceed(cx))
 		return WEFT_PENDING;
-	if (!ch->bounded)
-		err = push(ch, f->value);
-	else if (send_bounded(ch, f, cx, &err) == WEFT_PENDING)
+	if (send_bounded(ch, f, cx, &err) == WEFT_PENDING)
 		return WEFT_PENDING;
 	f->status = err;
 	f->state = SEND_DONE;
 	return WEFT_READY;
+}
+
+/* The poll of an unbounded send after it was ready. */
+static weft_poll send_done_poll(weft_future *base, weft_cx *cx)
+{
+	(void)base;
+	(void)cx;
+	return WEFT_READY;
+}
+
+/* The poll of an unbounded send: ready at once (unless the budget is
+ * spent), with nothing to drop. */
+static weft_poll unbounded_send_poll(weft_future *base, weft_cx *cx)
+{
+	weft_mpsc_send_future *f = (weft_mpsc_send_future *)base;
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	f->base.poll = send_done_poll;
+	return push_fast(tx_chan(f->tx), f->value, &f->status);
 }
 
 static void send_drop(weft_future *base)
@@ -795,18 +898,24 @@ int weft_mpsc_send(weft_mpsc_tx *tx, const void *value, weft_mpsc_send_future *f
 {
 	if (f == NULL)
 		return -EINVAL;
-	f->base.poll = send_poll;
 	f->base.drop = NULL;
-	f->status = 0;
 	f->tx = tx;
 	f->value = value;
-	f->inline_value = NULL;
-	f->state = SEND_INIT;
 	if (tx == NULL || bad_value(tx_chan(tx), value)) {
+		f->base.poll = send_poll;
 		f->status = -EINVAL;
 		f->state = SEND_DONE;
 		return -EINVAL;
 	}
+	/* An unbounded send needs neither `state` nor the status until its
+	 * poll, which sets the status; inline_value is send_ptr's. */
+	if (!tx_chan(tx)->bounded) {
+		f->base.poll = unbounded_send_poll;
+		return 0;
+	}
+	f->base.poll = send_poll;
+	f->status = 0;
+	f->state = SEND_INIT;
 	return 0;
 }
 
@@ -894,21 +1003,12 @@ CHAN_COLD static int recv_park(struct mpsc *ch, weft_mpsc_recv_future *f, weft_c
 	return err;
 }
 
-/*
- * A receive future has no drop function: dropping it touches nothing, so
- * it may be dropped even after the receiver was released (a runtime shut
- * down after its channels were).  A parked receive that is dropped leaves
- * RX_PARKED set: the next send pays one spurious wake.
- */
-static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+/* The whole receive after the budget was taken: pop, or park and look
+ * again.  recv_poll's fast path tail-calls it for anything unusual. */
+CHAN_COLD static weft_poll recv_slow(struct mpsc *ch, weft_mpsc_recv_future *f, weft_cx *cx)
 {
-	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
-	struct mpsc *ch = rx_chan(f->rx);
-	int err;
+	int err = pop(ch, f->out);
 
-	if (!weft_coop_proceed(cx))
-		return WEFT_PENDING;
-	err = pop(ch, f->out);
 	if (err == -EAGAIN) {
 		err = recv_park(ch, f, cx);
 		if (err == -EAGAIN) {
@@ -917,6 +1017,60 @@ static weft_poll recv_poll(weft_future *base, weft_cx *cx)
 		}
 	}
 	f->status = err;
+	return WEFT_READY;
+}
+
+/* recv_poll's fast path found head's slot empty (with the seq_cst load
+ * pop makes): parks at once, and recv_park's second look is the one that
+ * finds a value that came meanwhile (or the end of the stream). */
+CHAN_COLD static weft_poll recv_empty(struct mpsc *ch, weft_mpsc_recv_future *f, weft_cx *cx)
+{
+	int err = recv_park(ch, f, cx);
+
+	if (err == -EAGAIN) {
+		weft_coop_refund(cx);
+		return WEFT_PENDING;
+	}
+	f->status = err;
+	return WEFT_READY;
+}
+
+/* A bounded receive read its value: gives the slot's permit back. */
+CHAN_NOINLINE static weft_poll recv_release_ready(struct mpsc *ch)
+{
+	weft__sem_release_one(&ch->sem);
+	return WEFT_READY;
+}
+
+/*
+ * A receive future has no drop function: dropping it touches nothing, so
+ * it may be dropped even after the receiver was released (a runtime shut
+ * down after its channels were).  A parked receive that is dropped leaves
+ * RX_PARKED set: the next send pays one spurious wake.  The fast path is
+ * pop's for a pointer-sized value in head_block; everything else is
+ * recv_slow's, reached by tail calls so that the fast path saves no
+ * registers.
+ */
+static weft_poll recv_poll(weft_future *base, weft_cx *cx)
+{
+	weft_mpsc_recv_future *f = (weft_mpsc_recv_future *)base;
+	struct mpsc *ch = rx_chan(f->rx);
+	struct block *b = ch->head_block;
+	uint64_t index = ch->head;
+
+	if (!weft_coop_proceed(cx))
+		return WEFT_PENDING;
+	if (b->start + BLOCK_SLOTS <= index || ch->elem_size != sizeof(void *))
+		return recv_slow(ch, f, cx);
+	/* SeqCst: as in pop (pairs with the sender's fetch_or). */
+	if (!(atomic_load_explicit(&b->ready, memory_order_seq_cst) & (1u << (index & BLOCK_MASK))))
+		return recv_empty(ch, f, cx);
+	memcpy(f->out, (unsigned char *)b->slots + (size_t)(index & BLOCK_MASK) * sizeof(void *),
+	       sizeof(void *));
+	ch->head = index + 1;
+	f->status = 0;
+	if (ch->bounded)
+		return recv_release_ready(ch);
 	return WEFT_READY;
 }
 
@@ -931,9 +1085,9 @@ int weft_mpsc_recv(weft_mpsc_rx *rx, void *out, weft_mpsc_recv_future *f)
 {
 	if (f == NULL)
 		return -EINVAL;
+	/* The status is set by the poll that returns ready. */
 	f->base.poll = recv_poll;
 	f->base.drop = NULL;
-	f->status = 0;
 	f->rx = rx;
 	f->out = out;
 	if (rx == NULL || bad_value(rx_chan(rx), out)) {

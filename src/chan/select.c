@@ -77,57 +77,80 @@ static weft_poll select_won(weft_select *sel, unsigned k)
  * branch sees its deadline (as weft_timeout does).  Returns the context
  * for the remaining branches.
  */
-static weft_cx *after_budget(weft_cx *cx, bool had_budget, weft_cx *unconstrained)
+static weft_cx *unconstrained_cx(const weft_cx *cx, weft_cx *unconstrained)
 {
-	if (!had_budget || !weft_coop_exhausted(cx))
-		return cx;
 	*unconstrained = *cx;
 	unconstrained->budget = WEFT_COOP_UNCONSTRAINED;
 	return unconstrained;
 }
 
+/* Every branch was NULL: ready at once with winner -1. */
+static weft_poll select_empty(weft_select *sel)
+{
+	sel->done = true;
+	return WEFT_READY;
+}
+
+/*
+ * One pass over the branches from `start`.  The budget test after a
+ * pending branch looks at the context the branch was given: the
+ * unconstrained copy never reaches 0, so the switch happens at most once,
+ * and only when the poll began with budget left.
+ */
 static weft_poll select_poll(weft_future *base, weft_cx *cx)
 {
 	weft_select *sel = (weft_select *)base;
-	unsigned i, n = sel->n, k = sel->start, enabled = 0;
-	bool had_budget = !weft_coop_exhausted(cx);
+	unsigned i, n = sel->n, k = sel->start;
+	bool enabled = false, had_budget;
 	weft_cx unconstrained, *bcx = cx;
 
 	if (sel->done)
 		return WEFT_READY;
-	for (i = 0; i < n; i++, k = k + 1 < n ? k + 1 : 0) {
+	had_budget = !weft_coop_exhausted(cx);
+	for (i = 0; i < n; i++) {
 		weft_future *f = sel->branches[k];
 
-		if (f == NULL)
-			continue;
-		enabled++;
-		if (weft_future_poll(f, bcx) == WEFT_READY)
-			return select_won(sel, k);
-		if (bcx == cx)
-			bcx = after_budget(cx, had_budget, &unconstrained);
+		if (f != NULL) {
+			enabled = true;
+			if (weft_future_poll(f, bcx) == WEFT_READY)
+				return select_won(sel, k);
+			if (weft_coop_exhausted(bcx) && had_budget)
+				bcx = unconstrained_cx(cx, &unconstrained);
+		}
+		if (++k == n)
+			k = 0;
 	}
-	if (enabled == 0) {
-		sel->done = true;
-		return WEFT_READY;
-	}
+	if (!enabled)
+		return select_empty(sel);
 	if (!sel->biased)
 		sel->start = random_below(n);
 	return WEFT_PENDING;
 }
 
-static void select_drop(weft_future *base)
+/* Drops every branch still held: a select dropped before it finished. */
+CHAN_NOINLINE static void select_drop_all(weft_select *sel)
 {
-	weft_select *sel = (weft_select *)base;
 	unsigned i;
 
-	/* Finished with a winner: the losers are gone already. */
-	if (sel->winner >= 0) {
-		drop_branch(sel, (unsigned)sel->winner);
-		return;
-	}
 	for (i = 0; i < sel->n; i++)
 		if (sel->branches[i] != NULL)
 			drop_branch(sel, i);
+}
+
+static void select_drop(weft_future *base)
+{
+	weft_select *sel = (weft_select *)base;
+	weft_future *f;
+
+	if (sel->winner < 0) {
+		select_drop_all(sel);
+		return;
+	}
+	/* Finished with a winner: the losers are gone already. */
+	f = sel->branches[sel->winner];
+	sel->branches[sel->winner] = NULL;
+	if (f->drop != NULL)
+		f->drop(f);
 }
 
 static int select_setup(weft_select *sel, weft_future *const *branches, unsigned n, bool biased)
