@@ -47,10 +47,10 @@
  * that window publishes the wheel's value, which counts the new entry:
  * the registrar's lower_next then finds nothing to lower and signals
  * nobody, while a parked thread that read the later value before the
- * publication sleeps on with it (with no timeout at all when that value
- * was UINT64_MAX: found by fuzz_mt, where the timer-duty worker slept on
- * while every other worker parked without a timeout and two sleepers
- * waited for their 20 us timers).  So publish_global exchanges the value
+ * publication sleeps on with it, or with no timeout when it read
+ * UINT64_MAX (found by fuzz_mt: the timer-duty worker slept on, every
+ * other worker parked without a timeout, and a sleeper's 20 us timer was
+ * seconds overdue).  So publish_global exchanges the value
  * and reports when it made it earlier, and the processor then signals
  * weft__runtime_timer_changed after unlocking, as the registrar would
  * have.  Outside that window a publication replaces a lower bound of
