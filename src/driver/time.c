@@ -40,6 +40,23 @@
  * weft__runtime_timer_changed after unlocking; see src/driver/time.h for
  * the SeqCst handshake with parkers.
  *
+ * A processor that lowers the deadline must signal too.  A registrar
+ * lowers its shard's deadline under the lock but the runtime-wide one
+ * only after unlocking, so in between the runtime-wide value is later
+ * than the wheel's earliest entry.  A processor that takes the lock in
+ * that window publishes the wheel's value, which counts the new entry:
+ * the registrar's lower_next then finds nothing to lower and signals
+ * nobody, while a parked thread that read the later value before the
+ * publication sleeps on with it, or with no timeout when it read
+ * UINT64_MAX (found by fuzz_mt: the timer-duty worker slept on, every
+ * other worker parked without a timeout, and a sleeper's 20 us timer was
+ * seconds overdue).  So publish_global exchanges the value
+ * and reports when it made it earlier, and the processor then signals
+ * weft__runtime_timer_changed after unlocking, as the registrar would
+ * have.  Outside that window a publication replaces a lower bound of
+ * the wheel by the wheel's own bound, which is not earlier, so the extra
+ * signal is rare, and at worst it costs one wake of the parked thread.
+ *
  * Clock, ticks and precision
  * ==========================
  *
@@ -359,30 +376,41 @@ static bool lower_next(struct weft__time *t, uint64_t deadline)
  * Publishes the runtime-wide next deadline after shards were advanced: the
  * minimum over the shards, then a second scan that lowers it back if a
  * registration raced with the first (see the essay).  With one shard the
- * store is already exact (the caller holds its lock).
+ * store is already exact (the caller holds its lock).  Returns true when
+ * it made the deadline earlier than it was: the caller must then signal
+ * weft__runtime_timer_changed (after unlocking), as a registrar that
+ * lowers it does (see "A processor that lowers the deadline" in the
+ * essay).
  */
-static void publish_global(struct weft__time *t)
+static bool publish_global(struct weft__time *t)
 {
 	uint64_t m = min_over_shards(t);
+	/* SeqCst: the processor's side of the handshake (essay); an exchange,
+	 * so that we know whether we lowered it, against the parker's SeqCst
+	 * load in weft__time_park_deadline. */
+	uint64_t prev = atomic_exchange_explicit(&t->next_deadline, m, memory_order_seq_cst);
+	bool lowered = m < prev;
 
-	/* SeqCst: the processor's side of the handshake (essay). */
-	atomic_store_explicit(&t->next_deadline, m, memory_order_seq_cst);
 	if (t->nshards > 1 && lower_next(t, min_over_shards(t)))
-		weft__runtime_timer_changed(t->rt);
+		lowered = true;
+	return lowered;
 }
 
 /* Advances one shard to instant `now` and completes what is due. */
 static unsigned process_shard(struct weft__time *t, struct time_shard *sh, uint64_t now)
 {
+	bool lowered = false;
 	unsigned n;
 
 	pthread_mutex_lock(&sh->lock);
 	weft__wheel_advance(&sh->wheel, tick_floor(t, now), now, on_due, sh);
 	publish_shard(sh);
 	if (t->nshards == 1)
-		publish_global(t);
+		lowered = publish_global(t);
 	n = drain_fired(sh);
 	pthread_mutex_unlock(&sh->lock);
+	if (lowered)
+		weft__runtime_timer_changed(t->rt);
 	return n;
 }
 
@@ -410,7 +438,8 @@ unsigned weft__time_process(struct weft__time *t)
 		if (atomic_load_explicit(&sh->next_deadline, memory_order_relaxed) <= now)
 			n += process_shard(t, sh, now);
 	}
-	publish_global(t);
+	if (publish_global(t))
+		weft__runtime_timer_changed(t->rt);
 	return n;
 }
 
