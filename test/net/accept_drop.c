@@ -53,27 +53,6 @@ static bool run_bounded(weft_runtime *rt, weft_future *f)
 	return ok;
 }
 
-/* Slots of kind `kind` in flight for a live future (not orphaned), or any
- * busy slot for kind < 0 (IOCP only: one slab shared by the runtime). */
-static unsigned slots(weft_runtime *rt, int kind)
-{
-	struct op_slab *s = rt->driver->threads[0]->slab;
-	unsigned n = 0;
-	uint32_t i;
-
-	weft__slab_lock(s);
-	for (i = 0; i < s->nchunks * 64u; i++) {
-		struct weft__op *op = weft__slab_get(s, i);
-
-		if (kind < 0 ? op->state != OP_FREE
-			     : op->state == OP_INFLIGHT && !op->orphan &&
-				       op->kind == (uint8_t)kind)
-			n++;
-	}
-	weft__slab_unlock(s);
-	return n;
-}
-
 /* Drives rt until no slot is busy (IOCP; bounded). */
 static void wait_released(weft_runtime *rt)
 {
@@ -81,24 +60,24 @@ static void wait_released(weft_runtime *rt)
 
 	if (!is_iocp(rt))
 		return;
-	for (i = 0; i < 20000 && slots(rt, -1) != 0; i++) {
+	for (i = 0; i < 20000 && net_slots(rt, -1) != 0; i++) {
 		weft_sleep_future sl;
 
 		weft_sleep(&sl, rt, 1000000);
 		net_block_on(rt, &sl.base);
 	}
-	CHECK_EQ(slots(rt, -1), 0);
+	CHECK_EQ(net_slots(rt, -1), 0);
 }
 
 /* An accept started and left pending (on IOCP with its AcceptEx out). */
 static void start_accept(weft_runtime *rt, weft_accept_future *a, weft_socket *l)
 {
-	unsigned before = is_iocp(rt) ? slots(rt, WEFT__OP_ACCEPT) : 0;
+	unsigned before = is_iocp(rt) ? net_slots(rt, WEFT__OP_ACCEPT) : 0;
 
 	CHECK_EQ(weft_accept_init(a, l), 0);
 	CHECK(!net_poll_once(rt, &a->base));
 	if (is_iocp(rt))
-		CHECK_EQ(slots(rt, WEFT__OP_ACCEPT), before + 1);
+		CHECK_EQ(net_slots(rt, WEFT__OP_ACCEPT), before + 1);
 }
 
 /* Accepts the next connection of l, bounded: the accepted socket. */
@@ -317,7 +296,7 @@ static void test_drop_connect(weft_runtime *rt)
 			CHECK_EQ(c.result, 0);
 			CHECK_EQ(weft_socket_close(&c.socket), 0);
 		} else if (is_iocp(rt)) {
-			CHECK_EQ(slots(rt, WEFT__OP_CONNECT), 1);
+			CHECK_EQ(net_slots(rt, WEFT__OP_CONNECT), 1);
 		}
 		weft_future_drop(&c.base);
 	}

@@ -108,34 +108,19 @@ static int32_t run_op_bounded(weft_runtime *rt, enum weft__op_kind kind, int fd,
 	return t.result == -ETIMEDOUT ? -ETIMEDOUT : o.res;
 }
 
-/* Slots of rt's driver that are not free (the slab is shared on IOCP). */
-static unsigned busy_slots(weft_runtime *rt)
-{
-	struct op_slab *s = rt->driver->threads[0]->slab;
-	unsigned n = 0;
-	uint32_t i;
-
-	weft__slab_lock(s);
-	for (i = 0; i < s->nchunks * 64u; i++)
-		if (weft__slab_get(s, i)->state != OP_FREE)
-			n++;
-	weft__slab_unlock(s);
-	return n;
-}
-
 /* Drives rt (short sleeps, whose waits reap the port) until no slot is
  * busy; bounded. */
 static void wait_released(weft_runtime *rt)
 {
 	int i;
 
-	for (i = 0; i < 20000 && busy_slots(rt) != 0; i++) {
+	for (i = 0; i < 20000 && net_slots(rt, -1) != 0; i++) {
 		weft_sleep_future sl;
 
 		weft_sleep(&sl, rt, 1000000);
 		net_block_on(rt, &sl.base);
 	}
-	CHECK_EQ(busy_slots(rt), 0);
+	CHECK_EQ(net_slots(rt, -1), 0);
 }
 
 /* A bare non-blocking TCP socket of the family of `to`. */
@@ -224,7 +209,7 @@ static void test_connect_accept(weft_runtime *rt, weft_socket *l, const weft_add
 			 -ECONNREFUSED);
 		close(fd);
 	}
-	CHECK_EQ(busy_slots(rt), 0);
+	CHECK_EQ(net_slots(rt, -1), 0);
 }
 
 /* ---- 1 MiB echoed in random sizes ------------------------------------------ */
@@ -388,7 +373,7 @@ static void test_echo(weft_runtime *rt, weft_socket *l, const weft_addr *addr)
 	CHECK_EQ(rx.got, ECHO_BYTES);
 	CHECK_EQ(weft_socket_close(&c), 0);
 	CHECK_EQ(weft_socket_close(&s), 0);
-	CHECK_EQ(busy_slots(rt), 0);
+	CHECK_EQ(net_slots(rt, -1), 0);
 }
 
 /*
@@ -439,7 +424,7 @@ static void test_echo_tasks(weft_runtime *rt, weft_socket *l, const weft_addr *a
 		CHECK_EQ(weft_socket_close(&c[i]), 0);
 		CHECK_EQ(weft_socket_close(&s[i]), 0);
 	}
-	CHECK_EQ(busy_slots(rt), 0);
+	CHECK_EQ(net_slots(rt, -1), 0);
 }
 
 /* ---- cancellation -------------------------------------------------------------- */
@@ -691,7 +676,7 @@ static void run(unsigned workers)
 	if (workers != 0)
 		test_echo_tasks(rt, &l, &addr);
 	CHECK_EQ(weft_socket_close(&l), 0);
-	CHECK_EQ(busy_slots(rt), 0);
+	CHECK_EQ(net_slots(rt, -1), 0);
 	weft_runtime_destroy(rt);
 	fprintf(stderr, "%u workers: ok\n", workers);
 }

@@ -151,4 +151,26 @@ static inline void net_write_full(int fd, const void *buf, size_t n)
 	}
 }
 
+/* Slots of kind `kind` (a WEFT__OP_ value) in flight for a live future (not
+ * orphaned), or every slot that is not free for kind < 0, in the slab of
+ * rt's first driver thread (on IOCP the one slab the runtime shares). */
+static inline unsigned net_slots(weft_runtime *rt, int kind)
+{
+	struct op_slab *s = rt->driver->threads[0]->slab;
+	unsigned n = 0;
+	uint32_t i;
+
+	weft__slab_lock(s);
+	for (i = 0; i < s->nchunks * 64u; i++) {
+		struct weft__op *op = weft__slab_get(s, i);
+
+		if (kind < 0 ? op->state != OP_FREE
+			     : op->state == OP_INFLIGHT && !op->orphan &&
+				       op->kind == (uint8_t)kind)
+			n++;
+	}
+	weft__slab_unlock(s);
+	return n;
+}
+
 #endif /* WEFT_TEST_NET_TEST_H */

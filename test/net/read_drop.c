@@ -28,38 +28,6 @@ static bool is_iocp(weft_runtime *rt)
 	return strcmp(weft_runtime_driver(rt), "iocp") == 0;
 }
 
-/* Receive slots in flight for a live future (IOCP: one shared slab). */
-static unsigned live_recvs(weft_runtime *rt)
-{
-	struct op_slab *s = rt->driver->threads[0]->slab;
-	unsigned n = 0;
-	uint32_t i;
-
-	weft__slab_lock(s);
-	for (i = 0; i < s->nchunks * 64u; i++) {
-		struct weft__op *op = weft__slab_get(s, i);
-
-		if (op->state == OP_INFLIGHT && !op->orphan && op->kind == WEFT__OP_RECV)
-			n++;
-	}
-	weft__slab_unlock(s);
-	return n;
-}
-
-static unsigned busy_slots(weft_runtime *rt)
-{
-	struct op_slab *s = rt->driver->threads[0]->slab;
-	unsigned n = 0;
-	uint32_t i;
-
-	weft__slab_lock(s);
-	for (i = 0; i < s->nchunks * 64u; i++)
-		if (weft__slab_get(s, i)->state != OP_FREE)
-			n++;
-	weft__slab_unlock(s);
-	return n;
-}
-
 static unsigned char pattern(size_t i)
 {
 	return (unsigned char)(i * 131u + (i >> 8) * 7u + 1u);
@@ -105,7 +73,7 @@ static void run(unsigned workers)
 		CHECK_EQ(weft_sock_read_init(&r, &s, mine, 1 + (size_t)round % sizeof(mine)), 0);
 		CHECK(!net_poll_once(rt, &r.base));
 		if (iocp)
-			CHECK_EQ(live_recvs(rt), 1);
+			CHECK_EQ(net_slots(rt, WEFT__OP_RECV), 1);
 		for (i = 0; i < n; i++)
 			out[i] = pattern(sent + i);
 		net_write_full(cfd, out, n);
@@ -144,13 +112,13 @@ static void run(unsigned workers)
 	CHECK_EQ(weft_socket_close(&s), 0);
 	CHECK_EQ(weft_socket_close(&l), 0);
 	if (iocp) {
-		for (i = 0; i < 20000 && busy_slots(rt) != 0; i++) {
+		for (i = 0; i < 20000 && net_slots(rt, -1) != 0; i++) {
 			weft_sleep_future sl;
 
 			weft_sleep(&sl, rt, 1000000);
 			net_block_on(rt, &sl.base);
 		}
-		CHECK_EQ(busy_slots(rt), 0);
+		CHECK_EQ(net_slots(rt, -1), 0);
 	}
 	weft_runtime_destroy(rt);
 	fprintf(stderr, "%u workers: %zu bytes through %d dropped reads (%u had taken bytes)\n",

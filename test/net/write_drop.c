@@ -33,27 +33,6 @@ static bool is_iocp(weft_runtime *rt)
 	return strcmp(weft_runtime_driver(rt), "iocp") == 0;
 }
 
-/* Send slots in flight for a live future (IOCP: one shared slab); or
- * every busy slot for kind < 0. */
-static unsigned slots(weft_runtime *rt, int kind)
-{
-	struct op_slab *s = rt->driver->threads[0]->slab;
-	unsigned n = 0;
-	uint32_t i;
-
-	weft__slab_lock(s);
-	for (i = 0; i < s->nchunks * 64u; i++) {
-		struct weft__op *op = weft__slab_get(s, i);
-
-		if (kind < 0 ? op->state != OP_FREE
-			     : op->state == OP_INFLIGHT && !op->orphan &&
-				       op->kind == (uint8_t)kind)
-			n++;
-	}
-	weft__slab_unlock(s);
-	return n;
-}
-
 static unsigned char pattern(size_t i)
 {
 	return (unsigned char)(i * 29u + (i >> 12) + 5u);
@@ -125,7 +104,7 @@ static void run(unsigned workers)
 		CHECK_EQ(weft_write_all_init(&w, &ws, out, BIG), 0);
 		CHECK(!net_poll_once(rt, &w.base));
 		if (iocp)
-			CHECK_EQ(slots(rt, WEFT__OP_SEND), 1);
+			CHECK_EQ(net_slots(rt, WEFT__OP_SEND), 1);
 		/* Room for more while it waits: on IOCP its WSASend goes on
 		 * sending, and the drop may cut it short. */
 		before = w.written;
@@ -169,7 +148,7 @@ static void run(unsigned workers)
 		CHECK_EQ(weft_sock_write_init(&w, &s, out + first, BIG - first), 0);
 		CHECK(!net_poll_once(rt, &w.base));
 		if (iocp)
-			CHECK_EQ(slots(rt, WEFT__OP_SEND), 1);
+			CHECK_EQ(net_slots(rt, WEFT__OP_SEND), 1);
 		weft_future_drop(&w.base);
 		CHECK(w.result >= 0);
 		second = (size_t)w.result;
@@ -186,13 +165,13 @@ static void run(unsigned workers)
 	CHECK_EQ(weft_socket_close(&s), 0);
 	CHECK_EQ(weft_socket_close(&l), 0);
 	if (iocp) {
-		for (i = 0; i < 20000 && slots(rt, -1) != 0; i++) {
+		for (i = 0; i < 20000 && net_slots(rt, -1) != 0; i++) {
 			weft_sleep_future sl;
 
 			weft_sleep(&sl, rt, 1000000);
 			net_block_on(rt, &sl.base);
 		}
-		CHECK_EQ(slots(rt, -1), 0);
+		CHECK_EQ(net_slots(rt, -1), 0);
 	}
 	weft_runtime_destroy(rt);
 	free(out);
