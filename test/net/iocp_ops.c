@@ -61,9 +61,23 @@ static weft_poll opf_poll(weft_future *f, weft_cx *cx)
 	return weft__io_poll(&o->h, cx, &o->res, o->out, o->out_len);
 }
 
+/* A receive is dropped the way src/net drops a read (weft__net_read_drop):
+ * what the driver settled went to the carry already, and what a receive
+ * that completed, but was not polled yet, holds in its slot (a worker may
+ * reap it between the poll and the drop) goes there too. */
 static void opf_drop(weft_future *f)
 {
-	weft__io_cancel(&((struct opf *)f)->h);
+	struct opf *o = (struct opf *)f;
+	char tmp[512];
+	long n;
+
+	if (o->req.kind != WEFT__OP_RECV || o->req.len > sizeof(tmp)) {
+		weft__io_cancel(&o->h);
+		return;
+	}
+	n = weft__io_cancel_recv(&o->h, tmp, o->req.len);
+	if (n > 0)
+		CHECK_EQ(weft__w_carry_put(o->req.fd, tmp, (size_t)n, false), 0);
 }
 
 static struct opf opf_make(enum weft__op_kind kind, int fd, const void *data, size_t len,

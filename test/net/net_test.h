@@ -151,8 +151,10 @@ static inline void net_write_full(int fd, const void *buf, size_t n)
 	}
 }
 
-/* Slots of kind `kind` (a WEFT__OP_ value) in flight for a live future (not
- * orphaned), or every slot that is not free for kind < 0, in the slab of
+/* Slots of kind `kind` (a WEFT__OP_ value) held for a live future (not
+ * orphaned): queued, in flight, or completed and not yet taken, since with
+ * workers the completion may be reaped between the future's poll and the
+ * count.  Every slot that is not free for kind < 0.  Counted in the slab of
  * rt's first driver thread (on IOCP the one slab the runtime shares). */
 static inline unsigned net_slots(weft_runtime *rt, int kind)
 {
@@ -164,9 +166,8 @@ static inline unsigned net_slots(weft_runtime *rt, int kind)
 	for (i = 0; i < s->nchunks * 64u; i++) {
 		struct weft__op *op = weft__slab_get(s, i);
 
-		if (kind < 0 ? op->state != OP_FREE
-			     : op->state == OP_INFLIGHT && !op->orphan &&
-				       op->kind == (uint8_t)kind)
+		if (op->state != OP_FREE &&
+		    (kind < 0 || (!op->orphan && op->kind == (uint8_t)kind)))
 			n++;
 	}
 	weft__slab_unlock(s);
