@@ -129,9 +129,16 @@
  * sleep; and how long a worker spins for a job's completion before it
  * parks.  Fixed bounds: a spin that adapted down after failures (on a
  * busy machine) was seen to stay down on an idle one, where a gap of a
- * few microseconds between batches is exactly what it must cover. */
+ * few microseconds between batches is exactly what it must cover.  The
+ * idle thread's spin is 30 us, not 10: on this 2-core VM a gap between
+ * batches now and then outlasts 10 us (a worker that parked and is woken
+ * through its ring), and each time the pool thread then sleeps too, so
+ * that the next batch pays a futex wake on both sides.  Interleaved runs
+ * of the spawn_blocking case (docs/benchmarks.md) put its median at 240 us
+ * against 320 us at 10 us, with a shorter tail; 50 and 100 us were no
+ * better.  One thread at most spends those 30 us, once per idle spell. */
 #define MAX_SPINNERS 1u
-#define SPIN_NS 10000u
+#define SPIN_NS 30000u
 #define WORKER_SPIN_NS 10000u
 
 struct pool_thread {
