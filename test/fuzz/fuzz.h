@@ -12,7 +12,8 @@
  * directories given on the command line and then a deterministic
  * pseudo-random stream of inputs (FUZZ_RANDOM_RUNS of them, default 3000,
  * times WEFT_STRESS_SCALE), so the targets run in every build of the
- * normal test suite.
+ * normal test suite.  FUZZ_REPEAT=N replays the files N times over (the
+ * inputs that once stopped fuzz_mt, in hangs/, are replayed that way).
  */
 #ifndef WEFT_TEST_FUZZ_H
 #define WEFT_TEST_FUZZ_H
@@ -201,15 +202,18 @@ int main(int argc, char **argv)
 	static uint8_t buf[1024];
 	const char *env = getenv("FUZZ_RANDOM_RUNS");
 	const char *scale = getenv("WEFT_STRESS_SCALE");
+	const char *repeat_env = getenv("FUZZ_REPEAT");
 	long runs = env != NULL ? strtol(env, NULL, 10) : 3000;
-	long files = 0, i;
+	long repeat = repeat_env != NULL ? strtol(repeat_env, NULL, 10) : 1;
+	long files = 0, i, r;
 	char name[64];
 	int a;
 
 	if (scale != NULL && strtol(scale, NULL, 10) > 1)
 		runs *= strtol(scale, NULL, 10);
-	for (a = 1; a < argc; a++)
-		files += fz_replay_path(argv[a]);
+	for (r = 0; r < repeat; r++)
+		for (a = 1; a < argc; a++)
+			files += fz_replay_path(argv[a]);
 	for (i = 0; i < runs; i++) {
 		uint64_t s = 0x9e3779b97f4a7c15ull ^ (uint64_t)(i + 1) * 0xbf58476d1ce4e5b9ull;
 		size_t n = (size_t)(fz_xorshift(&s) % sizeof buf), j;
