@@ -133,10 +133,12 @@
  * idle thread's spin is 30 us, not 10: on this 2-core VM a gap between
  * batches now and then outlasts 10 us (a worker that parked and is woken
  * through its ring), and each time the pool thread then sleeps too, so
- * that the next batch pays a futex wake on both sides.  Interleaved runs
- * of the spawn_blocking case (docs/benchmarks.md) put its median at 240 us
- * against 320 us at 10 us, with a shorter tail; 50 and 100 us were no
- * better.  One thread at most spends those 30 us, once per idle spell. */
+ * that the next batch pays a futex wake on both sides.  In one sequence
+ * of interleaved runs of the spawn_blocking case (docs/benchmarks.md) its
+ * median was 250 us against 444 us at 10 us (6 runs of 14 above 340 us
+ * against 8); in another, on a faster stretch of the machine, about 240
+ * either way; 50 and 100 us were no better than 30.  One thread at most
+ * spends those 30 us, once per idle spell. */
 #define MAX_SPINNERS 1u
 #define SPIN_NS 30000u
 #define WORKER_SPIN_NS 10000u
