@@ -94,6 +94,9 @@ typedef struct weft_metrics {
 	 * back to epoll because io_uring was refused. */
 	const char *driver;
 	bool driver_fallback;
+	/* Driver waits that ended while the worker spun for completions,
+	 * without sleeping (weft_runtime_config.io_spin_ns). */
+	uint64_t driver_spins;
 } weft_metrics;
 
 /*

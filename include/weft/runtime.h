@@ -139,6 +139,20 @@ typedef struct weft_runtime_config {
 	 * one line each on stderr.  report_ctx is passed to it. */
 	void (*report)(void *ctx, const struct weft_report *report);
 	void *report_ctx;
+	/* How long a worker that has I/O in flight polls its ring for
+	 * completions before it goes to sleep, in nanoseconds.  A completion
+	 * that arrives within that time is taken without the worker sleeping
+	 * and being woken (no wake-up for the thread whose send or write
+	 * caused it to pay, no scheduler latency): a server with one busy
+	 * connection answers about three times sooner here (docs/driver.md,
+	 * "Spinning before sleep").  The price is the CPU time spun when
+	 * nothing comes.  0 = WEFT_IO_SPIN_NS if that is set to a number,
+	 * else 50 microseconds; negative = never spin.  The spin ends at
+	 * once when the worker is unparked or a timer is due.  Multi-threaded
+	 * runtime on io_uring only (a ring that has deferred task running and
+	 * its task-run flag, so that looking costs no system call); ignored
+	 * otherwise. */
+	int64_t io_spin_ns;
 } weft_runtime_config;
 
 /*

@@ -433,14 +433,6 @@ static void job_drop(weft_future *f)
 
 /* ---- threads ---------------------------------------------------------------- */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ __volatile__("pause");
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 
 /*
@@ -464,7 +456,7 @@ static void spin_wait(struct weft__blocking_pool *pool, struct pool_thread *pt,
 		 * then orders the drain (spin_idle). */
 		if (atomic_load_explicit(&pool->inbox, memory_order_relaxed) != NULL)
 			return;
-		cpu_relax();
+		weft__cpu_relax();
 		if (i % 16 == 0 && weft__now_ns() >= end)
 			return;
 	}
@@ -1021,7 +1013,7 @@ bool weft__blocking_spin_before_park(struct weft_runtime *rt, bool (*work)(void 
 	for (i = 1;; i++) {
 		if (work(ctx))
 			return true;
-		cpu_relax();
+		weft__cpu_relax();
 		if (i % 16 == 0 && (weft__now_ns() >= end || weft__blocking_active(rt) == 0))
 			return false;
 	}

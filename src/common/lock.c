@@ -62,15 +62,6 @@ int weft__mutex_init(pthread_mutex_t *m)
 /* Rounds of spinning before a contended acquire sleeps. */
 #define LOCK_SPIN 100
 
-/* A hint to the CPU that this is a spin-wait loop. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 void weft__lock_acquire_slow(struct weft__lock *l)
 {
@@ -82,7 +73,7 @@ void weft__lock_acquire_slow(struct weft__lock *l)
 		if (atomic_load_explicit(&l->word, memory_order_relaxed) == WEFT__LOCK_FREE &&
 		    weft__lock_try(l))
 			return;
-		cpu_relax();
+		weft__cpu_relax();
 	}
 	/* Acquire: as in weft__lock_try (an exchange that finds FREE takes
 	 * the lock); pairs with the release exchange in weft__lock_release. */

@@ -48,6 +48,17 @@ void weft__addr_wake_all(_Atomic uint32_t *word);
  * or "condvar". */
 extern const char weft__addr_wait_name[];
 
+/* A hint to the CPU that the caller is in a spin-wait loop (x86 pause,
+ * Arm yield; nothing elsewhere).  Any thread. */
+static inline void weft__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 /* ---- time ---------------------------------------------------------------- */
 
 /* The monotonic clock in nanoseconds (CLOCK_MONOTONIC on POSIX,

@@ -234,6 +234,8 @@ struct weft__drv_thread {
 	_Atomic uint64_t submissions;
 	_Atomic uint64_t completions;
 	_Atomic uint64_t wakes;
+	/* Waits that ended in the spin before sleep (owner counts). */
+	_Atomic uint64_t spins;
 };
 
 struct weft__driver {
@@ -252,6 +254,10 @@ struct weft__driver {
 	bool refused;
 	/* AUTO chose epoll because io_uring could not start. */
 	bool fell_back;
+	/* How long a driver thread with operations in flight looks for
+	 * completions before it sleeps (weft_runtime_config.io_spin_ns,
+	 * resolved; 0 = never).  Set before any driver thread starts. */
+	uint64_t spin_ns;
 	/* WEFT__FEAT_* the backend found, minus weft__driver_mask_features;
 	 * written at init, read-only afterwards. */
 	unsigned features;

@@ -48,6 +48,20 @@
  * unsubmitted turns it into a no-op (unqueue); any other cancel, and
  * every other kind of operation, is submitted at once.
  *
+ * Spinning before sleep.  A worker about to sleep with operations in
+ * flight first watches its ring for up to the runtime's spin time
+ * (weft_runtime_config.io_spin_ns; the timer deadline cuts it short).
+ * With deferred task running and the task-run flag, a completion, a wake
+ * of the eventfd (every unpark and kick writes it) and a cancel all show
+ * as IORING_SQ_TASKRUN in the ring's flags, so looking is a load from
+ * shared memory, not a system call; when the flag shows, one
+ * submit_and_get_events posts what is ready and the wait returns as if
+ * it had slept.  Where the spin catches it, the thread whose send made
+ * the completion (often another process's) does not pay for waking a
+ * sleeping thread, and the worker does not wait to be scheduled again.
+ * Rings without both flags (the current-thread runtime's, older
+ * kernels') never spin.
+ *
  * Leaving.  A worker that stops (thread_finish) closes its slab to new
  * operations, cancels everything in flight (IORING_ASYNC_CANCEL_ANY) and
  * reaps until nothing is in the kernel, so no buffer is written after
@@ -55,6 +69,7 @@
  */
 #define _GNU_SOURCE
 #include "driver.h"
+#include "../common/platform.h"
 #include "../sched/park.h"
 
 #include <errno.h>
@@ -754,6 +769,43 @@ static unsigned ur_reap(struct weft__drv_thread *dt)
 	return process_cqes(t);
 }
 
+/* The task-run flag: deferred completions (or a wake) wait to be posted. */
+static bool taskrun_pending(struct ur_thread *t)
+{
+	return (IO_URING_READ_ONCE(*t->ring.sq.kflags) & IORING_SQ_TASKRUN) != 0 ||
+	       io_uring_cq_ready(&t->ring) != 0;
+}
+
+/* Spinning before sleep (see the top of the file).  Returns true when
+ * completions were posted, so the wait need not sleep. */
+static bool spin_for_completions(struct ur_thread *t, uint64_t deadline_ns)
+{
+	uint64_t spin = t->base.driver->spin_ns, end;
+
+	if (spin == 0 || !ring_busy(t) ||
+	    (t->flags & (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG)) !=
+		    (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG))
+		return false;
+	/* Entries queued this turn (the eventfd read, readiness waits) go in
+	 * first; the same call posts what is already ready. */
+	if (io_uring_sq_ready(&t->ring) != 0) {
+		io_uring_submit_and_get_events(&t->ring);
+		if (io_uring_cq_ready(&t->ring) != 0)
+			return true;
+	}
+	end = weft__now_ns();
+	end = spin < deadline_ns - end && end < deadline_ns ? end + spin : deadline_ns;
+	do {
+		if (taskrun_pending(t)) {
+			io_uring_submit_and_get_events(&t->ring);
+			atomic_fetch_add_explicit(&t->base.spins, 1, memory_order_relaxed);
+			return true;
+		}
+		weft__cpu_relax();
+	} while (weft__now_ns() < end);
+	return false;
+}
+
 static void ur_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
 {
 	struct ur_thread *t = ur_of(dt);
@@ -764,6 +816,11 @@ static void ur_wait(struct weft__drv_thread *dt, uint64_t deadline_ns)
 	arm_wake(t);
 	if (io_uring_cq_ready(&t->ring) != 0)
 		return;
+	if (spin_for_completions(t, deadline_ns)) {
+		/* Like a wait that slept: the deferred work has run. */
+		t->waited = true;
+		return;
+	}
 	if (deadline_ns != UINT64_MAX) {
 		uint64_t now = weft__now_ns(), rel = deadline_ns > now ? deadline_ns - now : 0;
 

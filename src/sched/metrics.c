@@ -36,6 +36,7 @@ static void driver_counts(const struct weft__driver *d, weft_metrics *m)
 		m->driver_submissions += load(&dt->submissions);
 		m->driver_completions += load(&dt->completions);
 		m->driver_wakes += load(&dt->wakes);
+		m->driver_spins += load(&dt->spins);
 	}
 }
 
@@ -123,9 +124,10 @@ int weft_runtime_metrics_print(const weft_runtime *rt)
 	fprintf(stderr, "blocking: threads %llu (idle %llu), queued %llu\n",
 		(unsigned long long)m.blocking_threads, (unsigned long long)m.blocking_idle_threads,
 		(unsigned long long)m.blocking_queue_depth);
-	fprintf(stderr, "driver: submissions %llu, completions %llu, wakes %llu\n",
+	fprintf(stderr, "driver: submissions %llu, completions %llu, wakes %llu, spins %llu\n",
 		(unsigned long long)m.driver_submissions,
-		(unsigned long long)m.driver_completions, (unsigned long long)m.driver_wakes);
+		(unsigned long long)m.driver_completions, (unsigned long long)m.driver_wakes,
+		(unsigned long long)m.driver_spins);
 	print_workers(rt);
 	return 0;
 }
