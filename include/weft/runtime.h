@@ -149,9 +149,11 @@ typedef struct weft_runtime_config {
 	 * nothing comes.  0 = WEFT_IO_SPIN_NS if that is set to a number,
 	 * else 50 microseconds; negative = never spin.  The spin ends at
 	 * once when the worker is unparked or a timer is due.  Multi-threaded
-	 * runtime on io_uring only (a ring that has deferred task running and
-	 * its task-run flag, so that looking costs no system call); ignored
-	 * otherwise. */
+	 * runtime only, on io_uring (a ring with deferred task running and
+	 * its task-run flag: a look is a load, no system call) and on epoll
+	 * (the worker that waits in the epoll instance; a look is an
+	 * epoll_wait with a zero timeout); ignored on kqueue, IOCP, an older
+	 * kernel's ring and a current-thread runtime. */
 	int64_t io_spin_ns;
 } weft_runtime_config;
 
