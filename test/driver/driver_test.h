@@ -54,17 +54,13 @@ static inline const char *drv_expected(void)
 	return NULL;
 }
 
-/* A runtime on the backend under test; exits 77 when io_uring was asked
- * for and cannot start here. */
-static inline weft_runtime *drv_runtime(unsigned workers)
+/* A runtime from `cfg` on the backend under test; exits 77 when io_uring
+ * was asked for and cannot start here. */
+static inline weft_runtime *drv_runtime_with(const weft_runtime_config *cfg)
 {
-	weft_runtime_config cfg = { 0 };
 	weft_runtime *rt = NULL;
-	int rc;
+	int rc = weft_runtime_create(cfg, &rt);
 
-	cfg.flavor = workers == 0 ? WEFT_RUNTIME_CURRENT_THREAD : WEFT_RUNTIME_MULTI_THREAD;
-	cfg.workers = workers;
-	rc = weft_runtime_create(&cfg, &rt);
 	if (rc != 0 && drv_expected() != NULL && strcmp(drv_expected(), "io_uring") == 0) {
 		fprintf(stderr, "io_uring cannot start here (%d): skip\n", rc);
 		exit(77);
@@ -73,6 +69,16 @@ static inline weft_runtime *drv_runtime(unsigned workers)
 	if (drv_expected() != NULL)
 		CHECK(strcmp(weft_runtime_driver(rt), drv_expected()) == 0);
 	return rt;
+}
+
+/* drv_runtime_with for `workers` workers (0: current-thread). */
+static inline weft_runtime *drv_runtime(unsigned workers)
+{
+	weft_runtime_config cfg = { 0 };
+
+	cfg.flavor = workers == 0 ? WEFT_RUNTIME_CURRENT_THREAD : WEFT_RUNTIME_MULTI_THREAD;
+	cfg.workers = workers;
+	return drv_runtime_with(&cfg);
 }
 
 static inline bool drv_is_uring(weft_runtime *rt)

@@ -20,22 +20,12 @@
 static weft_runtime *spin_runtime(int64_t spin_ns)
 {
 	weft_runtime_config cfg = { 0 };
-	weft_runtime *rt = NULL;
-	int rc;
 
 	cfg.workers = 1;
 	cfg.io_spin_ns = spin_ns;
 	/* The joins below must be run by the worker, not by block_on. */
 	cfg.block_on_help = WEFT_BLOCK_ON_HELP_OFF;
-	rc = weft_runtime_create(&cfg, &rt);
-	if (rc != 0 && drv_expected() != NULL && strcmp(drv_expected(), "io_uring") == 0) {
-		fprintf(stderr, "io_uring cannot start here (%d): skip\n", rc);
-		exit(77);
-	}
-	CHECK_EQ(rc, 0);
-	if (drv_expected() != NULL)
-		CHECK(strcmp(weft_runtime_driver(rt), drv_expected()) == 0);
-	return rt;
+	return drv_runtime_with(&cfg);
 }
 
 static weft_metrics metrics(weft_runtime *rt)
