@@ -1,4 +1,4 @@
-/* obs_watchdog: with a 50 ms threshold the watchdog reports a named task that spins for 200 ms (and goes on spinning until the report came), naming the task, its id and its worker, without stopping it; on a healthy workload of short polls (a 200 ms threshold) it reports nothing; WEFT_STALL_MS turns it on. */
+/* obs_watchdog: with a 50 ms threshold the watchdog reports a named task that spins for 200 ms (and goes on spinning until the report came), naming the task, its id and its worker, without stopping it; on a healthy workload of short polls (a 1 s threshold, for 2.5 s) it reports nothing; WEFT_STALL_MS turns it on. */
 #include <pthread.h>
 #include <time.h>
 
@@ -106,7 +106,12 @@ static void test_reports_spinner(void)
 	CHECK_EQ(rs.others, 0);
 }
 
-/* Short polls for well over a threshold: nothing to report. */
+/* Short polls for well over a threshold: nothing to report.  The threshold
+ * is long because the watchdog measures wall time: with 200 ms, a loaded
+ * 2-core CI machine twice held one of these short polls off its core long
+ * enough to be reported (1 failure in 4 full runs of the suite).  A poll
+ * slot left marked busy, the fault this guards against, is reported after
+ * any threshold. */
 static void test_quiet_when_healthy(void)
 {
 	struct reports rs;
@@ -117,13 +122,13 @@ static void test_quiet_when_healthy(void)
 	int i;
 
 	cfg.workers = 2;
-	cfg.stall_threshold_ns = 200 * 1000000ull;
+	cfg.stall_threshold_ns = 1000 * 1000000ull;
 	cfg.report = on_report;
 	cfg.report_ctx = &rs;
 	reports_init(&rs);
 	rt = obs_runtime(&cfg);
 	start = now_ms();
-	while (now_ms() - start < 600) {
+	while (now_ms() - start < 2500) {
 		for (i = 0; i < 8; i++) {
 			struct yielder y = yielder_make(200);
 
@@ -135,6 +140,10 @@ static void test_quiet_when_healthy(void)
 		}
 	}
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
+	if (rs.stalls != 0)
+		fprintf(stderr, "reported: task \"%s\" (id %llu) on worker %d for %llu ms\n",
+			rs.name, (unsigned long long)rs.id, rs.worker,
+			(unsigned long long)(rs.duration_ns / 1000000));
 	CHECK_EQ(rs.stalls, 0);
 	CHECK_EQ(rs.others, 0);
 }
