@@ -120,7 +120,12 @@ static void plain_thread_cancels(weft_runtime *rt, int rounds)
 		s.fd = p[0];
 		CHECK_EQ(weft_block_on(rt, &s.base), 0);
 	}
-	/* The pipe still works: no cancelled read took the byte. */
+	/* The pipe still works: no cancelled read took the byte.  (Known
+	 * bug, sixth session: on a multi-threaded runtime the 50 reads
+	 * dropped here stay in flight on the worker's ring until the
+	 * runtime is destroyed, and the byte goes to whichever read the
+	 * kernel wakes first; under TSan that is now and then a dropped one,
+	 * and the read below then waits forever.  See docs/driver.md.) */
 	CHECK_EQ(write(p[1], "y", 1), 1);
 	CHECK_EQ(weft_read_init(&rd, p[0], buf, sizeof(buf)), 0);
 	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
@@ -223,7 +228,12 @@ static void destroy_in_flight(unsigned workers)
 	}
 	CHECK_EQ(weft_runtime_destroy(r), 0);
 	for (i = 0; i < N; i++) {
-		CHECK_EQ(weft_join(&h[i]), -ECANCELED);
+		/* Dropped; or, with two workers, polled by one after the other
+		 * stopped and cancelled its ring's reads, so it saw its read
+		 * cancelled. */
+		int rc = weft_join(&h[i]);
+
+		CHECK(rc == -ECANCELED || (rc == 0 && got[i] == -ECANCELED));
 		weft_join_detach(&h[i]);
 		test_event_finish(&polled[i]);
 		close(p[i][0]);
