@@ -243,6 +243,12 @@ unsigned weft__drv_reap(struct weft__drv_thread *dt)
 	return n;
 }
 
+void weft__drv_drain(struct weft__drv_thread *dt)
+{
+	if (dt->driver->ops->drain != NULL)
+		dt->driver->ops->drain(dt);
+}
+
 int weft__drv_poll_fd(struct weft__drv_thread *dt)
 {
 	return dt->driver->ops->poll_fd(dt);

@@ -163,6 +163,11 @@ struct op_slab {
 	 * cancels), a FIFO through `next`. */
 	uint32_t req_head, req_tail;
 	_Atomic uint32_t req_count;
+	/* Bumped by the owner after a drain that popped requests, and woken
+	 * when `drain_waiters` is not 0: a thread that handed a cancel over
+	 * waits on it until the owner took the cancel (weft__io_cancel). */
+	_Atomic uint32_t drained;
+	_Atomic uint32_t drain_waiters;
 	bool closed; /* the owner left: nothing new may go in flight */
 	const weft_allocator *alloc;
 	/* The ring's provided buffers, or NULL (io_uring only). */
@@ -201,6 +206,9 @@ struct op_slab {
  *    poll_fd readable (epoll: reads the eventfd; io_uring consumes them
  *    in reap).  Returns true when completions wait to be reaped (the
  *    host must not wait).  Owner only.
+ *  - drain: submit and cancel what other threads handed over, now, and
+ *    nothing else (no completion is dispatched).  Owner only.  NULL where
+ *    any_thread is set (nothing is ever handed over).
  */
 struct weft__driver_ops {
 	const char *name;
@@ -217,6 +225,7 @@ struct weft__driver_ops {
 	unsigned (*reap)(struct weft__drv_thread *dt);
 	int (*poll_fd)(struct weft__drv_thread *dt);
 	bool (*poll_prepare)(struct weft__drv_thread *dt, bool drain);
+	void (*drain)(struct weft__drv_thread *dt);
 };
 
 /* The common head of every backend's driver thread. */
@@ -254,6 +263,13 @@ struct weft__driver {
 	bool refused;
 	/* AUTO chose epoll because io_uring could not start. */
 	bool fell_back;
+	/* Set by a scheduler whose driver threads have no fixed owner (the
+	 * current-thread runtime): takes the right to drive `dt` when nobody
+	 * holds it, runs weft__drv_drain on it and gives the right back;
+	 * false when another thread holds it (that thread drains).  Any
+	 * thread.  NULL: every driver thread has an owner that drains. */
+	bool (*drain_if_free)(struct weft__driver *d, struct weft__drv_thread *dt);
+	void *sched;
 	/* How long a driver thread with operations in flight looks for
 	 * completions before it sleeps (weft_runtime_config.io_spin_ns,
 	 * resolved; 0 = never).  Set before any driver thread starts. */
@@ -312,6 +328,9 @@ void weft__drv_kick(struct weft__drv_thread *dt);
 /* Dispatches ready completions and handed-over requests; returns how many
  * completions.  Owner only.  Cheap when nothing is in flight. */
 unsigned weft__drv_reap(struct weft__drv_thread *dt);
+/* Submits and cancels what other threads handed over to `dt` (the drain
+ * op; nothing on a backend without one).  Owner only. */
+void weft__drv_drain(struct weft__drv_thread *dt);
 
 /* The fd a host loop polls for `dt` (see poll_fd in the ops table).  Any
  * thread. */
@@ -546,6 +565,9 @@ weft_poll weft__io_poll_recv(struct weft__io_op *h, weft_cx *cx, void *out, size
 
 /* Pops the owner's request queue (lock held); WEFT__OP_NONE when empty. */
 uint32_t weft__slab_pop_request(struct op_slab *s);
+/* The owner popped requests (lock not held): lets the threads waiting
+ * for their cancels to be taken look again.  Owner only. */
+void weft__slab_note_drained(struct op_slab *s);
 
 /* user_data packing: index in the low 32 bits, generation in the high. */
 static inline uint64_t weft__op_user_data(uint32_t index, uint32_t gen)

@@ -25,10 +25,12 @@
  * worker) appends the slot to the slab's request queue and kicks the
  * owner, which submits or cancels it at its next reap.  A slot in that
  * queue carries `queued`, and is never freed by anyone but the owner that
- * pops it, so the queue never names a reused slot.
+ * pops it, so the queue never names a reused slot.  A drop that hands a
+ * cancel over returns only once the owner took it (await_handover).
  */
 #include "driver.h"
 #include "../common/lock.h"
+#include "../common/platform.h"
 #include "../sched/runtime.h"
 
 #include <errno.h>
@@ -55,6 +57,8 @@ int weft__slab_init(struct op_slab *s, const weft_allocator *alloc)
 	s->inflight = 0;
 	s->req_head = s->req_tail = WEFT__OP_NONE;
 	atomic_init(&s->req_count, 0);
+	atomic_init(&s->drained, 0);
+	atomic_init(&s->drain_waiters, 0);
 	s->closed = false;
 	s->alloc = alloc;
 	s->pool = NULL;
@@ -202,6 +206,15 @@ uint32_t weft__slab_pop_request(struct op_slab *s)
 	op->queued = false;
 	atomic_fetch_sub_explicit(&s->req_count, 1, memory_order_relaxed);
 	return index;
+}
+
+void weft__slab_note_drained(struct op_slab *s)
+{
+	/* SeqCst (both): we bump the count and then read the waiters; a
+	 * waiter counts itself and then reads the count (await_handover). */
+	atomic_fetch_add_explicit(&s->drained, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&s->drain_waiters, memory_order_seq_cst) != 0)
+		weft__addr_wake_all(&s->drained);
 }
 
 /*
@@ -730,6 +743,65 @@ static void cancel_done(struct weft__op *op, struct cancel_out *o)
 	}
 }
 
+/*
+ * A cancel handed to the owner of another ring takes effect only when that
+ * owner submits it, and until then the operation is still armed in the
+ * kernel: a read would consume bytes that arrive meanwhile (and lose them
+ * with its orphan), a write or an accept would still happen.  So a drop
+ * that had to hand its cancel over waits here until the owner took it.
+ * Readiness waits are the exception: a late one has no effect, and they
+ * are most of what sockets drop.  (A cancel the kernel cannot stop at
+ * once, an operation already running in io-wq, still finishes later: the
+ * kernel's limit, docs/driver.md.)
+ */
+static bool handover_waits(uint8_t kind)
+{
+	return kind != WEFT__OP_POLL;
+}
+
+/* Owners wait in slices: two workers may wait for each other's cancels
+ * while their own are still queued, and each drains its own between
+ * slices.  A thread without a ring just sleeps until woken. */
+#define HANDOVER_SLICE_NS 200000u
+
+/*
+ * Waits until the owner of `dt` popped the request for slot (index, gen),
+ * draining the caller's own ring meanwhile.  On a driver whose threads
+ * have no fixed owner (the current-thread runtime), a caller that finds
+ * nobody driving drains `dt` itself.  Lock not held.
+ */
+static void await_handover(struct weft__drv_thread *dt, uint32_t index, uint32_t gen)
+{
+	struct op_slab *s = dt->slab;
+	struct weft__drv_thread *self = weft__ctx.drv;
+	struct weft__driver *d = dt->driver;
+
+	/* SeqCst: pairs with weft__slab_note_drained (see there). */
+	atomic_fetch_add_explicit(&s->drain_waiters, 1, memory_order_seq_cst);
+	for (;;) {
+		/* SeqCst: see weft__slab_note_drained. */
+		uint32_t seen = atomic_load_explicit(&s->drained, memory_order_seq_cst);
+		struct weft__op *op;
+		bool taken;
+
+		weft__slab_lock(s);
+		op = weft__slab_get(s, index);
+		taken = op->gen != gen || !op->queued;
+		weft__slab_unlock(s);
+		if (taken)
+			break;
+		if (d->drain_if_free != NULL && d->drain_if_free(d, dt))
+			continue;
+		if (self != NULL)
+			weft__drv_drain(self);
+		weft__addr_wait(&s->drained, seen,
+				self != NULL || d->drain_if_free != NULL
+					? weft__mono_ns() + HANDOVER_SLICE_NS
+					: UINT64_MAX);
+	}
+	atomic_fetch_sub_explicit(&s->drain_waiters, 1, memory_order_relaxed);
+}
+
 /* weft__io_cancel; with `o`, also what weft__io_cancel_sent and
  * weft__io_cancel_recv return. */
 static void cancel(struct weft__io_op *h, struct cancel_out *o)
@@ -737,7 +809,7 @@ static void cancel(struct weft__io_op *h, struct cancel_out *o)
 	struct weft__drv_thread *dt = h->dt;
 	struct op_slab *s;
 	struct weft__op *op;
-	bool kick = false;
+	bool kick = false, wait = false;
 
 	if (dt == NULL)
 		return;
@@ -768,6 +840,7 @@ static void cancel(struct weft__io_op *h, struct cancel_out *o)
 			} else {
 				push_request(s, h->index);
 				kick = true;
+				wait = handover_waits(op->kind);
 			}
 		}
 		if (o != NULL && op->aux != WEFT__SENT_UNKNOWN)
@@ -776,6 +849,8 @@ static void cancel(struct weft__io_op *h, struct cancel_out *o)
 	weft__slab_unlock(s);
 	if (kick)
 		weft__drv_kick(dt);
+	if (wait)
+		await_handover(dt, h->index, h->gen);
 }
 
 void weft__io_cancel(struct weft__io_op *h)

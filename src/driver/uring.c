@@ -692,6 +692,14 @@ static void drain_requests(struct ur_thread *t)
 		}
 	}
 	weft__slab_unlock(s);
+	/* The cancels popped above are in the kernel: their droppers may go
+	 * on (await_handover in op.c). */
+	weft__slab_note_drained(s);
+}
+
+static void ur_drain(struct weft__drv_thread *dt)
+{
+	drain_requests(ur_of(dt));
 }
 
 static unsigned process_cqes(struct ur_thread *t)
@@ -904,4 +912,5 @@ const struct weft__driver_ops weft__uring_ops = {
 	.reap = ur_reap,
 	.poll_fd = ur_poll_fd,
 	.poll_prepare = ur_poll_prepare,
+	.drain = ur_drain,
 };

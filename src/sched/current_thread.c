@@ -386,6 +386,23 @@ static bool seat_take_or_mark(struct ct_sched *ct)
 
 /* ---- block_on ---------------------------------------------------------------- */
 
+/*
+ * weft__driver.drain_if_free: a thread outside block_on handed a cancel
+ * over (a future dropped between two block_on calls, or at destroy).  With
+ * the seat free it drives the ring for a moment to put the cancel in;
+ * otherwise the seat holder does, at its next reap or wait.
+ */
+static bool ct_drain_if_free(struct weft__driver *d, struct weft__drv_thread *dt)
+{
+	struct ct_sched *ct = d->sched;
+
+	if (!seat_take(ct))
+		return false;
+	weft__drv_drain(dt);
+	seat_leave(ct, false);
+	return true;
+}
+
 static int ct_block_on(struct weft_runtime *rt, weft_future *f)
 {
 	struct ct_sched *ct = ct_of(rt->sched);
@@ -524,6 +541,8 @@ int weft__current_thread_create(struct weft_runtime *rt)
 	atomic_init(&ct->signalled, false);
 	atomic_init(&ct->seat_missed, false);
 	ct->drain_next = true;
+	rt->driver->sched = ct;
+	rt->driver->drain_if_free = ct_drain_if_free;
 	rt->ops = &ct_runtime_ops;
 	rt->sched = &ct->base;
 	rt->workers = 1;
