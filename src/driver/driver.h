@@ -37,6 +37,7 @@
 #include "weft/runtime.h"
 #include "weft_config.h"
 #include "../common/lock.h"
+#include "../common/platform.h"
 
 struct weft_runtime;
 struct weft__driver;
@@ -341,6 +342,16 @@ bool weft__drv_poll_prepare(struct weft__drv_thread *dt, bool drain);
 
 /* The name of the backend: "io_uring", "epoll" or "kqueue". */
 const char *weft__driver_name(const struct weft__driver *d);
+
+/* When a spin before sleep that starts now must end: `spin_ns` from now,
+ * or the wait's absolute `deadline_ns` if that comes first (UINT64_MAX:
+ * none).  Any thread. */
+static inline uint64_t weft__drv_spin_end(uint64_t spin_ns, uint64_t deadline_ns)
+{
+	uint64_t now = weft__mono_ns();
+
+	return now < deadline_ns && spin_ns < deadline_ns - now ? now + spin_ns : deadline_ns;
+}
 
 /* Counts an operation started on `dt` (weft_metrics.driver_submissions). */
 static inline void weft__drv_count_submit(struct weft__drv_thread *dt)

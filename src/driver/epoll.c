@@ -262,8 +262,7 @@ static int spin_for_events(struct ep *e, struct ep_thread *t, uint64_t deadline_
 
 	if (d->spin_ns == 0 || d->shared_owner || !weft__ready_any(&e->ready))
 		return 0;
-	end = weft__now_ns();
-	end = d->spin_ns < deadline_ns - end && end < deadline_ns ? end + d->spin_ns : deadline_ns;
+	end = weft__drv_spin_end(d->spin_ns, deadline_ns);
 	do {
 		n = epoll_wait(e->epfd, t->ev, EVENTS, 0);
 		if (n > 0) {

@@ -801,8 +801,7 @@ static bool spin_for_completions(struct ur_thread *t, uint64_t deadline_ns)
 		if (io_uring_cq_ready(&t->ring) != 0)
 			return true;
 	}
-	end = weft__now_ns();
-	end = spin < deadline_ns - end && end < deadline_ns ? end + spin : deadline_ns;
+	end = weft__drv_spin_end(spin, deadline_ns);
 	do {
 		if (taskrun_pending(t)) {
 			io_uring_submit_and_get_events(&t->ring);
