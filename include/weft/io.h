@@ -7,7 +7,11 @@
  * is handed to a worker's ring).  They spend one unit of the cooperative
  * budget per poll, and dropping one at any point is safe: an operation still
  * in the kernel is cancelled, and the kernel never touches the future or the
- * caller's buffer after the drop (docs/driver.md).
+ * caller's buffer after the drop (docs/driver.md).  The cancel is in the
+ * kernel when weft_future_drop returns, on whichever thread it is called:
+ * a dropped read takes no byte written after that.  (The one exception is
+ * the kernel's: an operation it already runs on a worker thread of its
+ * own, such as a read of a regular file, finishes anyway.)
  *
  * The file descriptors stay the caller's: a future never closes them.  The
  * caller must not close an fd while a future on it is alive.

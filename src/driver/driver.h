@@ -436,7 +436,11 @@ weft_poll weft__io_poll_multi(struct weft__io_op *h, weft_cx *cx, int32_t *resul
 /*
  * Lets go of the operation: frees a completed or never-submitted slot at
  * once; for one in flight, requests a cancel (from the owner) and leaves,
- * the final completion frees the slot.  h is reset.  Any thread.
+ * the final completion frees the slot.  When the cancel had to be handed
+ * to the owner of another ring, returns only once that owner put it in the
+ * kernel (readiness waits excepted), so nothing the caller does afterwards
+ * reaches the dropped operation; a ring owner waiting so drains its own
+ * ring meanwhile.  h is reset.  Any thread.
  */
 void weft__io_cancel(struct weft__io_op *h);
 
