@@ -10,6 +10,7 @@
 #include "driver_test.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -144,6 +145,33 @@ static void plain_thread_cancels(weft_runtime *rt, int rounds)
 	}
 	close(p[0]);
 	close(p[1]);
+}
+
+/*
+ * Several plain threads at once do what plain_thread_cancels does, on one
+ * 2-worker runtime: their drops wait on the same slabs' drained word at
+ * the same time, so every waiter must be woken by a drain that took its
+ * cancel (a missed wake holds a thread, and the test, past its timeout).
+ */
+#define PLAIN_THREADS 4
+
+static void *plain_thread_main(void *arg)
+{
+	plain_thread_cancels(arg, 100);
+	return NULL;
+}
+
+static void many_plain_threads(void)
+{
+	weft_runtime *rt = drv_runtime(2);
+	pthread_t th[PLAIN_THREADS];
+	int i;
+
+	for (i = 0; i < PLAIN_THREADS; i++)
+		CHECK_EQ(pthread_create(&th[i], NULL, plain_thread_main, rt), 0);
+	for (i = 0; i < PLAIN_THREADS; i++)
+		CHECK_EQ(pthread_join(th[i], NULL), 0);
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
 
 /* A future that starts a read and reports done with the read still in
@@ -419,6 +447,7 @@ int main(void)
 	dropped_outside_block_on(ct, 50);
 	CHECK_EQ(weft_runtime_destroy(ct), 0);
 	crossed_drops(200);
+	many_plain_threads();
 	destroy_in_flight(2);
 	destroy_in_flight(0);
 	return 0;
