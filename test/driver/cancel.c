@@ -220,6 +220,82 @@ static void dropped_outside_block_on(weft_runtime *rt, int rounds)
 }
 
 /*
+ * On a current-thread runtime, a read started inside one thread's block_on
+ * and dropped by another thread while the first still drives: the dropper
+ * cannot take the seat, so it waits for the driving thread (asleep in the
+ * ring; the drop's kick wakes it) to put the cancel in.  The byte written
+ * after the drop goes to the read after it.
+ */
+struct foreign {
+	weft_future base;
+	weft_read rd;
+	char buf[8];
+	int fd;
+	bool polled;
+	weft_waker waker;
+	_Atomic int started, go;
+};
+
+static weft_poll foreign_poll(weft_future *f, weft_cx *cx)
+{
+	struct foreign *x = (struct foreign *)f;
+
+	if (!x->polled) {
+		x->polled = true;
+		CHECK_EQ(weft_read_init(&x->rd, x->fd, x->buf, sizeof(x->buf)), 0);
+		CHECK(weft_future_poll(&x->rd.base, cx) == WEFT_PENDING);
+		x->waker = weft_waker_clone(weft_cx_waker(cx));
+		/* Release: publishes the read and the waker to the dropper. */
+		atomic_store_explicit(&x->started, 1, memory_order_release);
+		return WEFT_PENDING;
+	}
+	/* Acquire: pairs with the dropper's release after its drop. */
+	return atomic_load_explicit(&x->go, memory_order_acquire) ? WEFT_READY : WEFT_PENDING;
+}
+
+struct foreign_run {
+	weft_runtime *rt;
+	struct foreign *x;
+};
+
+static void *foreign_driver(void *arg)
+{
+	struct foreign_run *r = arg;
+
+	CHECK_EQ(weft_block_on(r->rt, &r->x->base), 0);
+	return NULL;
+}
+
+static void dropped_while_another_drives(weft_runtime *ct, int rounds)
+{
+	int p[2], i;
+
+	drv_pipe(p);
+	for (i = 0; i < rounds; i++) {
+		struct foreign x;
+		struct foreign_run r = { ct, &x };
+		pthread_t th;
+
+		memset(&x, 0, sizeof(x));
+		x.base.poll = foreign_poll;
+		x.fd = p[0];
+		CHECK_EQ(pthread_create(&th, NULL, foreign_driver, &r), 0);
+		/* Acquire: pairs with the release in foreign_poll. */
+		while (!atomic_load_explicit(&x.started, memory_order_acquire))
+			drv_sleep_ms(0);
+		weft_future_drop(&x.rd.base);
+		CHECK_EQ(write(p[1], "f", 1), 1);
+		/* Release: pairs with the acquire in foreign_poll. */
+		atomic_store_explicit(&x.go, 1, memory_order_release);
+		weft_waker_wake(&x.waker);
+		CHECK_EQ(pthread_join(th, NULL), 0);
+		read_back(ct, p[0], 'f');
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * Two tasks each start a read on a pipe of their own and then drop the
  * other's, on a 2-worker runtime: when they run on different workers, each
  * drop hands its cancel to the other worker while that worker may be
@@ -445,6 +521,7 @@ int main(void)
 	ct = drv_runtime(0);
 	plain_thread_cancels(ct, 50);
 	dropped_outside_block_on(ct, 50);
+	dropped_while_another_drives(ct, 50);
 	CHECK_EQ(weft_runtime_destroy(ct), 0);
 	crossed_drops(200);
 	many_plain_threads();
