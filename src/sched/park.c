@@ -16,18 +16,6 @@
  * A driver park also returns without an unpark: an I/O completion, a kick
  * (a request for the ring's owner, a new earliest timer) or the deadline.
  * It then swaps back to EMPTY, unless an unpark came meanwhile.
- *
- * WAKING, a fifth value, covers the driver wake itself.  An unpark that
- * finds PARKED_DRIVER does not publish NOTIFIED first and wake after, as
- * it does for the futex: the owner, back from its wait for another reason,
- * would take the NOTIFIED, return, and could destroy its runtime (the
- * driver thread, its eventfd) while the unparker was still on its way to
- * the eventfd write.  The unparker claims the wake with a CAS to WAKING,
- * makes the driver wake, and only then stores NOTIFIED; an owner that
- * finds WAKING waits the few microseconds until NOTIFIED before it takes
- * it.  (Found by TSan in embed_timer: a sleep on one runtime's timers woke
- * the block_on of a current-thread runtime on another thread, which
- * returned and destroyed that runtime while the wake was in write(2).)
  */
 #define _GNU_SOURCE
 #include "park.h"
@@ -46,7 +34,6 @@ enum {
 	PARKER_PARKED = 1,
 	PARKER_NOTIFIED = 2,
 	PARKER_PARKED_DRIVER = 3,
-	PARKER_WAKING = 4,
 };
 
 struct weft__park_counters weft__park_counters;
@@ -134,34 +121,6 @@ bool weft__parker_park_until(struct weft__parker *p, uint64_t deadline_ns)
 	return park_common(p, deadline_ns);
 }
 
-/* Test hook: a spin of this many ns between an unpark's claim of a driver
- * park and its driver wake (test/driver/wake_race.c widens the window
- * there with it).  0, the default, costs one relaxed load on that path. */
-_Atomic uint64_t weft__park_wake_delay_ns;
-
-/* How long an owner spins on WAKING before it sleeps in slices. */
-#define WAKING_SPINS 256
-#define WAKING_SLICE_NS 50000u
-
-/* Waits a moment while an unparker holds `p` in WAKING; returns the state
- * it then read (relaxed: the caller's exchange acquires). */
-static uint32_t wait_out_waking(struct weft__parker *p)
-{
-	uint32_t s;
-	int i;
-
-	for (i = 0; i < WAKING_SPINS; i++) {
-		weft__cpu_relax();
-		s = atomic_load_explicit(&p->state, memory_order_relaxed);
-		if (s != PARKER_WAKING)
-			return s;
-	}
-	/* The unparker was descheduled: sleep a slice (nobody wakes this
-	 * wait; it ends at once if the word already changed). */
-	weft__addr_wait(&p->state, PARKER_WAKING, weft__mono_ns() + WAKING_SLICE_NS);
-	return atomic_load_explicit(&p->state, memory_order_relaxed);
-}
-
 bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time)
 {
 	uint32_t expected = PARKER_NOTIFIED;
@@ -191,65 +150,25 @@ bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time)
 						    memory_order_relaxed,
 						    memory_order_relaxed))
 		return false;
-	/* An unparker is making its driver wake: it stores NOTIFIED when it
-	 * no longer touches the driver (see the top of the file). */
-	while (expected == PARKER_WAKING)
-		expected = wait_out_waking(p);
 	/* Notified meanwhile: consume it.  Acquire: pairs with the release
-	 * swap (or, after WAKING, the release store) in unpark. */
+	 * swap in unpark. */
 	atomic_exchange_explicit(&p->state, PARKER_EMPTY, memory_order_acquire);
 	return true;
 }
 
-static void delay_for_test(void)
-{
-	uint64_t end = weft__mono_ns() +
-		       atomic_load_explicit(&weft__park_wake_delay_ns, memory_order_relaxed);
-
-	while (weft__mono_ns() < end)
-		weft__cpu_relax();
-}
-
 void weft__parker_unpark(struct weft__parker *p)
 {
-	uint32_t prev = atomic_load_explicit(&p->state, memory_order_relaxed);
+	/* Release: publishes what the waker wrote before waking; pairs with
+	 * the acquire operations in park_common and park_driver.  SeqCst as
+	 * well: the swap is one side of the handshake with the parker's
+	 * SeqCst swap to PARKED_DRIVER. */
+	uint32_t prev = atomic_exchange_explicit(&p->state, PARKER_NOTIFIED,
+						 memory_order_seq_cst);
 
-	for (;;) {
-		if (prev == PARKER_WAKING) {
-			/* Another unparker is delivering a wake; ours must still
-			 * publish our writes, with the swap below, once it is
-			 * done. */
-			weft__cpu_relax();
-			prev = atomic_load_explicit(&p->state, memory_order_relaxed);
-			continue;
-		}
-		if (prev == PARKER_PARKED_DRIVER) {
-			/* SeqCst: the handshake with the parker's SeqCst CAS to
-			 * PARKED_DRIVER, as the swap below. */
-			if (!atomic_compare_exchange_weak_explicit(&p->state, &prev, PARKER_WAKING,
-								   memory_order_seq_cst,
-								   memory_order_relaxed))
-				continue;
-			if (atomic_load_explicit(&weft__park_wake_delay_ns, memory_order_relaxed) != 0)
-				delay_for_test();
-			weft__drv_wake(p->drv);
-			/* Release: publishes what the waker wrote before waking;
-			 * pairs with the acquire exchange in park_driver.  After
-			 * this store we touch nothing of the parker's owner. */
-			atomic_store_explicit(&p->state, PARKER_NOTIFIED, memory_order_release);
-			return;
-		}
-		/* Release: publishes what the waker wrote before waking; pairs
-		 * with the acquire operations in park_common and park_driver.
-		 * SeqCst as well: the swap is one side of the handshake with
-		 * the parker's SeqCst CAS to PARKED_DRIVER. */
-		if (atomic_compare_exchange_weak_explicit(&p->state, &prev, PARKER_NOTIFIED,
-							  memory_order_seq_cst,
-							  memory_order_relaxed))
-			break;
-	}
 	if (prev == PARKER_PARKED)
 		futex_wake_one(&p->state);
+	else if (prev == PARKER_PARKED_DRIVER)
+		weft__drv_wake(p->drv);
 }
 
 /* ---- the per-thread parker ---------------------------------------------- */

@@ -55,10 +55,6 @@ bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time);
  * Any thread. */
 void weft__parker_unpark(struct weft__parker *p);
 
-/* Test hook: ns an unpark of a driver park spins between claiming the
- * wake and making it (0: none).  Tests only. */
-extern _Atomic uint64_t weft__park_wake_delay_ns;
-
 /* The calling thread's reference-counted parker, created on first use;
  * NULL when it cannot be allocated.  Borrowed: valid until thread exit. */
 struct weft__parker *weft__thread_parker(void);
