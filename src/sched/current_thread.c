@@ -480,6 +480,9 @@ static void ct_shutdown(struct weft_runtime *rt)
 	requeue_yielded(ct);
 	while ((t = local_pop(ct)) != NULL)
 		weft__task_discard(t);
+	/* The runtime frees the driver next: an unpark that claimed the last
+	 * driver park may still be writing to it. */
+	weft__parker_quiesce(&ct->parker);
 }
 
 /*

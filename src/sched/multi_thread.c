@@ -870,6 +870,10 @@ static void mt_shutdown(struct weft_runtime *rt)
 		list = t->queue_next;
 		weft__task_discard(t);
 	}
+	/* The runtime frees the drivers next: an unpark that claimed a
+	 * worker's last driver park may still be writing to it. */
+	for (i = 0; i < mt->num_workers; i++)
+		weft__parker_quiesce(&mt->workers[i]->parker);
 }
 
 /* A new earliest timer: the duty holder re-reads the deadline. */

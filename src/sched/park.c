@@ -5,11 +5,11 @@
  * no wake pending.  PARKED: the owner sleeps (or is about to) on the futex.
  * PARKED_DRIVER: the owner sleeps (or is about to) in its driver thread
  * (an io_uring ring, or the epoll instance).  NOTIFIED: a wake is pending;
- * the next park consumes it and returns at once.  An unpark swaps in
- * NOTIFIED and makes a syscall only when it swapped out a parked value: a
+ * the next park consumes it and returns at once.  An unpark puts in
+ * NOTIFIED and makes a syscall only when it replaced a parked value: a
  * futex wake for PARKED, a driver wake (an eventfd write the driver
  * watches) for PARKED_DRIVER, so a wake of a running thread costs one
- * atomic swap.  The driver wake is sticky (the eventfd counter), so a wake
+ * CAS (a driver wake is counted: see weft__parker_unpark).  The driver wake is sticky (the eventfd counter), so a wake
  * that lands between the swap to PARKED_DRIVER and the wait syscall makes
  * that wait return at once: the same argument as the futex's compare.
  *
@@ -64,6 +64,7 @@ void weft__parker_init(struct weft__parker *p)
 	atomic_init(&p->state, PARKER_EMPTY);
 	atomic_init(&p->refs, 1);
 	atomic_init(&p->woken, false);
+	atomic_init(&p->waking, 0);
 	p->drv = NULL;
 }
 
@@ -156,19 +157,87 @@ bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time)
 	return true;
 }
 
+_Atomic uint64_t weft__park_wake_delay_ns;
+
+static void delay_for_test(void)
+{
+	uint64_t ns = atomic_load_explicit(&weft__park_wake_delay_ns,
+					   memory_order_relaxed);
+	uint64_t end;
+
+	if (ns == 0)
+		return;
+	end = weft__now_ns() + ns;
+	while (weft__now_ns() < end)
+		weft__cpu_relax();
+}
+
+/*
+ * An unpark of a driver park counts itself in `waking` before its claim
+ * (the CAS from PARKED_DRIVER) and leaves the count after the driver
+ * wake.  The owner may come back from its wait by itself between the
+ * claim and the wake (its deadline passed), take NOTIFIED and go on to
+ * destroy its runtime; weft__parker_quiesce makes that destruction wait
+ * for the count, so the driver outlives the wake.  The owner's park
+ * itself never waits for an unparker (a woken owner often runs before its
+ * waker is back from the write).  Every other unpark is one CAS, as the
+ * swap it replaces.
+ */
 void weft__parker_unpark(struct weft__parker *p)
 {
-	/* Release: publishes what the waker wrote before waking; pairs with
-	 * the acquire operations in park_common and park_driver.  SeqCst as
-	 * well: the swap is one side of the handshake with the parker's
-	 * SeqCst swap to PARKED_DRIVER. */
-	uint32_t prev = atomic_exchange_explicit(&p->state, PARKER_NOTIFIED,
-						 memory_order_seq_cst);
+	/* Relaxed: only a guess at which CAS to try; each CAS below checks
+	 * the value it replaces. */
+	uint32_t prev = atomic_load_explicit(&p->state, memory_order_relaxed);
 
+	for (;;) {
+		if (prev == PARKER_PARKED_DRIVER) {
+			/* SeqCst: the count is ordered before the claim below,
+			 * so an owner that takes the claimed wake (its acquire
+			 * exchange reads the claim) and then quiesces sees the
+			 * count; pairs with the acquire load in quiesce. */
+			atomic_fetch_add_explicit(&p->waking, 1, memory_order_seq_cst);
+			/* Release: publishes what the waker wrote before waking;
+			 * pairs with the acquire operations in park_common and
+			 * park_driver.  SeqCst as well: one side of the
+			 * handshake with the parker's SeqCst swap to
+			 * PARKED_DRIVER. */
+			if (atomic_compare_exchange_strong_explicit(
+				    &p->state, &prev, PARKER_NOTIFIED,
+				    memory_order_seq_cst, memory_order_relaxed)) {
+				delay_for_test();
+				weft__drv_wake(p->drv);
+				/* Release: the wake is done before a quiescing
+				 * owner frees the driver; pairs with the acquire
+				 * load in quiesce. */
+				atomic_fetch_sub_explicit(&p->waking, 1, memory_order_release);
+				return;
+			}
+			/* Not parked in the driver any more: no driver access
+			 * happened.  Relaxed: nothing to publish. */
+			atomic_fetch_sub_explicit(&p->waking, 1, memory_order_relaxed);
+			continue; /* prev holds the value seen */
+		}
+		/* Release and SeqCst: as the claim above. */
+		if (atomic_compare_exchange_weak_explicit(&p->state, &prev, PARKER_NOTIFIED,
+							  memory_order_seq_cst,
+							  memory_order_relaxed))
+			break;
+	}
 	if (prev == PARKER_PARKED)
 		futex_wake_one(&p->state);
-	else if (prev == PARKER_PARKED_DRIVER)
-		weft__drv_wake(p->drv);
+}
+
+void weft__parker_quiesce(struct weft__parker *p)
+{
+	/* Acquire: pairs with the release decrement after the driver wake,
+	 * so the wake happens before the caller frees the driver.  Waits
+	 * only for an unparker between its claim and its fetch_sub: a few
+	 * instructions and one write, unless it was preempted. */
+	uint32_t n;
+
+	while ((n = atomic_load_explicit(&p->waking, memory_order_acquire)) != 0)
+		/* Nobody wakes this word: the wait is a 20 us sleep. */
+		weft__addr_wait(&p->waking, n, weft__now_ns() + 20000);
 }
 
 /* ---- the per-thread parker ---------------------------------------------- */

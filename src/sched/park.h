@@ -28,6 +28,11 @@ struct weft__parker {
 	/* Set by the parker's waker before it unparks, so the owner can tell
 	 * a wake of its future from other unparks. */
 	_Atomic bool woken;
+	/* Unparkers that may be about to wake `drv`: counted before the
+	 * claim of a PARKED_DRIVER park, left after the driver wake, so that
+	 * the runtime can wait for them before it frees the driver
+	 * (weft__parker_quiesce). */
+	_Atomic uint32_t waking;
 };
 
 void weft__parker_init(struct weft__parker *p);
@@ -54,6 +59,19 @@ bool weft__parker_park_driver(struct weft__parker *p, struct weft__time *time);
  * park, a driver wake for a driver park, nothing for a running owner.
  * Any thread. */
 void weft__parker_unpark(struct weft__parker *p);
+
+/* Waits until no unpark of `p` is still on its way to `p->drv`.  Called
+ * by the owner when it has parked for the last time (runtime shutdown),
+ * before the driver thread is freed: an unpark that claimed the owner's
+ * last driver park may still be about to write to its eventfd after the
+ * owner came back by itself (a deadline) and took the wake.  Unparks that
+ * start later see a parker that is not PARKED_DRIVER and do not touch the
+ * driver.  Owner only. */
+void weft__parker_quiesce(struct weft__parker *p);
+
+/* Test hook: ns an unpark of a driver park spins between claiming the
+ * wake and making it (0: none).  Tests only. */
+extern _Atomic uint64_t weft__park_wake_delay_ns;
 
 /* The calling thread's reference-counted parker, created on first use;
  * NULL when it cannot be allocated.  Borrowed: valid until thread exit. */
