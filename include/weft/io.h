@@ -11,7 +11,12 @@
  * kernel when weft_future_drop returns, on whichever thread it is called:
  * a dropped read takes no byte written after that.  (The one exception is
  * the kernel's: an operation it already runs on a worker thread of its
- * own, such as a read of a regular file, finishes anyway.)
+ * own, such as a read of a regular file, finishes anyway.)  A read that
+ * the kernel already completed, but whose future was not polled since,
+ * takes its bytes with it when dropped: they were consumed from the fd and
+ * are discarded with the slot.  Where a drop must never lose input, read a
+ * socket through weft/net.h (it waits for readiness and reads in the
+ * caller's poll), or poll the read to its end before dropping it.
  *
  * The file descriptors stay the caller's: a future never closes them.  The
  * caller must not close an fd while a future on it is alive.
