@@ -141,6 +141,26 @@ static inline bool fz_woken(const struct fz_task *t)
 	return t->wakes > t->wakes_at_poll;
 }
 
+/*
+ * Joins the `n` tasks of `h` and detaches them, checking each one's end:
+ * its join says 0, or -ECANCELED only when `aborted[i]` was set before its
+ * abort; and its future was dropped exactly once (`drops[i]`, counted by
+ * the task's drop).  For the multi-threaded targets.
+ */
+static inline void fz_join_tasks(weft_join_handle *h, unsigned n, _Atomic bool *aborted,
+				 _Atomic int *drops)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int status = weft_join(&h[i]);
+
+		FZ_CHECK(status == 0 || (status == -ECANCELED && atomic_load(&aborted[i])));
+		FZ_CHECK_EQ(atomic_load(&drops[i]), 1);
+		weft_join_detach(&h[i]);
+	}
+}
+
 int fuzz_one(const uint8_t *data, size_t size);
 
 #ifdef WEFT_LIBFUZZER

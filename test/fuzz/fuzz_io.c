@@ -205,7 +205,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 	struct fz_in in = { data, size };
 	weft_runtime *rt = runtime();
 	unsigned ntask = 1 + fz_pick(&in, MAXTASK), i, s;
-	int p, status;
+	int p;
 
 	for (i = 0; i < MAXTASK; i++) {
 		atomic_store(&sh.drops[i], 0);
@@ -237,12 +237,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 			pause_ns(what * PAUSE_NS);
 		}
 	}
-	for (i = 0; i < ntask; i++) {
-		status = weft_join(&h[i]);
-		FZ_CHECK(status == 0 || (status == -ECANCELED && atomic_load(&sh.aborted[i])));
-		FZ_CHECK_EQ(atomic_load(&sh.drops[i]), 1);
-		weft_join_detach(&h[i]);
-	}
+	fz_join_tasks(h, ntask, sh.aborted, sh.drops);
 	/* Every task has ended: no cell is being filled or taken. */
 	for (i = 0; i < NCELL; i++) {
 		FZ_CHECK(atomic_load(&sh.cell_state[i]) != CELL_BUSY);

@@ -337,7 +337,6 @@ int fuzz_one(const uint8_t *data, size_t size)
 	struct fz_in in = { data, size };
 	weft_runtime *rt = runtime();
 	unsigned ntask = 2 + fz_pick(&in, MAXTASK - 1), nprod = 0, i;
-	int status;
 
 	live0 = atomic_load(&shared_ta.live_bytes);
 	net0 = atomic_load(&shared_ta.allocs) - atomic_load(&shared_ta.frees);
@@ -384,12 +383,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 			pause_ns(what * PAUSE_NS);
 		}
 	}
-	for (i = 0; i < ntask; i++) {
-		status = weft_join(&h[i]);
-		FZ_CHECK(status == 0 || (status == -ECANCELED && atomic_load(&sh.aborted[i])));
-		FZ_CHECK_EQ(atomic_load(&sh.drops[i]), 1);
-		weft_join_detach(&h[i]);
-	}
+	fz_join_tasks(h, ntask, sh.aborted, sh.drops);
 	/* Every join has completed: the tasks' writes are visible. */
 	for (i = 0; i < ntask; i++) {
 		if (kinds[i] != K_PRODUCER)
