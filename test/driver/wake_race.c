@@ -11,7 +11,8 @@
  * eventfd of a driver that was freed (ASan: heap-use-after-free; TSan: a
  * race on the fd; plain: a segfault); now the destruction waits until the
  * unpark is done with the driver.
- * Twenty rounds, every backend, every build.
+ * Twenty rounds, then twenty of the same on a multi-threaded runtime
+ * (mt_round); every backend, every build.
  */
 #include "driver_test.h"
 
@@ -55,6 +56,56 @@ static void *blocked_main(void *arg)
 	return NULL;
 }
 
+/* The multi-threaded round: the blocked future is a task on a 1-worker
+ * runtime, whose worker parks in its driver with the sleep's deadline (it
+ * holds the timer duty); the unpark comes from a thread of its own, so
+ * that the main thread can join the task and destroy the runtime while
+ * the unpark is held.  mt_shutdown must wait for it after joining the
+ * worker. */
+struct mt_race_task {
+	weft_future base;
+	struct race *r;
+};
+
+static weft_poll mt_task_poll(weft_future *f, weft_cx *cx)
+{
+	return race_poll(&((struct mt_race_task *)f)->r->base, cx);
+}
+
+static void *waker_main(void *arg)
+{
+	struct race *r = arg;
+
+	weft_waker_wake(&r->waker);
+	return NULL;
+}
+
+static void mt_round(void)
+{
+	weft_runtime *rt = drv_runtime(1);
+	struct mt_race_task t = { { mt_task_poll, NULL }, NULL };
+	weft_join_handle h;
+	struct race r;
+	pthread_t th;
+
+	memset(&r, 0, sizeof(r));
+	t.r = &r;
+	CHECK_EQ(weft_spawn(rt, &t.base, sizeof(t), &h), 0);
+	/* Acquire: pairs with the release in race_poll. */
+	while (!atomic_load_explicit(&r.parked, memory_order_acquire))
+		drv_sleep_ms(0);
+	drv_sleep_ms(0); /* let the worker reach its wait */
+	atomic_store(&weft__park_wake_delay_ns, 5 * WEFT_MS);
+	CHECK_EQ(pthread_create(&th, NULL, waker_main, &r), 0);
+	CHECK_EQ(weft_join(&h), 0);
+	weft_join_detach(&h);
+	/* At once: the unpark may still be on its way to the worker's
+	 * driver. */
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	atomic_store(&weft__park_wake_delay_ns, 0);
+}
+
 int main(void)
 {
 	int i;
@@ -75,6 +126,8 @@ int main(void)
 		atomic_store(&weft__park_wake_delay_ns, 0);
 		CHECK_EQ(pthread_join(th, NULL), 0);
 	}
+	for (i = 0; i < 20; i++)
+		mt_round();
 	printf("ok\n");
 	return 0;
 }
