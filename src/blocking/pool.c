@@ -178,6 +178,18 @@ struct weft__blocking_pool {
 	 * thread; false once shutdown began.  Written under the lock
 	 * (set_coming), read by submitters without it. */
 	_Atomic bool coming;
+	/* Jobs accepted so far, and jobs that left the pool (ran, were
+	 * cancelled, or were given back to their submitter) so far: the
+	 * active jobs (queued plus running, weft__blocking_active) are the
+	 * difference.  Two counts, each written by one side -- `submitted` by
+	 * submitters, next to the inbox they push to, `finished` by the pool
+	 * threads, a cache line away -- so that a stream of submissions does
+	 * not take a line back from the pool threads at every job, as one
+	 * count added to and taken from by both sides did. */
+	_Atomic size_t submitted;
+	char finished_line_[64];
+	_Atomic size_t finished;
+	char finished_end_[64];
 	/* Idle threads that spin (at most MAX_SPINNERS) and idle threads
 	 * that sleep on their parkers; both most recently idle first. */
 	struct pool_thread *spinners;
@@ -195,8 +207,6 @@ struct weft__blocking_pool {
 	uint64_t keep_alive_ns;
 	bool shutdown;
 	bool abandoned;
-	/* Queued plus running jobs (weft__blocking_active). */
-	_Atomic size_t active;
 	/* The runtime's clock is paused: the end of the last job kicks it. */
 	bool paused_clock;
 };
@@ -380,9 +390,21 @@ static void claim_wake(struct pool_thread *pt)
 /* Returns true when the job was the last one queued or running. */
 static bool job_done(struct weft__blocking_pool *pool)
 {
-	/* SeqCst: the count drops after the job's joiner was woken, in one
-	 * total order with the timer subsystem's idle check that reads it. */
-	return atomic_fetch_sub_explicit(&pool->active, 1, memory_order_seq_cst) == 1;
+	/* SeqCst: the count grows after the job's joiner was woken, in one
+	 * total order with the submissions' increments of `submitted` and
+	 * the timer subsystem's idle check that reads both
+	 * (weft__blocking_active). */
+	size_t done = atomic_fetch_add_explicit(&pool->finished, 1, memory_order_seq_cst) + 1;
+
+	/* Only a paused clock asks whether this was the last job: reading
+	 * `submitted` at every job would take the submitters' line. */
+	if (!pool->paused_clock)
+		return false;
+	/* SeqCst: as above.  The finisher that sees every submission
+	 * finished is the last one so far; a submission after the load gets
+	 * its own last finisher, so no last job goes unseen (one may be
+	 * seen twice: a second kick is harmless). */
+	return atomic_load_explicit(&pool->submitted, memory_order_seq_cst) == done;
 }
 
 /*
@@ -676,7 +698,7 @@ static int submit_with_lock(struct weft__blocking_pool *pool, struct weft_task *
 		return -ESHUTDOWN;
 	}
 	/* SeqCst: see job_done. */
-	atomic_fetch_add_explicit(&pool->active, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&pool->submitted, 1, memory_order_seq_cst);
 	if (submit_locked(pool, t, &wake)) {
 		/* Unparked under the lock: once it is released, the claimed
 		 * thread may run, exit and be freed by a later join. */
@@ -822,7 +844,7 @@ static int pool_submit(struct weft__blocking_pool *pool, struct weft_task *t)
 	if (!atomic_load_explicit(&pool->coming, memory_order_seq_cst))
 		return submit_with_lock(pool, t);
 	/* SeqCst: see job_done. */
-	atomic_fetch_add_explicit(&pool->active, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&pool->submitted, 1, memory_order_seq_cst);
 	inbox_push(pool, t);
 	/* SeqCst: see above. */
 	if (atomic_load_explicit(&pool->coming, memory_order_seq_cst))
@@ -876,7 +898,8 @@ static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out
 							      : DEFAULT_KEEP_ALIVE_NS;
 	if (pool->keep_alive_ns > MAX_KEEP_ALIVE_NS)
 		pool->keep_alive_ns = MAX_KEEP_ALIVE_NS;
-	atomic_init(&pool->active, 0);
+	atomic_init(&pool->submitted, 0);
+	atomic_init(&pool->finished, 0);
 	pool->paused_clock = weft__time_paused(rt->time);
 	err = weft__mutex_init(&pool->lock);
 	if (err < 0)
@@ -996,9 +1019,17 @@ int weft_blocking_result(weft_join_handle *handle, void **result)
 size_t weft__blocking_active(struct weft_runtime *rt)
 {
 	struct weft__blocking_pool *pool = rt != NULL ? pool_of(rt) : NULL;
+	size_t finished;
 
-	/* SeqCst: see job_done. */
-	return pool != NULL ? atomic_load_explicit(&pool->active, memory_order_seq_cst) : 0;
+	if (pool == NULL)
+		return 0;
+	/* SeqCst: see job_done.  `finished` first: the submissions counted
+	 * by the later load include every job finished by the earlier one,
+	 * so the difference is never below the active jobs of either
+	 * moment (an answer too high only delays a paused clock's jump
+	 * until the last job's kick). */
+	finished = atomic_load_explicit(&pool->finished, memory_order_seq_cst);
+	return atomic_load_explicit(&pool->submitted, memory_order_seq_cst) - finished;
 }
 
 bool weft__blocking_spin_before_park(struct weft_runtime *rt, bool (*work)(void *ctx),
