@@ -312,11 +312,13 @@ static void test_drop_connect(weft_runtime *rt)
 	CHECK_EQ(weft_socket_close(&l), 0);
 	{
 		weft_connect_future c;
+		int port_fd = net_refusing_port(&addr);
 
 		CHECK_EQ(weft_connect_init(&c, &addr), 0);
 		CHECK(run_bounded(rt, &c.base));
 		CHECK_EQ(c.result, -ECONNREFUSED);
 		CHECK_EQ(c.socket.fd, -1);
+		close(port_fd);
 	}
 	wait_released(rt);
 }

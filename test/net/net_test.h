@@ -33,6 +33,26 @@ static inline void net_listen_any(weft_socket *l, weft_addr *addr)
 	CHECK(weft_addr_port(addr) > 0);
 }
 
+/*
+ * A port on 127.0.0.1 that refuses connections: a TCP socket bound to it
+ * that does not listen.  Returns that socket, which keeps the port: a
+ * listener closed before the connect would give the port back, and a test
+ * running beside this one could listen on it meanwhile (seen under wine).
+ * The caller closes the socket after the connect.
+ */
+static inline int net_refusing_port(weft_addr *addr)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	CHECK(fd >= 0);
+	CHECK_EQ(weft_addr_parse(addr, "127.0.0.1:0"), 0);
+	CHECK_EQ(bind(fd, (struct sockaddr *)&addr->storage, addr->len), 0);
+	addr->len = sizeof(addr->storage);
+	CHECK_EQ(getsockname(fd, (struct sockaddr *)&addr->storage, &addr->len), 0);
+	CHECK(weft_addr_port(addr) > 0);
+	return fd;
+}
+
 /* Raises RLIMIT_NOFILE to at least `want`; false when impossible. */
 static inline bool net_raise_nofile(rlim_t want)
 {
