@@ -65,4 +65,8 @@ typedef int (*weft__blocking_thread_create_fn)(pthread_t *thread, const pthread_
 					      void *(*start)(void *), void *arg);
 void weft__blocking_set_thread_create_hook(weft__blocking_thread_create_fn fn);
 
+/* Test hook: while true, the pool's job cache keeps no freed job (tests
+ * that count the allocator's calls per job).  Tests only. */
+extern _Atomic bool weft__blocking_job_cache_off;
+
 #endif /* WEFT_SRC_BLOCKING_BLOCKING_H */

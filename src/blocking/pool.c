@@ -139,6 +139,11 @@
  * against 8); in another, on a faster stretch of the machine, about 240
  * either way; 50 and 100 us were no better than 30.  One thread at most
  * spends those 30 us, once per idle spell. */
+/* The most the job cache keeps (job_cache_free): about 80,000 jobs'
+ * allocations at this build's job size, enough for a burst of that many
+ * jobs to reuse the memory of the last one instead of faulting in pages
+ * that the allocator gave back to the kernel. */
+#define JOB_CACHE_BYTES (16u << 20)
 #define MAX_SPINNERS 1u
 #define SPIN_NS 30000u
 #define WORKER_SPIN_NS 10000u
@@ -209,7 +214,97 @@ struct weft__blocking_pool {
 	bool abandoned;
 	/* The runtime's clock is paused: the end of the last job kicks it. */
 	bool paused_clock;
+	/* The runtime's allocator.  base.alloc is the job cache in front of
+	 * it (job_cache_alloc, job_cache_free). */
+	weft_allocator under;
+	/* The job cache: freed allocations of one size and alignment (the
+	 * first cached, a job task's), linked through their first word.
+	 * Under cache_lock. */
+	struct weft__lock cache_lock;
+	void *cache_head;
+	size_t cache_len, cache_size, cache_align;
 };
+
+/* Test hook: while true, the job cache keeps nothing (tests that count
+ * the allocator's calls per job).  Tests only. */
+_Atomic bool weft__blocking_job_cache_off;
+
+/*
+ * The job cache
+ * =============
+ *
+ * Every job is a task of the same size, allocated by its submitter and
+ * freed by whichever thread drops its last reference.  Behind a burst of
+ * jobs, glibc's malloc gives the freed memory back to the kernel (it trims
+ * the top of the heap), and the next burst pays a page fault per 4 KiB it
+ * takes again: in burst_100k (docs/benchmarks.md) that was most of the
+ * time.  So the pool keeps up to JOB_CACHE_BYTES of freed job allocations
+ * and hands them to the next jobs, as Go's runtime keeps dead goroutines
+ * for reuse.  The cache gives everything back to the runtime's allocator
+ * when the pool's last thread exits (the pool has been idle for its
+ * keep-alive) and when the pool is destroyed.  Allocations of any other
+ * size or alignment (the pool's thread records) pass through.
+ */
+static void *job_cache_alloc(void *ctx, size_t size, size_t align)
+{
+	struct weft__blocking_pool *pool = ctx;
+	void *p = NULL;
+
+	weft__lock_acquire(&pool->cache_lock);
+	if (pool->cache_head != NULL && size == pool->cache_size && align == pool->cache_align) {
+		p = pool->cache_head;
+		memcpy(&pool->cache_head, p, sizeof(void *));
+		pool->cache_len--;
+	}
+	weft__lock_release(&pool->cache_lock);
+	return p != NULL ? p : weft__alloc(&pool->under, size, align);
+}
+
+static void job_cache_free(void *ctx, void *p, size_t size, size_t align)
+{
+	struct weft__blocking_pool *pool = ctx;
+	bool kept = false;
+
+	if (size >= sizeof(void *) &&
+	    !atomic_load_explicit(&weft__blocking_job_cache_off, memory_order_relaxed)) {
+		weft__lock_acquire(&pool->cache_lock);
+		if (pool->cache_len == 0) {
+			pool->cache_size = size;
+			pool->cache_align = align;
+		}
+		if (size == pool->cache_size && align == pool->cache_align &&
+		    (pool->cache_len + 1) * size <= JOB_CACHE_BYTES) {
+			memcpy(p, &pool->cache_head, sizeof(void *));
+			pool->cache_head = p;
+			pool->cache_len++;
+			kept = true;
+		}
+		weft__lock_release(&pool->cache_lock);
+	}
+	if (!kept)
+		weft__free(&pool->under, p, size, align);
+}
+
+/* Gives every cached allocation back to the runtime's allocator.  Any
+ * thread; may hold pool->lock (the cache lock is taken after it, never
+ * before). */
+static void job_cache_release(struct weft__blocking_pool *pool)
+{
+	void *list, *p;
+	size_t size, align;
+
+	weft__lock_acquire(&pool->cache_lock);
+	list = pool->cache_head;
+	size = pool->cache_size;
+	align = pool->cache_align;
+	pool->cache_head = NULL;
+	pool->cache_len = 0;
+	weft__lock_release(&pool->cache_lock);
+	while ((p = list) != NULL) {
+		memcpy(&list, p, sizeof(void *));
+		weft__free(&pool->under, p, size, align);
+	}
+}
 
 static _Atomic(weft__blocking_thread_create_fn) thread_create_hook;
 
@@ -564,6 +659,12 @@ static void thread_exit(struct weft__blocking_pool *pool, struct pool_thread *pt
 {
 	bool abandoned = pool->abandoned;
 
+	/* The last thread: the pool has been idle for its keep-alive, and
+	 * what it kept for the next jobs goes back now (a job freed later may
+	 * be kept again).  Before the count drops, so that whoever waits for
+	 * the pool's threads to be gone finds the memory back too. */
+	if (pool->threads == 1)
+		job_cache_release(pool);
 	pool->threads--;
 	if (!abandoned) {
 		pt->next = pool->exited;
@@ -574,7 +675,7 @@ static void thread_exit(struct weft__blocking_pool *pool, struct pool_thread *pt
 	pthread_mutex_unlock(&pool->lock);
 	if (abandoned) {
 		pthread_detach(pthread_self());
-		weft__free(&pool->base.alloc, pt, sizeof(*pt), _Alignof(struct pool_thread));
+		weft__free(&pool->under, pt, sizeof(*pt), _Alignof(struct pool_thread));
 	}
 	current_pool = NULL;
 	/* The thread's reference: the last one frees the pool. */
@@ -646,7 +747,7 @@ static int start_thread(struct weft__blocking_pool *pool, struct weft_task *t)
 	struct pool_thread *pt;
 	int err;
 
-	pt = weft__alloc(&pool->base.alloc, sizeof(*pt), _Alignof(struct pool_thread));
+	pt = weft__alloc(&pool->under, sizeof(*pt), _Alignof(struct pool_thread));
 	if (pt == NULL)
 		return -ENOMEM;
 	memset(pt, 0, sizeof(*pt));
@@ -660,7 +761,7 @@ static int start_thread(struct weft__blocking_pool *pool, struct weft_task *t)
 			     : pthread_create(&pt->thread, NULL, pool_thread_main, pt);
 	if (err != 0) {
 		weft__sched_unref(&pool->base);
-		weft__free(&pool->base.alloc, pt, sizeof(*pt), _Alignof(struct pool_thread));
+		weft__free(&pool->under, pt, sizeof(*pt), _Alignof(struct pool_thread));
 		return -err;
 	}
 	return 0;
@@ -711,7 +812,7 @@ static int submit_with_lock(struct weft__blocking_pool *pool, struct weft_task *
 	exited = pool->exited;
 	pool->exited = NULL;
 	pthread_mutex_unlock(&pool->lock);
-	join_exited(&pool->base.alloc, exited);
+	join_exited(&pool->under, exited);
 
 	err = start_thread(pool, t);
 	if (err == 0)
@@ -767,7 +868,7 @@ static int start_for_queue(struct weft__blocking_pool *pool, struct weft_task *t
 	exited = pool->exited;
 	pool->exited = NULL;
 	pthread_mutex_unlock(&pool->lock);
-	join_exited(&pool->base.alloc, exited);
+	join_exited(&pool->under, exited);
 	err = start_thread(pool, NULL);
 	pthread_mutex_lock(&pool->lock);
 	if (err == 0)
@@ -865,9 +966,10 @@ static void pool_schedule(struct weft__sched *s, struct weft_task *t)
 static void pool_destroy(struct weft__sched *s)
 {
 	struct weft__blocking_pool *pool = (struct weft__blocking_pool *)s;
-	weft_allocator alloc = s->alloc;
+	weft_allocator alloc = pool->under;
 
 	join_exited(&alloc, pool->exited);
+	job_cache_release(pool);
 	pthread_cond_destroy(&pool->all_exited);
 	pthread_mutex_destroy(&pool->lock);
 	weft__free(&alloc, pool, sizeof(*pool), 64);
@@ -907,7 +1009,11 @@ static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out
 	err = cond_init_monotonic(&pool->all_exited);
 	if (err < 0)
 		goto fail_lock;
-	err = weft__sched_init(&pool->base, &pool_sched_ops, &rt->alloc, rt);
+	pool->under = rt->alloc;
+	weft__lock_init(&pool->cache_lock);
+	pool->cache_head = NULL;
+	err = weft__sched_init(&pool->base, &pool_sched_ops,
+			       &(weft_allocator){ job_cache_alloc, job_cache_free, pool }, rt);
 	if (err < 0)
 		goto fail_cond;
 	/* A job is queued, running or complete, never idle: shutdown finds
@@ -1145,7 +1251,7 @@ int weft__blocking_shutdown(struct weft_runtime *rt, uint64_t deadline_ns)
 	exited = pool->exited;
 	pool->exited = NULL;
 	pthread_mutex_unlock(&pool->lock);
-	join_exited(&pool->base.alloc, exited);
+	join_exited(&pool->under, exited);
 	atomic_store_explicit(&rt->blocking, NULL, memory_order_relaxed);
 	weft__sched_unref(&pool->base);
 	return left > 0 ? -ETIMEDOUT : 0;

@@ -1,4 +1,4 @@
-/* The blocking pool: growth to the maximum, shrinking after the keep-alive, thread-start failure, abort, await, shutdown. */
+/* The blocking pool: growth to the maximum, shrinking after the keep-alive, thread-start failure, abort, await, shutdown, the job cache. */
 #include "test.h"
 
 #include <time.h>
@@ -391,6 +391,49 @@ static void test_shutdown_deadline(void)
 	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
 }
 
+/*
+ * The job cache: the allocations of finished jobs serve the next jobs
+ * (a second round of as many jobs asks the runtime's allocator for
+ * nothing), and go back to the allocator once the pool's threads have
+ * exited after their keep-alive, before the runtime is destroyed.
+ */
+static void test_job_cache(void)
+{
+	static weft_join_handle h[MANY];
+	struct test_alloc ta;
+	weft_allocator alloc = test_allocator(&ta);
+	/* One thread, kept through both rounds (the keep-alive is far
+	 * longer than a round), so the second round starts no thread. */
+	weft_runtime *rt = pool_runtime(2, 1, 3000 * MS, &alloc);
+	long allocs, live;
+	void *res;
+	int round, i;
+
+	for (round = 0; round < 2; round++) {
+		allocs = atomic_load(&ta.allocs);
+		for (i = 0; i < MANY; i++)
+			CHECK_EQ(weft_spawn_blocking(rt, identity, (void *)(long)(i + 1), &h[i]), 0);
+		for (i = 0; i < MANY; i++) {
+			CHECK_EQ(weft_join(&h[i]), 0);
+			CHECK_EQ(weft_blocking_result(&h[i], &res), 0);
+			CHECK(res == (void *)(long)(i + 1));
+			weft_join_detach(&h[i]);
+		}
+		if (round == 1)
+			CHECK_EQ(atomic_load(&ta.allocs) - allocs, 0);
+		else
+			CHECK(atomic_load(&ta.allocs) - allocs >= MANY);
+	}
+	/* Once every thread has exited, the cache is empty again: what is
+	 * live is what the runtime holds without jobs. */
+	live = atomic_load(&ta.live_bytes);
+	wait_threads(rt, 0);
+	CHECK(live - atomic_load(&ta.live_bytes) >= (long)MANY * (long)sizeof(weft_blocking_future));
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
+	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
+	CHECK_EQ(atomic_load(&ta.live_bytes), 0);
+}
+
 int main(void)
 {
 	weft__blocking_set_thread_create_hook(counting_create);
@@ -401,6 +444,7 @@ int main(void)
 	test_await(0);
 	test_await(2);
 	test_shutdown_deadline();
+	test_job_cache();
 	weft__blocking_set_thread_create_hook(NULL);
 	return 0;
 }
