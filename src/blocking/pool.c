@@ -139,10 +139,11 @@
  * against 8); in another, on a faster stretch of the machine, about 240
  * either way; 50 and 100 us were no better than 30.  One thread at most
  * spends those 30 us, once per idle spell. */
-/* The most the job cache keeps (job_cache_free): about 80,000 jobs'
- * allocations at this build's job size, enough for a burst of that many
- * jobs to reuse the memory of the last one instead of faulting in pages
- * that the allocator gave back to the kernel. */
+/* The most the job cache keeps (job_cache_free): 131,072 jobs'
+ * allocations at this build's job size (128 bytes on x86-64: the 64-byte
+ * header and the job's future), enough for a burst of that many jobs to
+ * reuse the memory of the last one instead of faulting in pages that the
+ * allocator gave back to the kernel. */
 #define JOB_CACHE_BYTES (16u << 20)
 #define MAX_SPINNERS 1u
 #define SPIN_NS 30000u
