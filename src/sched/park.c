@@ -9,9 +9,10 @@
  * NOTIFIED and makes a syscall only when it replaced a parked value: a
  * futex wake for PARKED, a driver wake (an eventfd write the driver
  * watches) for PARKED_DRIVER, so a wake of a running thread costs one
- * CAS (a driver wake is counted: see weft__parker_unpark).  The driver wake is sticky (the eventfd counter), so a wake
- * that lands between the swap to PARKED_DRIVER and the wait syscall makes
- * that wait return at once: the same argument as the futex's compare.
+ * CAS (a driver wake is also counted: see weft__parker_unpark).  The
+ * driver wake is sticky (the eventfd counter), so a wake that lands
+ * between the swap to PARKED_DRIVER and the wait syscall makes that wait
+ * return at once: the same argument as the futex's compare.
  *
  * A driver park also returns without an unpark: an I/O completion, a kick
  * (a request for the ring's owner, a new earliest timer) or the deadline.
