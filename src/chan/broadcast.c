@@ -83,7 +83,7 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx *
 {
 	struct broadcast *ch;
 	int err;
-	uint64_t cap = 1;
+	uint64_t cap = 1, bytes;
 	size_t words = value_words(elem_size);
 
 	if (tx == NULL || capacity == 0 || capacity > MAX_CAPACITY ||
@@ -91,7 +91,12 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx *
 		return -EINVAL;
 	while (cap < capacity)
 		cap <<= 1;
-	ch = weft__chan_calloc(sizeof(*ch) + (size_t)cap * (1 + words) * sizeof(uint64_t));
+	/* At most 2^30 slots of 2^21 + 1 words: no wrap in 64 bits, but the
+	 * sum may not fit a 32-bit size_t. */
+	bytes = cap * (1 + (uint64_t)words) * sizeof(uint64_t);
+	if (bytes > SIZE_MAX - sizeof(*ch))
+		return -ENOMEM;
+	ch = weft__chan_calloc(sizeof(*ch) + (size_t)bytes);
 	if (ch == NULL)
 		return -ENOMEM;
 	err = rx_chan_init(&ch->core);
