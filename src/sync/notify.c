@@ -235,7 +235,7 @@ int weft_notify_try_notified(weft_notify *n)
  * may hold, and the notifier waits on this lock in notify_one.  It also
  * gives a notify_one that stores its permit meanwhile a longer window, so
  * that the look under the lock takes the permit instead of queueing
- * (sync_notify/notify_one_10: 37-49% of the waits queued before, 11-29%
+ * (sync_notify/notify_one_10: 37-49% of the waits queued before, 11-28%
  * after; docs/benchmarks.md).  A permit found under the lock costs the
  * clone's drop.
  */
@@ -259,6 +259,11 @@ static bool first_poll(struct weft__notify_wait *w, weft_cx *cx)
 			weft_waker_drop(&waker);
 			return true;
 		}
+		/* Already WAITING: only lock holders change the state now
+		 * (store_permit is never called on WAITING), so there is
+		 * nothing to guard against and the CAS is skipped. */
+		if ((cur & NOTIFY_MASK) == NOTIFY_WAITING)
+			break;
 		/* Relaxed: entering WAITING publishes nothing; the CAS only
 		 * guards against a lock-free EMPTY -> NOTIFIED. */
 		if (atomic_compare_exchange_weak_explicit(&n->state, &cur,
