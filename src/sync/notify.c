@@ -61,6 +61,7 @@ enum {
 	NW_NOTIFIED_ONE, /* chosen by notify_one, not yet polled to ready */
 	NW_NOTIFIED_ALL, /* released by notify_waiters */
 	NW_DONE,         /* returned ready, or dropped */
+	NW_INIT_QUEUED,  /* not polled yet; others were queued at its creation */
 };
 
 #define WAIT_OF(n) \
@@ -239,14 +240,37 @@ int weft_notify_try_notified(weft_notify *n)
  * after; docs/benchmarks.md).  A permit found under the lock costs the
  * clone's drop.
  */
-static bool first_poll(struct weft__notify_wait *w, weft_cx *cx)
+static bool first_poll(struct weft__notify_wait *w, weft_cx *cx, bool others_queued)
 {
 	weft_notify *n = w->notify;
-	/* Acquire: a newer generation carries notify_waiters' writes; pairs
-	 * with its release fetch_add. */
-	size_t cur = atomic_load_explicit(&n->state, memory_order_acquire);
+	size_t cur;
 	weft_waker waker;
 
+	if (!others_queued) {
+		/* Guess the state where the wait completes at once (our
+		 * generation, a permit stored) and take the permit with a CAS
+		 * and no load.  The CAS fetches the line for writing in one
+		 * step, where a load fetches it shared and a CAS then upgrades
+		 * it, with a notifier spinning on notify_one free to take it
+		 * back in between; a wrong guess returns the real state, as the
+		 * load would.  (w->gen << 2 is the state's generation part.)
+		 * When others were queued at creation no permit can be stored
+		 * (not while WAITING), so the load stays: a CAS that fails is
+		 * a locked instruction, a load is not. */
+		cur = w->gen << 2 | NOTIFY_NOTIFIED;
+		/* Acquire on success: sees the notifier's writes; pairs with
+		 * the release CAS in store_permit (as take_permit's).  Acquire
+		 * on failure: as the load below. */
+		if (atomic_compare_exchange_strong_explicit(&n->state, &cur,
+							    WITH(cur, NOTIFY_EMPTY),
+							    memory_order_acquire,
+							    memory_order_acquire))
+			return true;
+	} else {
+		/* Acquire: a newer generation carries notify_waiters' writes;
+		 * pairs with its release fetch_add. */
+		cur = atomic_load_explicit(&n->state, memory_order_acquire);
+	}
 	if (GEN(cur) != w->gen || take_permit(n, &cur))
 		return true;
 	waker = weft_waker_clone(weft_cx_waker(cx));
@@ -297,8 +321,8 @@ static weft_poll notified_poll(weft_future *f, weft_cx *cx)
 		return WEFT_READY;
 	if (!weft_coop_proceed(cx))
 		return WEFT_PENDING;
-	if (st == NW_INIT) {
-		if (!first_poll(w, cx)) {
+	if (st == NW_INIT || st == NW_INIT_QUEUED) {
+		if (!first_poll(w, cx, st == NW_INIT_QUEUED)) {
 			weft_coop_refund(cx);
 			return WEFT_PENDING;
 		}
@@ -355,6 +379,8 @@ static void notified_drop(weft_future *f)
 
 int weft_notify_notified(weft_notify *n, weft_notify_future *f)
 {
+	size_t cur;
+
 	if (f == NULL)
 		return -EINVAL;
 	f->base.poll = notified_poll;
@@ -364,7 +390,10 @@ int weft_notify_notified(weft_notify *n, weft_notify_future *f)
 	f->wait.notify = n;
 	/* Relaxed: coherence is enough - a notify_waiters that happened
 	 * before this call is seen. */
-	f->wait.gen = n != NULL ? GEN(atomic_load_explicit(&n->state, memory_order_relaxed)) : 0;
-	atomic_init(&f->wait.state, NW_INIT);
+	cur = n != NULL ? atomic_load_explicit(&n->state, memory_order_relaxed) : 0;
+	f->wait.gen = GEN(cur);
+	/* Whether others wait is only a hint for the first poll. */
+	atomic_init(&f->wait.state,
+		    (cur & NOTIFY_MASK) == NOTIFY_WAITING ? NW_INIT_QUEUED : NW_INIT);
 	return n != NULL ? 0 : -EINVAL;
 }

@@ -1,4 +1,4 @@
-/* Notify: one stored permit, notify_waiters stores none and covers created futures, FIFO notify_one, cancellation passes a notification on. */
+/* Notify: one stored permit, notify_waiters stores none and covers created futures, the first poll's guessed state, FIFO notify_one, cancellation passes a notification on. */
 #include "sync_test.h"
 
 static void test_permit(void)
@@ -89,6 +89,76 @@ static void test_notify_waiters(void)
 	weft_future_drop(&late.base);
 	CHECK_EQ(weft_notify_try_notified(&n), -EAGAIN);
 	CHECK_EQ(hand_refs(&h) + hand_refs(&hl), 0);
+	weft_notify_finish(&n);
+}
+
+/*
+ * A first poll guesses the state it finds (a permit, the future's own
+ * generation) unless others were queued when the future was made: each
+ * way the guess can be wrong - no permit, a newer generation with or
+ * without a permit - gives the answer a plain look would have.
+ */
+static void test_first_poll_guess(void)
+{
+	struct hand h;
+	weft_notify n;
+	weft_notify_future a, b;
+
+	hand_init(&h);
+	CHECK_EQ(weft_notify_init(&n), 0);
+
+	/* Made with nothing stored; a permit stored before its first poll
+	 * is taken by it. */
+	CHECK_EQ(weft_notify_notified(&n, &a), 0);
+	CHECK_EQ(weft_notify_one(&n), 0);
+	CHECK_EQ(hand_poll(&h, &a.base), WEFT_READY);
+	CHECK_EQ(a.result, 0);
+	weft_future_drop(&a.base);
+	CHECK_EQ(weft_notify_try_notified(&n), -EAGAIN);
+
+	/* Made with nothing stored, covered by a notify_waiters before its
+	 * first poll: ready, and no permit appears or goes. */
+	CHECK_EQ(weft_notify_notified(&n, &a), 0);
+	CHECK_EQ(weft_notify_waiters(&n), 0);
+	CHECK_EQ(hand_poll(&h, &a.base), WEFT_READY);
+	weft_future_drop(&a.base);
+	CHECK_EQ(weft_notify_try_notified(&n), -EAGAIN);
+
+	/* Made after that notify_waiters (a newer generation) with a permit
+	 * stored: the guess of the new generation takes it. */
+	CHECK_EQ(weft_notify_one(&n), 0);
+	CHECK_EQ(weft_notify_notified(&n, &a), 0);
+	CHECK_EQ(hand_poll(&h, &a.base), WEFT_READY);
+	weft_future_drop(&a.base);
+	CHECK_EQ(weft_notify_try_notified(&n), -EAGAIN);
+
+	/* A permit stored, then a notify_waiters between the future's
+	 * creation and its first poll: the generation completes it and the
+	 * permit stays for the next wait. */
+	CHECK_EQ(weft_notify_one(&n), 0);
+	CHECK_EQ(weft_notify_notified(&n, &a), 0);
+	CHECK_EQ(weft_notify_waiters(&n), 0);
+	CHECK_EQ(hand_poll(&h, &a.base), WEFT_READY);
+	weft_future_drop(&a.base);
+	CHECK_EQ(weft_notify_try_notified(&n), 0);
+
+	/* Made while another waits (no guess): queues behind it, and the
+	 * next two notify_one go to the two in order. */
+	CHECK_EQ(weft_notify_notified(&n, &a), 0);
+	CHECK_EQ(hand_poll(&h, &a.base), WEFT_PENDING);
+	CHECK_EQ(weft_notify_notified(&n, &b), 0);
+	CHECK_EQ(hand_poll(&h, &b.base), WEFT_PENDING);
+	CHECK_EQ(weft_notify_one(&n), 0);
+	CHECK_EQ(hand_wakes(&h), 1);
+	CHECK_EQ(hand_poll(&h, &a.base), WEFT_READY);
+	CHECK_EQ(hand_poll(&h, &b.base), WEFT_PENDING);
+	CHECK_EQ(weft_notify_one(&n), 0);
+	CHECK_EQ(hand_wakes(&h), 2);
+	CHECK_EQ(hand_poll(&h, &b.base), WEFT_READY);
+	weft_future_drop(&a.base);
+	weft_future_drop(&b.base);
+	CHECK_EQ(weft_notify_try_notified(&n), -EAGAIN);
+	CHECK_EQ(hand_refs(&h), 0);
 	weft_notify_finish(&n);
 }
 
@@ -326,6 +396,7 @@ int main(void)
 
 	test_permit();
 	test_notify_waiters();
+	test_first_poll_guess();
 	test_fifo_and_cancel();
 	test_one_inside_broadcast();
 	producer_consumer(4, 4, 50000 * scale);
