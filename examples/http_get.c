@@ -129,7 +129,7 @@ static void print_chunked(const char *p, size_t n)
 /* Prints the body of the response; returns the status code or -1. */
 static int print_body(const char *r, size_t n)
 {
-	const char *hdr_end = NULL, *cl;
+	const char *hdr_end = NULL, *eol, *cl;
 	int status = -1;
 	size_t i, body_len;
 
@@ -140,7 +140,11 @@ static int print_body(const char *r, size_t n)
 		}
 	if (hdr_end == NULL || sscanf(r, "HTTP/1.%*d %d", &status) != 1)
 		return -1;
-	fprintf(stderr, "%.*s\n", (int)(strchr(r, '\r') - r), r);
+	/* The status line ends at the first CR before the blank line, which
+	 * memchr finds even past a NUL byte that strchr would stop at. */
+	eol = memchr(r, '\r', (size_t)(hdr_end - r));
+	if (eol != NULL)
+		fprintf(stderr, "%.*s\n", (int)(eol - r), r);
 	body_len = n - (size_t)(hdr_end - r);
 	cl = strstr(r, "Content-Length:");
 	if (cl == NULL)

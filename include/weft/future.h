@@ -229,9 +229,23 @@ static inline bool weft_coop_exhausted(const weft_cx *cx)
 
 /* ---- polling ------------------------------------------------------------ */
 
-/* Polls `f` once.  Same as f->poll(f, cx). */
+/*
+ * The poll function of a future that is complete: returns WEFT_READY and
+ * touches nothing.  A future whose result fields are in place may set its
+ * poll to this (weft_ready_init's future has it from the start; the inline
+ * fast paths of weft/sync.h set it when they complete in the caller's own
+ * code).  weft_future_poll recognises it and answers WEFT_READY without the
+ * call, so that a future completed inline (weft_once_cell_get_or_init on a
+ * set cell) costs its caller no indirect call.  Any thread.
+ */
+weft_poll weft_future_done_poll(weft_future *f, weft_cx *cx);
+
+/* Polls `f` once.  Same as f->poll(f, cx), without the call when the poll
+ * is weft_future_done_poll. */
 static inline weft_poll weft_future_poll(weft_future *f, weft_cx *cx)
 {
+	if (f->poll == weft_future_done_poll)
+		return WEFT_READY;
 	return f->poll(f, cx);
 }
 

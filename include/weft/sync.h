@@ -300,15 +300,6 @@ int weft_rwlock_downgrade(weft_rwlock *rw);
  * free mutex that nobody waits for. */
 #define WEFT__SEM_ONE ((size_t)1 << WEFT__SEM_SHIFT)
 
-/* Private: the poll of a lock future after its inline poll returned ready
- * (a future polled again after WEFT_READY keeps its result). */
-static inline weft_poll weft__lock_ready_poll(weft_future *f, weft_cx *cx)
-{
-	(void)f;
-	(void)cx;
-	return WEFT_READY;
-}
-
 /* Private: takes `n` permits of a semaphore whose state word was `cur`,
  * when nobody waits and they are there: one CAS.  Returns true on success. */
 static inline bool weft__sem_take_inline(struct weft__sem *s, size_t cur, size_t n)
@@ -332,7 +323,7 @@ static inline weft_poll weft__lock_ready(weft_future *base, int *result, weft_cx
 {
 	if (cx->budget != WEFT_COOP_UNCONSTRAINED)
 		cx->budget--;
-	base->poll = weft__lock_ready_poll;
+	base->poll = weft_future_done_poll;
 	*result = 0;
 	return WEFT_READY;
 }
@@ -775,15 +766,6 @@ int weft_once_cell_get_or_init(weft_once_cell *c, weft_once_cell_future *f,
 /* Private: the cell's SET state (once_cell.c). */
 #define WEFT__ONCE_SET 1u
 
-/* Private: the poll function of a get_or_init future that found the cell
- * set when it was made; `result` and `value` were filled in then. */
-static inline weft_poll weft__once_cell_ready_poll(weft_future *f, weft_cx *cx)
-{
-	(void)f;
-	(void)cx;
-	return WEFT_READY;
-}
-
 /* Private: weft_once_cell_get, inline while the cell is set. */
 static inline int weft__once_cell_get_inline(const weft_once_cell *c, void **value)
 {
@@ -807,7 +789,8 @@ static inline int weft__once_cell_get_or_init_inline(weft_once_cell *c,
 	/* Acquire: as in weft__once_cell_get_inline. */
 	if (c != NULL && f != NULL && init != NULL && init_value != NULL &&
 	    atomic_load_explicit(&c->state, memory_order_acquire) == WEFT__ONCE_SET) {
-		f->base.poll = weft__once_cell_ready_poll;
+		/* `result` and `value` are filled in now. */
+		f->base.poll = weft_future_done_poll;
 		f->base.drop = NULL;
 		f->result = 0;
 		f->value = c->value;

@@ -28,7 +28,7 @@ weft_waker weft_waker_noop(void)
 	return noop_clone(NULL);
 }
 
-static weft_poll ready_poll(weft_future *f, weft_cx *cx)
+weft_poll weft_future_done_poll(weft_future *f, weft_cx *cx)
 {
 	(void)f;
 	(void)cx;
@@ -37,7 +37,7 @@ static weft_poll ready_poll(weft_future *f, weft_cx *cx)
 
 void weft_ready_init(weft_ready *f, void *value)
 {
-	f->base.poll = ready_poll;
+	f->base.poll = weft_future_done_poll;
 	f->base.drop = NULL;
 	f->value = value;
 }

@@ -171,14 +171,6 @@ static void get_or_init_drop(weft_future *f)
 	w->step = STEP_DONE;
 }
 
-/* The poll of a future that found the cell set when it was made. */
-static weft_poll ready_poll(weft_future *f, weft_cx *cx)
-{
-	(void)f;
-	(void)cx;
-	return WEFT_READY;
-}
-
 int (weft_once_cell_get_or_init)(weft_once_cell *c, weft_once_cell_future *f,
 				 weft_future *init, void *const *init_value,
 				 const int *init_status)
@@ -191,7 +183,7 @@ int (weft_once_cell_get_or_init)(weft_once_cell *c, weft_once_cell_future *f,
 	 * final, so the future completes with this value (as the inline path
 	 * in weft/sync.h does). */
 	if (!bad && atomic_load_explicit(&c->state, memory_order_acquire) == ONCE_SET) {
-		f->base.poll = ready_poll;
+		f->base.poll = weft_future_done_poll;
 		f->base.drop = NULL;
 		f->result = 0;
 		f->value = c->value;
