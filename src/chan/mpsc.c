@@ -863,14 +863,6 @@ static weft_poll send_poll(weft_future *base, weft_cx *cx)
 	return WEFT_READY;
 }
 
-/* The poll of an unbounded send after it was ready. */
-static weft_poll send_done_poll(weft_future *base, weft_cx *cx)
-{
-	(void)base;
-	(void)cx;
-	return WEFT_READY;
-}
-
 /* The poll of an unbounded send: ready at once (unless the budget is
  * spent), with nothing to drop. */
 static weft_poll unbounded_send_poll(weft_future *base, weft_cx *cx)
@@ -879,7 +871,8 @@ static weft_poll unbounded_send_poll(weft_future *base, weft_cx *cx)
 
 	if (!weft_coop_proceed(cx))
 		return WEFT_PENDING;
-	f->base.poll = send_done_poll;
+	/* Ready from here on (weft_future_poll skips the call). */
+	f->base.poll = weft_future_done_poll;
 	return push_fast(tx_chan(f->tx), f->value, &f->status);
 }
 
