@@ -81,11 +81,17 @@ int weft_fd_ready_init(weft_fd_ready *f, int fd, unsigned events);
 /*
  * A read of at most `len` bytes from `fd` into `buf`, as a future.
  * Result: `result` holds the bytes read (0 at end of file) or a negative
- * errno.  Buffer lifetime: `buf` must stay valid while the future is alive
- * (until it is ready or dropped), and the kernel never writes to it: on
- * io_uring the kernel reads into a buffer the driver owns, copied to `buf`
- * by the poll that completes; on epoll the read runs inside poll.  The
- * current file position is used (pread offsets are not offered yet).
+ * errno; like read(2), it may be fewer than `len`.  The first poll makes
+ * the read itself in a form that cannot block (read(2) on an O_NONBLOCK fd,
+ * preadv2(2) with RWF_NOWAIT on a blocking one), so bytes already there
+ * cost one syscall and no driver round trip on any thread; only when that
+ * would block does the future wait (on io_uring a blocking fd's read is
+ * then a ring operation, otherwise readiness and the call again).  Buffer
+ * lifetime: `buf` must stay valid while the future is alive (until it is
+ * ready or dropped), and the kernel writes to it only inside a poll: a
+ * ring read fills a buffer the driver owns, copied to `buf` by the poll
+ * that completes.  The current file position is used (pread offsets are
+ * not offered yet).
  */
 typedef struct weft_read {
 	weft_future base;
@@ -108,10 +114,13 @@ int weft_read_init(weft_read *f, int fd, void *buf, size_t len);
 
 /*
  * A write of at most `len` bytes from `buf` to `fd`, as a future.  Result:
- * `result` holds the bytes written or a negative errno.  On io_uring the
- * bytes are copied into a driver buffer when the write starts (its first
- * poll), so `buf` need only be valid until then; on epoll until the future
- * is ready or dropped.  Keep it valid while the future lives.
+ * `result` holds the bytes written or a negative errno; like write(2), it
+ * may be fewer than `len`.  The first poll makes the write itself when it
+ * cannot block, as weft_read does.  On io_uring, a blocking fd's write
+ * that must wait is a ring operation whose bytes are copied into a driver
+ * buffer in that first poll, so `buf` need only be valid until then;
+ * otherwise (epoll, or an O_NONBLOCK fd) until the future is ready or
+ * dropped.  Keep it valid while the future lives.
  */
 typedef struct weft_write {
 	weft_future base;

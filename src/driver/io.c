@@ -9,13 +9,20 @@
  * use the edge-triggered registrations of src/net's sockets
  * (WEFT__POLL_EDGE), which must be forgotten at close.
  *
- * Reads and writes are a small state machine:
- *  - io_uring: submit the read or write; if the kernel answers -EAGAIN (an
- *    fd in O_NONBLOCK mode with nothing to read), wait for readiness and
- *    submit again.
- *  - epoll, kqueue: an fd in O_NONBLOCK mode gets the syscall first
- *    (latency first), then readiness on EAGAIN; a blocking fd waits for
- *    readiness first, so that the syscall does not block the worker.
+ * Reads and writes are a small state machine.  The first poll makes the
+ * call itself, in a form that cannot block (try_nowait): read(2) or
+ * write(2) on an fd in O_NONBLOCK mode, preadv2(2) or pwritev2(2) with
+ * RWF_NOWAIT on a blocking one.  Bytes already there (or room to write)
+ * therefore cost one syscall and no driver round trip, on every thread: a
+ * plain thread's block_on no longer hands the read to a worker's ring.
+ * When that call would block:
+ *  - io_uring: a blocking fd gets the read or write as a ring operation; an
+ *    O_NONBLOCK fd waits for readiness and calls again.
+ *  - epoll, kqueue: readiness, then the call again.  A blocking fd whose
+ *    kind refuses RWF_NOWAIT (EOPNOTSUPP: a tty, say) waits for readiness
+ *    first and then makes the plain call (which another reader of the fd
+ *    can make block: give such fds O_NONBLOCK); on io_uring it goes to the
+ *    ring at once, as before.
  */
 #define _GNU_SOURCE
 #include "weft/io.h"
@@ -25,6 +32,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(weft_io_slot_) == sizeof(struct weft__io_op) &&
@@ -189,7 +197,38 @@ static int start_in_kernel(struct rw *rw)
 	return err;
 }
 
-/* epoll: the syscall itself.  Returns 1 when done, 0 to wait again. */
+/*
+ * The call, in a form that cannot block: the plain call on an O_NONBLOCK
+ * fd, RWF_NOWAIT at the current file position on a blocking one.  Returns
+ * 1 when done (`result` set; a short count is a result, as from read(2)),
+ * 0 when the fd would block, -1 when a blocking fd cannot be asked without
+ * blocking (RWF_NOWAIT refused: EOPNOTSUPP for an fd kind without it,
+ * EINVAL or ENOSYS from a kernel before 4.14).
+ */
+static int try_nowait(struct rw *rw)
+{
+	struct iovec v = { rw->buf, rw->len };
+	ssize_t n;
+
+	if (rw->nonblock)
+		n = rw->write ? write(rw->fd, rw->buf, rw->len) : read(rw->fd, rw->buf, rw->len);
+	else
+		n = rw->write ? pwritev2(rw->fd, &v, 1, -1, RWF_NOWAIT)
+			      : preadv2(rw->fd, &v, 1, -1, RWF_NOWAIT);
+	if (n >= 0) {
+		*rw->result = (long)n;
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	if (!rw->nonblock && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS))
+		return -1;
+	*rw->result = -errno;
+	return 1;
+}
+
+/* epoll, kqueue: the plain call, after readiness, on a blocking fd that
+ * refused RWF_NOWAIT.  Returns 1 when done, 0 to wait again. */
 static int try_syscall(struct rw *rw)
 {
 	ssize_t n = rw->write ? write(rw->fd, rw->buf, rw->len) : read(rw->fd, rw->buf, rw->len);
@@ -215,10 +254,15 @@ static weft_poll rw_step(struct rw *rw, weft_cx *cx)
 		return WEFT_READY; /* init failed: result holds the error */
 	for (;;) {
 		if (*rw->phase == PHASE_START) {
-			if (uring)
-				err = start_in_kernel(rw);
-			else if (rw->nonblock && try_syscall(rw))
+			int now = try_nowait(rw);
+
+			if (now == 1)
 				return WEFT_READY;
+			/* io_uring: a blocking fd's read or write waits in the
+			 * ring, one operation; everything else waits for
+			 * readiness and calls again. */
+			if (uring && !(now == 0 && rw->nonblock))
+				err = start_in_kernel(rw);
 			else
 				err = start_ready_wait(rw);
 			if (err < 0)
@@ -241,11 +285,15 @@ static weft_poll rw_step(struct rw *rw, weft_cx *cx)
 		} else if (res & POLLNVAL) {
 			err = -EBADF;
 			break;
-		} else if (uring) {
+		} else if (uring && !rw->nonblock) {
 			err = start_in_kernel(rw);
-		} else if (try_syscall(rw)) {
-			return WEFT_READY;
 		} else {
+			int now = try_nowait(rw);
+
+			if (now < 0)
+				now = try_syscall(rw);
+			if (now == 1)
+				return WEFT_READY;
 			err = start_ready_wait(rw);
 		}
 		if (err < 0)

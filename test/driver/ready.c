@@ -6,6 +6,10 @@
  */
 #include "driver_test.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <termios.h>
+
 struct writer {
 	int fd;
 	struct test_event *after; /* wait for it before writing (may be NULL) */
@@ -162,6 +166,23 @@ static void block_on_read(weft_runtime *rt, bool nonblock)
 	close(fds[0]);
 }
 
+/* A read of the empty pipe `fds` waits until a plain thread writes. */
+static void block_on_read_waits(weft_runtime *rt, int fds[2])
+{
+	struct writer w = { fds[1], NULL };
+	weft_read rd;
+	pthread_t th;
+	char buf[16];
+
+	CHECK_EQ(weft_read_init(&rd, fds[0], buf, sizeof(buf)), 0);
+	CHECK_EQ(pthread_create(&th, NULL, writer_main, &w), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, 5);
+	CHECK(memcmp(buf, "hello", 5) == 0);
+	weft_future_drop(&rd.base);
+	pthread_join(th, NULL);
+}
+
 /* On the current-thread runtime, tasks run inside block_on: block on the
  * join handle. */
 static void ct_readable(void)
@@ -194,6 +215,132 @@ static void ct_readable(void)
 	close(fds[1]);
 }
 
+/* ---- the call first ------------------------------------------------------ */
+
+static uint64_t submissions(weft_runtime *rt)
+{
+	weft_metrics m;
+
+	memset(&m, 0, sizeof(m));
+	m.size = sizeof(m);
+	CHECK_EQ(weft_runtime_metrics(rt, &m), 0);
+	return m.driver_submissions;
+}
+
+/* A task whose one poll writes three bytes to `wfd` and reads them back
+ * from `rfd`, each future ready in its first poll. */
+struct at_once {
+	weft_future base;
+	int rfd, wfd;
+	char buf[16];
+};
+
+static weft_poll at_once_poll(weft_future *f, weft_cx *cx)
+{
+	struct at_once *t = (struct at_once *)f;
+	weft_write wr;
+	weft_read rd;
+
+	CHECK_EQ(weft_write_init(&wr, t->wfd, "abc", 3), 0);
+	CHECK(weft_future_poll(&wr.base, cx) == WEFT_READY);
+	CHECK_EQ(wr.result, 3);
+	weft_future_drop(&wr.base);
+	CHECK_EQ(weft_read_init(&rd, t->rfd, t->buf, sizeof(t->buf)), 0);
+	CHECK(weft_future_poll(&rd.base, cx) == WEFT_READY);
+	CHECK_EQ(rd.result, 3);
+	CHECK(memcmp(t->buf, "abc", 3) == 0);
+	weft_future_drop(&rd.base);
+	return WEFT_READY;
+}
+
+/*
+ * Bytes already in a pipe, blocking or O_NONBLOCK, are read by the read's
+ * first poll, and a write with room is made by its first poll, without a
+ * driver operation (driver_submissions does not move): in a task, and in
+ * a plain thread's block_on, which on the multi-threaded runtime has no
+ * ring of its own.  What that read would otherwise have cost is in
+ * docs/driver.md (io/block_on_read).
+ */
+static void call_first(weft_runtime *rt, bool nonblock)
+{
+	struct at_once t = { { at_once_poll, NULL }, -1, -1, { 0 } };
+	weft_join_handle h;
+	weft_read rd;
+	char buf[16];
+	uint64_t before;
+	int fds[2];
+
+	drv_pipe(fds);
+	if (nonblock) {
+		CHECK_EQ(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+		CHECK_EQ(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+	}
+	before = submissions(rt);
+	CHECK_EQ(write(fds[1], "hello", 5), 5);
+	CHECK_EQ(weft_read_init(&rd, fds[0], buf, sizeof(buf)), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, 5);
+	CHECK(memcmp(buf, "hello", 5) == 0);
+	weft_future_drop(&rd.base);
+	/* A short read is a result: two of the three bytes. */
+	CHECK_EQ(write(fds[1], "xyz", 3), 3);
+	CHECK_EQ(weft_read_init(&rd, fds[0], buf, 2), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, 2);
+	weft_future_drop(&rd.base);
+	CHECK_EQ(weft_read_init(&rd, fds[0], buf, sizeof(buf)), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, 1);
+	CHECK_EQ(buf[0], 'z');
+	weft_future_drop(&rd.base);
+	t.rfd = fds[0];
+	t.wfd = fds[1];
+	CHECK_EQ(weft_spawn(rt, &t.base, sizeof(t), &h), 0);
+	CHECK_EQ(weft_block_on(rt, &h.base), 0);
+	CHECK_EQ(h.status, 0);
+	weft_join_detach(&h);
+	CHECK_EQ(submissions(rt), before);
+	/* An empty pipe still waits, and gets what comes. */
+	block_on_read_waits(rt, fds);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/*
+ * A pty master refuses RWF_NOWAIT (EOPNOTSUPP): a blocking read of it
+ * takes the fallback (the ring on io_uring; readiness and the plain read
+ * on epoll and kqueue) and still gets the bytes.
+ */
+static void nowait_refused(weft_runtime *rt)
+{
+	struct termios raw;
+	weft_read rd;
+	char buf[16];
+	int m, sl;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) {
+		printf("driver_ready: no pty here (%s); the RWF_NOWAIT fallback is not tried\n",
+		       strerror(errno));
+		if (m >= 0)
+			close(m);
+		return;
+	}
+	sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	CHECK(sl >= 0);
+	CHECK_EQ(tcgetattr(sl, &raw), 0);
+	cfmakeraw(&raw);
+	CHECK_EQ(tcsetattr(sl, TCSANOW, &raw), 0);
+	CHECK_EQ(write(sl, "pty", 3), 3);
+	CHECK_EQ(weft_read_init(&rd, m, buf, sizeof(buf)), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, 3);
+	CHECK(memcmp(buf, "pty", 3) == 0);
+	weft_future_drop(&rd.base);
+	close(sl);
+	close(m);
+}
+
 int main(void)
 {
 	weft_runtime *rt = drv_runtime(2);
@@ -206,7 +353,15 @@ int main(void)
 	}
 	block_on_read(rt, false);
 	block_on_read(rt, true);
+	call_first(rt, false);
+	call_first(rt, true);
+	nowait_refused(rt);
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	ct_readable();
+	rt = drv_runtime(0);
+	call_first(rt, false);
+	call_first(rt, true);
+	nowait_refused(rt);
+	CHECK_EQ(weft_runtime_destroy(rt), 0);
 	return 0;
 }
