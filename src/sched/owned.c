@@ -4,8 +4,9 @@
  * holds.
  *
  * The list is split into OWNED_SHARDS doubly linked lists, each under its
- * own mutex and on its own cache line; a task's shard is chosen from its
- * address at spawn, so spawns on different workers rarely meet.  A task is
+ * own lock (the futex word of common/lock.h) and on its own cache line; a
+ * task's shard is chosen from its address at spawn, so spawns on different
+ * workers rarely meet.  A task is
  * linked at spawn (with a reference that the list owns) and unlinked when
  * it completes, before that reference is released.  Closing the list (at
  * shutdown, before the workers stop) makes later inserts fail, so that no
@@ -19,15 +20,10 @@
 
 int weft__owned_init(struct weft__sched *s)
 {
-	int i, err;
+	int i;
 
 	for (i = 0; i < OWNED_SHARDS; i++) {
-		err = weft__mutex_init(&s->shards[i].lock);
-		if (err != 0) {
-			while (i-- > 0)
-				pthread_mutex_destroy(&s->shards[i].lock);
-			return -err;
-		}
+		weft__lock_init(&s->shards[i].lock);
 		s->shards[i].head = NULL;
 		s->shards[i].closed = false;
 		atomic_init(&s->shards[i].inserted, 0);
@@ -38,10 +34,7 @@ int weft__owned_init(struct weft__sched *s)
 
 void weft__owned_finish(struct weft__sched *s)
 {
-	int i;
-
-	for (i = 0; i < OWNED_SHARDS; i++)
-		pthread_mutex_destroy(&s->shards[i].lock);
+	(void)s; /* the shard locks have no destroy step */
 }
 
 void weft__owned_close(struct weft__sched *s)
@@ -49,9 +42,9 @@ void weft__owned_close(struct weft__sched *s)
 	int i;
 
 	for (i = 0; i < OWNED_SHARDS; i++) {
-		pthread_mutex_lock(&s->shards[i].lock);
+		weft__lock_acquire(&s->shards[i].lock);
 		s->shards[i].closed = true;
-		pthread_mutex_unlock(&s->shards[i].lock);
+		weft__lock_release(&s->shards[i].lock);
 	}
 }
 
@@ -59,9 +52,9 @@ int weft__owned_insert(struct weft__sched *s, struct weft_task *t)
 {
 	struct owned_shard *sh = &s->shards[t->shard];
 
-	pthread_mutex_lock(&sh->lock);
+	weft__lock_acquire(&sh->lock);
 	if (sh->closed) {
-		pthread_mutex_unlock(&sh->lock);
+		weft__lock_release(&sh->lock);
 		return -ESHUTDOWN;
 	}
 	t->owned_prev = NULL;
@@ -74,7 +67,7 @@ int weft__owned_insert(struct weft__sched *s, struct weft_task *t)
 	 * metrics.c) also reads the insert count that includes it. */
 	atomic_store_explicit(&sh->live, atomic_load_explicit(&sh->live, memory_order_relaxed) + 1,
 			      memory_order_release);
-	pthread_mutex_unlock(&sh->lock);
+	weft__lock_release(&sh->lock);
 	return 0;
 }
 
@@ -82,7 +75,7 @@ void weft__owned_remove(struct weft_task *t)
 {
 	struct owned_shard *sh = &t->sched->shards[t->shard];
 
-	pthread_mutex_lock(&sh->lock);
+	weft__lock_acquire(&sh->lock);
 	if (t->owned_prev != NULL)
 		t->owned_prev->owned_next = t->owned_next;
 	else
@@ -92,7 +85,7 @@ void weft__owned_remove(struct weft_task *t)
 	t->owned_prev = t->owned_next = NULL;
 	atomic_store_explicit(&sh->live, atomic_load_explicit(&sh->live, memory_order_relaxed) - 1,
 			      memory_order_relaxed);
-	pthread_mutex_unlock(&sh->lock);
+	weft__lock_release(&sh->lock);
 }
 
 struct weft_task *weft__owned_claim_unfinished(struct weft__sched *s, unsigned *shard)
@@ -103,13 +96,13 @@ struct weft_task *weft__owned_claim_unfinished(struct weft__sched *s, unsigned *
 
 		/* The shard lock keeps the owned-list reference, and so every
 		 * listed task, alive while we look. */
-		pthread_mutex_lock(&sh->lock);
+		weft__lock_acquire(&sh->lock);
 		t = sh->head;
 		while (t != NULL && !weft__state_claim_for_shutdown(&t->state))
 			t = t->owned_next;
 		if (t != NULL)
 			weft__state_ref_inc(&t->state); /* ours, across the unlock */
-		pthread_mutex_unlock(&sh->lock);
+		weft__lock_release(&sh->lock);
 		if (t != NULL)
 			return t;
 	}
