@@ -616,7 +616,8 @@ static inline int bench_main(int argc, char **argv, const char *impl,
 /*
  * The rows that are not Tokio's benches but have the same peers: weft's
  * single-thread primitives (st/), two contended rows, the memory row, and
- * the timer, wake-up, blocking-pool and combinator rows. Same columns as
+ * the timer, wake-up, blocking-pool and combinator rows, the plain-thread
+ * pipe reads (io/) and the spawn_blocking batches as tasks (spawn_fn).  Same columns as
  * BENCH_TOKIO_CASES; bench/run takes the sample counts of both tables.
  * Rows in value mode (see struct bench_case) have batch 1:
  * mem/idle_task_bytes (bytes per idle task, one sample per process, since
@@ -655,6 +656,10 @@ static inline int bench_main(int argc, char **argv, const char *impl,
     X(time_sleep_lateness_1ms, "time/sleep_lateness_1ms", 0, 1000, 10, 1)                               \
     X(wake_remote_idle, "wake/remote_idle", 0, 1000, 10, 1)                                             \
     X(spawn_blocking_burst_100k, "spawn_blocking/burst_100k", 0, 10, 1, 1)                              \
-    X(combinators_join_all_10k, "combinators/join_all_10k", 1, 100, 5, 1)
+    X(combinators_join_all_10k, "combinators/join_all_10k", 1, 100, 5, 1)                               \
+    X(time_timer_churn_4tasks, "time/timer_churn_4tasks", 4, 100, 5, 10000)                             \
+    X(io_block_on_read, "io/block_on_read", 2, 2000, 50, 10)                                            \
+    X(io_ct_block_on_read, "io/ct_block_on_read", 1, 2000, 50, 10)                                      \
+    X(spawn_blocking_spawn_fn, "spawn_blocking/spawn_fn", 0, 50, 3, 1)
 
 #endif /* WEFT_BENCH_HARNESS_H */

@@ -57,6 +57,12 @@ func extraCases() []benchCase {
 		{"time/timer_churn", 0, 50, 3, 10_000, timerChurn},
 		{"spawn_blocking/burst_100k", 0, 10, 1, 1, spawnBlockingBurst},
 		{"combinators/join_all_10k", 1, 100, 5, 1, joinAll10k},
+		{"time/timer_churn_4tasks", 4, 100, 5, 10_000, timerChurn4},
+		{"io/block_on_read", 2, 2000, 50, 10, ioBlockOnRead},
+		// Go has no current-thread runtime: GOMAXPROCS=1 is the closest.
+		{"io/ct_block_on_read", 1, 2000, 50, 10, ioBlockOnRead},
+		// Go's spawn_blocking row is already goroutines (cases.go).
+		{"spawn_blocking/spawn_fn", 0, 50, 3, 1, spawnBlocking},
 	}
 }
 
@@ -593,6 +599,61 @@ func timerChurn(int) runFunc {
 			}
 		}
 		return check(stopped == n, "a 1 s timer fired at once")
+	}
+}
+
+// One iteration as in timerChurn, from 4 goroutines at once (GOMAXPROCS 4),
+// the iterations split between them.
+func timerChurn4(int) runFunc {
+	const tasks = 4
+	return func(n int) error {
+		per := n / tasks
+		var stopped atomic.Int64
+		var wg sync.WaitGroup
+		wg.Add(tasks)
+		for g := 0; g < tasks; g++ {
+			go func() {
+				defer wg.Done()
+				k := int64(0)
+				for i := 0; i < per; i++ {
+					t := time.NewTimer(time.Second)
+					if t.Stop() {
+						k++
+					}
+				}
+				stopped.Add(k)
+			}()
+		}
+		wg.Wait()
+		return check(stopped.Load() == int64(per*tasks), "a 1 s timer fired at once")
+	}
+}
+
+// io/block_on_read, io/ct_block_on_read: the main goroutine writes one byte
+// to a pipe and reads it back through an os.File, which os.Pipe makes
+// non-blocking and registers with the runtime's netpoller (a read that
+// would block parks the goroutine, as a task waits on its reactor).
+func ioBlockOnRead(int) runFunc {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return func(int) error { return err }
+	}
+	one := []byte{'r'}
+	buf := make([]byte, 1)
+	return func(n int) error {
+		for i := 0; i < n; i++ {
+			if _, err := w.Write(one); err != nil {
+				return err
+			}
+			got, err := r.Read(buf)
+			if err != nil {
+				return err
+			}
+			if err := check(got == 1 && buf[0] == 'r', "read"); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 

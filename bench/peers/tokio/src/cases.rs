@@ -976,24 +976,30 @@ fn time_timeout(workers: usize) -> RunFn {
 // blocking jobs, each batch awaited before the next.
 
 fn spawn_blocking(workers: usize) -> RunFn {
+    batches_of_jobs(workers, || tokio::task::spawn_blocking(|| black_box(0usize)))
+}
+
+/// The body of spawn_blocking, with each job started by `job` (a blocking
+/// job there; a task in extra.rs's spawn_blocking/spawn_fn).
+pub(crate) fn batches_of_jobs(workers: usize, job: fn() -> tokio::task::JoinHandle<usize>) -> RunFn {
     const TASKS: usize = 1;
     const NUM_BATCHES: usize = 100;
     const BATCH_SIZE: usize = 16;
     let rt = rt_multi_all(workers);
     Box::new(move |n| {
         for _ in 0..n {
-            let done = rt.block_on(async {
+            let done = rt.block_on(async move {
                 let mut tasks = Vec::with_capacity(TASKS);
                 for _ in 0..TASKS {
-                    tasks.push(tokio::spawn(async {
+                    tasks.push(tokio::spawn(async move {
                         let mut done = 0usize;
                         for _ in 0..NUM_BATCHES {
                             let mut batch = Vec::with_capacity(BATCH_SIZE);
                             for _ in 0..BATCH_SIZE {
-                                batch.push(tokio::task::spawn_blocking(|| black_box(0usize)));
+                                batch.push(job());
                             }
-                            for job in batch {
-                                if job.await.is_ok() {
+                            for handle in batch {
+                                if handle.await.is_ok() {
                                     done += 1;
                                 }
                             }
@@ -1007,7 +1013,7 @@ fn spawn_blocking(workers: usize) -> RunFn {
                 }
                 done
             });
-            check(done == TASKS * NUM_BATCHES * BATCH_SIZE, "blocking jobs were lost")?;
+            check(done == TASKS * NUM_BATCHES * BATCH_SIZE, "jobs were lost")?;
         }
         Ok(())
     })

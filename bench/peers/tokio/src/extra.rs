@@ -23,7 +23,7 @@ use futures_util::task::noop_waker_ref;
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Barrier, Mutex, Notify, OnceCell, RwLock, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::cases::{black_box, case, check, rt_multi, rt_multi_all, vcase};
+use super::cases::{batches_of_jobs, black_box, case, check, rt_multi, rt_multi_all, vcase};
 
 pub fn all() -> Vec<Case> {
     const ST: u64 = 20_000;
@@ -63,6 +63,10 @@ pub fn all() -> Vec<Case> {
         vcase("wake/remote_idle",                    0,  1000,   10, "ns", wake_remote_idle),
         case("spawn_blocking/burst_100k",            0,    10,    1,    1, spawn_blocking_burst),
         case("combinators/join_all_10k",             1,   100,    5,    1, join_all_10k),
+        case("time/timer_churn_4tasks",              4,   100,    5, 10_000, timer_churn_4tasks),
+        case("io/block_on_read",                     2,  2000,   50,   10, io_block_on_read),
+        case("io/ct_block_on_read",                  1,  2000,   50,   10, io_ct_block_on_read),
+        case("spawn_blocking/spawn_fn",              0,    50,    3,    1, spawn_fn),
     ];
     table
 }
@@ -590,32 +594,50 @@ fn mem_idle_task_bytes(workers: usize) -> ValueFn {
 // ---------------------------------------------------------------------------
 // time/
 
-/// One iteration: a 1 s sleep created, polled once (registered), dropped
-/// (cancelled); all from one task on the multi-thread runtime.
-fn timer_churn(workers: usize) -> RunFn {
+/// `n` times: a 1 s sleep created, polled once (registered), dropped
+/// (cancelled). Returns how many of those polls were pending (all of them).
+async fn churn(n: u64) -> u64 {
+    let mut pending = 0u64;
+    for _ in 0..n {
+        let sleep = tokio::time::sleep(Duration::from_secs(1));
+        tokio::pin!(sleep);
+        futures_util::future::poll_fn(|cx| {
+            if sleep.as_mut().poll(cx).is_pending() {
+                pending += 1;
+            }
+            Poll::Ready(())
+        })
+        .await;
+    }
+    pending
+}
+
+/// One iteration: `churn` once, split between `tasks` spawned tasks on
+/// the multi-thread runtime, awaited.
+fn timer_churn_tasks(workers: usize, tasks: u64) -> RunFn {
     let rt = rt_multi_all(workers);
     Box::new(move |n| {
+        let per_task = n / tasks;
         let pending = rt.block_on(async move {
-            tokio::spawn(async move {
-                let mut pending = 0u64;
-                for _ in 0..n {
-                    let sleep = tokio::time::sleep(Duration::from_secs(1));
-                    tokio::pin!(sleep);
-                    futures_util::future::poll_fn(|cx| {
-                        if sleep.as_mut().poll(cx).is_pending() {
-                            pending += 1;
-                        }
-                        Poll::Ready(())
-                    })
-                    .await;
-                }
-                pending
-            })
-            .await
-            .unwrap_or(0)
+            let hs: Vec<_> = (0..tasks).map(|_| tokio::spawn(churn(per_task))).collect();
+            let mut pending = 0u64;
+            for h in hs {
+                pending += h.await.unwrap_or(0);
+            }
+            pending
         });
-        check(pending == n, "a 1 s sleep was ready at once")
+        check(pending == per_task * tasks, "a 1 s sleep was ready at once")
     })
+}
+
+/// From one task.
+fn timer_churn(workers: usize) -> RunFn {
+    timer_churn_tasks(workers, 1)
+}
+
+/// From 4 tasks at once on the 4 workers: the timer wheel under contention.
+fn timer_churn_4tasks(workers: usize) -> RunFn {
+    timer_churn_tasks(workers, 4)
 }
 
 /// Signed nanoseconds from `deadline` to `t`.
@@ -669,7 +691,80 @@ fn wake_remote_idle(workers: usize) -> ValueFn {
 }
 
 // ---------------------------------------------------------------------------
-// spawn_blocking/burst_100k, combinators/join_all_10k
+// io/block_on_read, io/ct_block_on_read
+
+/// A pipe whose read end is registered with the runtime's reactor, as a
+/// Tokio program reads a raw fd: O_NONBLOCK and `AsyncFd`.
+struct PipeRead {
+    rx: tokio::io::unix::AsyncFd<std::fs::File>,
+    tx: std::fs::File,
+}
+
+impl PipeRead {
+    fn new(rt: &tokio::runtime::Runtime) -> PipeRead {
+        use std::os::unix::io::FromRawFd;
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe(2) fills both fds; each is owned by one File from here on.
+        let (rx, tx) = unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0, "pipe");
+            let fl = libc::fcntl(fds[0], libc::F_GETFL);
+            assert_eq!(libc::fcntl(fds[0], libc::F_SETFL, fl | libc::O_NONBLOCK), 0, "fcntl");
+            (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1]))
+        };
+        let _in_rt = rt.enter();
+        PipeRead { rx: tokio::io::unix::AsyncFd::new(rx).expect("AsyncFd"), tx }
+    }
+
+    /// Reads what is there: readiness, then the read, again on WouldBlock.
+    async fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Read;
+        loop {
+            let mut ready = self.rx.readable().await?;
+            match ready.try_io(|f| f.get_ref().read(buf)) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// One iteration: the calling thread (a plain thread, not a worker) writes
+/// one byte to the pipe and `block_on`s the read of it.
+fn block_on_read(rt: tokio::runtime::Runtime) -> RunFn {
+    let p = PipeRead::new(&rt);
+    Box::new(move |n| {
+        use std::io::Write;
+        let mut buf = [0u8; 1];
+        for _ in 0..n {
+            (&p.tx).write_all(b"r").map_err(|e| e.to_string())?;
+            let got = rt.block_on(p.read(&mut buf)).map_err(|e| e.to_string())?;
+            check(got == 1 && buf[0] == b'r', "read")?;
+        }
+        Ok(())
+    })
+}
+
+fn io_block_on_read(workers: usize) -> RunFn {
+    block_on_read(rt_multi_all(workers))
+}
+
+fn io_ct_block_on_read(_workers: usize) -> RunFn {
+    block_on_read(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("building the runtime"),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// spawn_blocking/spawn_fn, spawn_blocking/burst_100k, combinators/join_all_10k
+
+/// One iteration: spawn_blocking/spawn_blocking's 100 batches of 16 no-op
+/// jobs, each job a task (`tokio::spawn`) instead of a blocking job.
+fn spawn_fn(workers: usize) -> RunFn {
+    batches_of_jobs(workers, || tokio::spawn(async { black_box(0usize) }))
+}
 
 /// One iteration: 100,000 no-op spawn_blocking jobs, all joined.
 fn spawn_blocking_burst(workers: usize) -> RunFn {
