@@ -9,8 +9,9 @@
  *   spawn_blocking/spawn_fn        the spawn_blocking case with weft_spawn_fn
  *                                  instead: the functions run as tasks on the
  *                                  workers, as the Go peer's goroutines run
- *                                  on its Ps (weft only: what to use for work
- *                                  that does not block; docs/blocking.md).
+ *                                  on its Ps (what to use for work that does
+ *                                  not block; docs/blocking.md); Tokio's side
+ *                                  uses tokio::spawn.
  *   combinators/join_all_10k       one task awaits a join_all over 10,000
  *                                  futures that are ready after one yield.
  *

@@ -24,7 +24,7 @@
  *
  * Workers: time/timeout 8 (Tokio's bench); time/timer_churn and
  * time/sleep_lateness_1ms one per CPU, as in BENCH_EXTRA_CASES and the
- * peers; time/timer_churn_4tasks (weft's own) 4.
+ * peers; time/timer_churn_4tasks 4, in the peers too.
  */
 #include "common.h"
 
