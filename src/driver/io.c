@@ -42,6 +42,14 @@ _Static_assert(sizeof(weft_io_slot_) == sizeof(struct weft__io_op) &&
 
 #define MAX_IO_LEN ((size_t)1 << 30)
 
+/* preadv2 / pwritev2 with RWF_NOWAIT: Linux 4.14 and later (a build for
+ * another system, such as cross/posix-no-linux.ini, takes the old path). */
+#if WEFT_HAVE_EPOLL && defined(RWF_NOWAIT)
+#define HAVE_RWF_NOWAIT 1
+#else
+#define HAVE_RWF_NOWAIT 0
+#endif
+
 enum { PHASE_START, PHASE_WAIT_READY, PHASE_IN_KERNEL, PHASE_FAILED };
 
 static struct weft__io_op *op_of(weft_io_slot_ *s)
@@ -207,14 +215,20 @@ static int start_in_kernel(struct rw *rw)
  */
 static int try_nowait(struct rw *rw)
 {
-	struct iovec v = { rw->buf, rw->len };
 	ssize_t n;
 
-	if (rw->nonblock)
+	if (rw->nonblock) {
 		n = rw->write ? write(rw->fd, rw->buf, rw->len) : read(rw->fd, rw->buf, rw->len);
-	else
+	} else {
+#if HAVE_RWF_NOWAIT
+		struct iovec v = { rw->buf, rw->len };
+
 		n = rw->write ? pwritev2(rw->fd, &v, 1, -1, RWF_NOWAIT)
 			      : preadv2(rw->fd, &v, 1, -1, RWF_NOWAIT);
+#else
+		return -1; /* no way to ask without blocking */
+#endif
+	}
 	if (n >= 0) {
 		*rw->result = (long)n;
 		return 1;
