@@ -106,7 +106,15 @@ typedef struct weft_runtime_config {
 	unsigned workers;
 	/* Allocator; NULL = the C library's malloc/free.  Copied at creation:
 	 * the struct itself need not outlive the call, but ctx must outlive
-	 * every task of the runtime. */
+	 * every task of the runtime.  With NULL, tasks of up to 192 bytes of
+	 * future are recycled: each thread keeps up to 64 freed task
+	 * allocations of each size for its next spawns, and hands surplus to
+	 * a process-wide depot in batches that other threads take (at most
+	 * 1,024 per size; the rest goes back to free).  That memory stays
+	 * allocated after the runtime is destroyed, until the thread holding
+	 * it exits.  WEFT_TASK_CACHE=0 in the environment turns it off.  A
+	 * runtime with an allocator of its own gets every task allocation and
+	 * free through it. */
 	const weft_allocator *allocator;
 	/* Whether weft_block_on runs queued tasks while it waits (see
 	 * weft_block_on_help).  Default: on. */

@@ -11,6 +11,10 @@
 
 #include "weft/runtime.h"
 
+/* malloc and free (aligned_alloc for alignments above max_align_t): the
+ * allocator of a runtime whose config names none (runtime.c). */
+extern const weft_allocator weft__default_allocator;
+
 /* Allocates `size` bytes aligned to `align` through `a`; NULL on failure. */
 static inline void *weft__alloc(const weft_allocator *a, size_t size, size_t align)
 {

@@ -39,7 +39,7 @@ static void default_free(void *ctx, void *ptr, size_t size, size_t align)
 		weft__aligned_free(ptr);
 }
 
-static const weft_allocator default_allocator = {
+const weft_allocator weft__default_allocator = {
 	.alloc = default_alloc,
 	.free = default_free,
 	.ctx = NULL,
@@ -118,7 +118,7 @@ int weft_runtime_create(const weft_runtime_config *config, weft_runtime **out)
 	    config->block_on_help != WEFT_BLOCK_ON_HELP_ON &&
 	    config->block_on_help != WEFT_BLOCK_ON_HELP_OFF)
 		return -EINVAL;
-	alloc = config->allocator != NULL ? config->allocator : &default_allocator;
+	alloc = config->allocator != NULL ? config->allocator : &weft__default_allocator;
 	if (alloc->alloc == NULL || alloc->free == NULL)
 		return -EINVAL;
 	/* A paused clock needs a single thread that knows when nothing runs. */

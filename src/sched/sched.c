@@ -6,6 +6,9 @@
 
 #include <string.h>
 
+#include "alloc.h"
+#include "task_cache.h"
+
 int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 		     const weft_allocator *alloc, struct weft_runtime *rt)
 {
@@ -13,6 +16,9 @@ int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 	s->alloc = *alloc;
 	s->rt = rt;
 	s->unowned = false;
+	s->task_cache = alloc->alloc == weft__default_allocator.alloc &&
+			alloc->free == weft__default_allocator.free &&
+			weft__task_cache_enabled();
 	memset(&s->obs, 0, sizeof(s->obs));
 	atomic_init(&s->obs.next_id, 0);
 	atomic_init(&s->refs, 1);

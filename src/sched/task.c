@@ -17,7 +17,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "runtime.h"
+#include "task_cache.h"
 #include "weft/metrics.h"
 
 #define FUTURE_ALIGN 16
@@ -32,11 +34,31 @@ static void *task_base(struct weft_task *t)
 	return (t->flags & TASK_F_ANNEX) ? (void *)task_annex(t) : (void *)t;
 }
 
+/* A plain task's allocation: through the task cache on the default
+ * allocator (task_cache.c says why), else the runtime's allocator. */
+static struct weft_task *plain_alloc(struct weft__sched *s, size_t total)
+{
+	if (s->task_cache)
+		return weft__task_cache_alloc(total);
+	return weft__alloc(&s->alloc, total, FUTURE_ALIGN);
+}
+
+static void plain_free(struct weft__sched *s, struct weft_task *t, size_t total)
+{
+	if (s->task_cache)
+		weft__task_cache_free(t, total);
+	else
+		weft__free(&s->alloc, t, total, FUTURE_ALIGN);
+}
+
 static void task_free(struct weft_task *t)
 {
 	struct weft__sched *s = t->sched;
 
-	weft__free(&s->alloc, task_base(t), t->alloc_size, FUTURE_ALIGN);
+	if (t->flags & TASK_F_ANNEX)
+		weft__free(&s->alloc, task_base(t), t->alloc_size, FUTURE_ALIGN);
+	else
+		plain_free(s, t, t->alloc_size);
 	weft__sched_unref(s);
 }
 
@@ -315,12 +337,12 @@ int weft__task_create(struct weft__sched *s, const weft_future *future, size_t s
 	if (s->obs.annex)
 		return task_create_annexed(s, NULL, future, size, handle, out);
 	total = sizeof(struct weft_task) + round_up(size, FUTURE_ALIGN);
-	t = weft__alloc(&s->alloc, total, FUTURE_ALIGN);
+	t = plain_alloc(s, total);
 	if (t == NULL)
 		return -ENOMEM;
 	err = task_init(s, t, total, 0, future, size, handle);
 	if (err < 0) {
-		weft__free(&s->alloc, t, total, FUTURE_ALIGN);
+		plain_free(s, t, total);
 		return err;
 	}
 	*out = t;
