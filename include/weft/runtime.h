@@ -106,8 +106,9 @@ typedef struct weft_runtime_config {
 	unsigned workers;
 	/* Allocator; NULL = the C library's malloc/free.  Copied at creation:
 	 * the struct itself need not outlive the call, but ctx must outlive
-	 * every task of the runtime.  With NULL, tasks of up to 192 bytes of
-	 * future are recycled: each thread keeps up to 64 freed task
+	 * every task of the runtime.  With NULL, the multi-threaded runtime
+	 * recycles task allocations of up to 256 bytes (a 64-byte header and
+	 * a future of up to 192 bytes): each thread keeps up to 64 freed task
 	 * allocations of each size for its next spawns, and hands surplus to
 	 * a process-wide depot in batches that other threads take (at most
 	 * 1,024 per size; the rest goes back to free).  That memory stays

@@ -34,31 +34,29 @@ static void *task_base(struct weft_task *t)
 	return (t->flags & TASK_F_ANNEX) ? (void *)task_annex(t) : (void *)t;
 }
 
-/* A plain task's allocation: through the task cache on the default
- * allocator (task_cache.c says why), else the runtime's allocator. */
-static struct weft_task *plain_alloc(struct weft__sched *s, size_t total)
+/* A task's allocation (its annex and header, or its header): through the
+ * task cache on the default allocator (task_cache.c says why), else the
+ * runtime's allocator. */
+static void *task_alloc(struct weft__sched *s, size_t total)
 {
 	if (s->task_cache)
 		return weft__task_cache_alloc(total);
 	return weft__alloc(&s->alloc, total, FUTURE_ALIGN);
 }
 
-static void plain_free(struct weft__sched *s, struct weft_task *t, size_t total)
+static void task_dealloc(struct weft__sched *s, void *base, size_t total)
 {
 	if (s->task_cache)
-		weft__task_cache_free(t, total);
+		weft__task_cache_free(base, total);
 	else
-		weft__free(&s->alloc, t, total, FUTURE_ALIGN);
+		weft__free(&s->alloc, base, total, FUTURE_ALIGN);
 }
 
 static void task_free(struct weft_task *t)
 {
 	struct weft__sched *s = t->sched;
 
-	if (t->flags & TASK_F_ANNEX)
-		weft__free(&s->alloc, task_base(t), t->alloc_size, FUTURE_ALIGN);
-	else
-		plain_free(s, t, t->alloc_size);
+	task_dealloc(s, task_base(t), t->alloc_size);
 	weft__sched_unref(s);
 }
 
@@ -291,7 +289,7 @@ static int task_create_annexed(struct weft__sched *s, const char *name,
 {
 	size_t total = sizeof(struct task_annex) + sizeof(struct weft_task) +
 		       round_up(size, FUTURE_ALIGN);
-	struct task_annex *a = weft__alloc(&s->alloc, total, FUTURE_ALIGN);
+	struct task_annex *a = task_alloc(s, total);
 	struct weft_task *t;
 	int err;
 
@@ -304,7 +302,7 @@ static int task_create_annexed(struct weft__sched *s, const char *name,
 	t = (struct weft_task *)(a + 1);
 	err = task_init(s, t, total, TASK_F_ANNEX, future, size, handle);
 	if (err < 0) {
-		weft__free(&s->alloc, a, total, FUTURE_ALIGN);
+		task_dealloc(s, a, total);
 		return err;
 	}
 	weft__obs_task_spawn(t);
@@ -337,12 +335,12 @@ int weft__task_create(struct weft__sched *s, const weft_future *future, size_t s
 	if (s->obs.annex)
 		return task_create_annexed(s, NULL, future, size, handle, out);
 	total = sizeof(struct weft_task) + round_up(size, FUTURE_ALIGN);
-	t = plain_alloc(s, total);
+	t = task_alloc(s, total);
 	if (t == NULL)
 		return -ENOMEM;
 	err = task_init(s, t, total, 0, future, size, handle);
 	if (err < 0) {
-		plain_free(s, t, total);
+		task_dealloc(s, t, total);
 		return err;
 	}
 	*out = t;

@@ -24,7 +24,8 @@
  * by the thread that gave it, so taking or giving one is O(1) under the
  * lock.
  *
- * Size classes.  A plain task's allocation is its 64-byte header plus its
+ * Size classes.  A task's allocation is its 64-byte header (after a
+ * 32-byte annex when the task is named or its runtime observed) plus its
  * future rounded up to 16 bytes (task.c).  Every total from 80 to 256
  * bytes (futures of up to 192 bytes) is a class of its own, so a block is
  * only reused at its own size and no allocation grows; other sizes go to
