@@ -75,7 +75,7 @@ struct weft__sched {
 	 * Their references are the same (the list's one is released at
 	 * completion as usual). */
 	bool unowned;
-	/* Its plain tasks' allocations go through task_cache.h: set by
+	/* Its tasks' allocations go through task_cache.h: set by
 	 * weft__sched_init when the allocator is the default one (and
 	 * WEFT_TASK_CACHE does not say 0); a flavour may clear it after
 	 * (the current-thread one does). */
