@@ -18,7 +18,9 @@ struct injector {
 	struct weft__lock lock;          /* a futex word: src/common/lock.h */
 	struct weft_task *head, *tail; /* through queue_next, under lock */
 	bool closed;                   /* under lock */
-	/* Mirrors the list length so "is it empty" costs one load. */
+	size_t listed;                 /* tasks on the list, under lock */
+	/* The list length plus what a pop has cut off a batch and not yet
+	 * put back (injector.c), so "is it empty" costs one load. */
 	_Alignas(64) _Atomic size_t len;
 };
 
@@ -39,7 +41,9 @@ static inline bool weft__injector_push(struct injector *inj, struct weft_task *t
 
 /*
  * Takes up to `max` tasks from the front and returns them linked through
- * queue_next (NULL when empty); *n is set to how many.  Any thread.
+ * queue_next (NULL when empty); *n is set to how many.  The lock is held
+ * for a constant time: a longer list is taken whole and its rest put back
+ * after the unlock.  Any thread.
  */
 struct weft_task *weft__injector_pop_batch(struct injector *inj, size_t max, size_t *n);
 
