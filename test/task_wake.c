@@ -1,6 +1,8 @@
 /* Task wakes: before the poll returns, while running on another thread, after completion. */
 #include "test.h"
 
+#include <sched.h>
+
 /* Wakes itself during its first poll, then returns pending; ready at poll 2. */
 struct self_wake {
 	weft_future base;
@@ -157,6 +159,81 @@ static void test_wake_after_completion(unsigned workers)
 	CHECK_EQ(atomic_load(&polls), 1);
 }
 
+/*
+ * The same with tasks spawned on the workers, whose references on the
+ * scheduler come out of each worker's spare ones (src/sched/task.c): a
+ * parent spawns CHILDREN tasks that keep their wakers and, before them,
+ * SHORT ones that only finish (freed on the workers, so that spare
+ * references pile up and go back).  After weft_runtime_destroy the
+ * scheduler must still be alive for the kept wakers, and freed with the
+ * last of them.
+ */
+#define CHILDREN 100
+#define SHORT 300
+
+struct spawner {
+	weft_future base;
+	weft_runtime *rt;
+	_Atomic int *polls;
+	weft_waker *stash;
+	int err;
+};
+
+static weft_poll short_poll(weft_future *f, weft_cx *cx)
+{
+	(void)f;
+	(void)cx;
+	return WEFT_READY;
+}
+
+static weft_poll spawner_poll(weft_future *f, weft_cx *cx)
+{
+	struct spawner *s = (struct spawner *)f;
+	int i;
+
+	(void)cx;
+	for (i = 0; i < SHORT && s->err == 0; i++) {
+		weft_future sf = { short_poll, NULL };
+
+		s->err = weft_spawn(s->rt, &sf, sizeof sf, NULL);
+	}
+	for (i = 0; i < CHILDREN && s->err == 0; i++) {
+		struct keep_waker k = { { keep_poll, NULL }, s->polls, &s->stash[i] };
+
+		s->err = weft_spawn(s->rt, &k.base, sizeof k, NULL);
+	}
+	return WEFT_READY;
+}
+
+static void test_wakers_of_worker_spawns(unsigned workers)
+{
+	struct test_alloc ta;
+	weft_allocator alloc = test_allocator(&ta);
+	weft_runtime *rt = test_runtime(workers, &alloc);
+	_Atomic int polls = 0;
+	weft_waker stash[CHILDREN];
+	struct spawner sp = { { spawner_poll, NULL }, rt, &polls, stash, 0 };
+	weft_join_handle h;
+	int i;
+
+	memset(stash, 0, sizeof(stash));
+	CHECK_EQ(weft_spawn(rt, &sp.base, sizeof sp, &h), 0);
+	wait_join(rt, &h, workers);
+	CHECK_EQ(((struct spawner *)weft_join_output(&h))->err, 0);
+	weft_join_detach(&h);
+	while (atomic_load(&polls) < CHILDREN)
+		sched_yield();
+	weft_runtime_destroy(rt);
+	CHECK(atomic_load(&ta.allocs) > atomic_load(&ta.frees));
+	for (i = 0; i < CHILDREN; i++) {
+		CHECK(atomic_load(&ta.allocs) > atomic_load(&ta.frees));
+		weft_waker_wake_by_ref(&stash[i]);
+		weft_waker_drop(&stash[i]);
+	}
+	CHECK_EQ(atomic_load(&ta.allocs), atomic_load(&ta.frees));
+	CHECK_EQ(atomic_load(&polls), CHILDREN);
+}
+
 int main(void)
 {
 	unsigned w;
@@ -165,6 +242,8 @@ int main(void)
 		test_wake_before_return(w);
 		test_wake_while_running(w);
 		test_wake_after_completion(w);
+		if (w > 0) /* about workers' spare references */
+			test_wakers_of_worker_spawns(w);
 	}
 	return 0;
 }

@@ -676,6 +676,7 @@ static void *worker_main(void *arg)
 	weft__ctx.owner = w;
 	weft__ctx.worker_id = w->index + 1;
 	weft__ctx.in_runtime = true;
+	weft__sched_ref_cache_start(&mt->base);
 	if (weft__drv_thread_init(w->dt) == 0) {
 		weft__ctx.drv = w->dt;
 		w->driver_ok = true;
@@ -707,6 +708,9 @@ static void *worker_main(void *arg)
 	weft__ctx.drv = NULL;
 	weft__ctx.worker_id = 0;
 	weft__ctx.in_runtime = false;
+	/* Last: the tasks that the ring's drain above freed count too.  The
+	 * runtime still holds its reference (mt_shutdown joins us first). */
+	weft__sched_ref_cache_flush();
 	busy_end(w);
 	return NULL;
 }

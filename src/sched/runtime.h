@@ -95,6 +95,15 @@ struct weft__context {
 	/* The multi-threaded worker's index plus one, 0 on any other thread
 	 * (weft_task_event.worker). */
 	unsigned worker_id;
+	/* A worker's share of its scheduler's reference count (task.c): the
+	 * references its tasks take and drop come out of and go back to
+	 * `ref_spare`, which always holds at least 0 references of
+	 * `ref_sched` taken on the shared count, so the shared word is
+	 * touched once per REF_BATCH instead of once per task.  Set by the
+	 * worker at its start; its spare references are given back
+	 * (weft__sched_ref_cache_flush) before it exits. */
+	struct weft__sched *ref_sched;
+	uint64_t ref_spare;
 };
 
 /* Initial-exec TLS: one instruction per access instead of a call to

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "runtime.h"
 #include "task_cache.h"
 
 int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
@@ -25,14 +26,36 @@ int weft__sched_init(struct weft__sched *s, const struct weft__sched_ops *ops,
 	return weft__owned_init(s);
 }
 
-void weft__sched_unref(struct weft__sched *s)
+void weft__sched_unref_n(struct weft__sched *s, uint64_t n)
 {
 	/* AcqRel: the last reference sees every task's writes before the
 	 * scheduler memory is freed; pairs with the other decrements. */
-	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+	if (atomic_fetch_sub_explicit(&s->refs, n, memory_order_acq_rel) == n) {
 		weft__owned_finish(s);
 		s->ops->destroy(s);
 	}
+}
+
+void weft__sched_unref(struct weft__sched *s)
+{
+	weft__sched_unref_n(s, 1);
+}
+
+void weft__sched_ref_cache_start(struct weft__sched *s)
+{
+	weft__ctx.ref_sched = s;
+	weft__ctx.ref_spare = 0;
+}
+
+void weft__sched_ref_cache_flush(void)
+{
+	struct weft__sched *s = weft__ctx.ref_sched;
+	uint64_t n = weft__ctx.ref_spare;
+
+	weft__ctx.ref_sched = NULL;
+	weft__ctx.ref_spare = 0;
+	if (s != NULL && n != 0)
+		weft__sched_unref_n(s, n);
 }
 
 void weft__sched_close(struct weft__sched *s)

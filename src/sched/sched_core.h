@@ -63,7 +63,6 @@ struct weft__sched_ops {
 struct weft__sched {
 	const struct weft__sched_ops *ops;
 	weft_allocator alloc;
-	_Atomic uint64_t refs;
 	struct weft_runtime *rt;
 	/* Hooks, ids and reports (observe.h); zero: not observed. */
 	struct weft__observer obs;
@@ -81,6 +80,10 @@ struct weft__sched {
 	 * (the current-thread one does). */
 	bool task_cache;
 	struct owned_shard shards[OWNED_SHARDS];
+	/* On a line of its own: every spawn and every free of a task off a
+	 * worker writes it, and the fields above are read by every poll. */
+	_Alignas(64) _Atomic uint64_t refs;
+	char refs_pad_[64 - sizeof(uint64_t)];
 };
 
 /* ---- sched.c ------------------------------------------------------------ */
@@ -97,6 +100,17 @@ static inline void weft__sched_ref(struct weft__sched *s)
 }
 /* Drops a reference; the last one calls ops->destroy. */
 void weft__sched_unref(struct weft__sched *s);
+/* Drops `n` references at once (n > 0); the last one calls ops->destroy. */
+void weft__sched_unref_n(struct weft__sched *s, uint64_t n);
+/*
+ * A worker's cache of references on its scheduler (weft__ctx.ref_sched,
+ * task.c).  start: from now on the tasks of `s` that this thread spawns or
+ * frees take and drop their references through the thread's spare ones.
+ * flush: gives every spare reference back; called by the worker before it
+ * exits, while the runtime still holds its own reference.
+ */
+void weft__sched_ref_cache_start(struct weft__sched *s);
+void weft__sched_ref_cache_flush(void);
 /* Refuses new spawns from now on. */
 void weft__sched_close(struct weft__sched *s);
 /*

@@ -52,12 +52,55 @@ static void task_dealloc(struct weft__sched *s, void *base, size_t total)
 		weft__free(&s->alloc, base, total, FUTURE_ALIGN);
 }
 
+/*
+ * A task's reference on its scheduler.  On a worker of that scheduler it
+ * comes out of the worker's spare references (weft__ctx.ref_spare), which
+ * are taken from the shared count REF_BATCH at a time and given back when
+ * more than twice that pile up; elsewhere it is the shared count itself.
+ * The spare references are real ones, so the shared count is never below
+ * the number of live tasks plus the runtime's own: a scheduler cannot be
+ * freed early, only later (the worker gives its spare ones back when it
+ * exits, before the runtime drops its reference).  With the count moved
+ * to every thread that spawns and frees tasks, its line went back and
+ * forth between the spawner and the workers once per task
+ * (docs/benchmarks.md, fourteenth session).
+ */
+#define REF_BATCH 32
+
+static inline void task_sched_ref(struct weft__sched *s)
+{
+	if (weft__ctx.ref_sched == s) {
+		if (weft__ctx.ref_spare == 0) {
+			/* Relaxed: as weft__sched_ref, from the reference the
+			 * runtime keeps while its workers run. */
+			atomic_fetch_add_explicit(&s->refs, REF_BATCH, memory_order_relaxed);
+			weft__ctx.ref_spare = REF_BATCH;
+		}
+		weft__ctx.ref_spare--;
+		return;
+	}
+	weft__sched_ref(s);
+}
+
+static inline void task_sched_unref(struct weft__sched *s)
+{
+	if (weft__ctx.ref_sched == s) {
+		if (++weft__ctx.ref_spare <= 2 * REF_BATCH)
+			return;
+		/* Never the last reference: REF_BATCH stay spare. */
+		weft__ctx.ref_spare -= REF_BATCH;
+		weft__sched_unref_n(s, REF_BATCH);
+		return;
+	}
+	weft__sched_unref(s);
+}
+
 static void task_free(struct weft_task *t)
 {
 	struct weft__sched *s = t->sched;
 
 	task_dealloc(s, task_base(t), t->alloc_size);
-	weft__sched_unref(s);
+	task_sched_unref(s);
 }
 
 static void task_ref_dec_n(struct weft_task *t, uint64_t n)
@@ -265,10 +308,10 @@ static int task_init(struct weft__sched *s, struct weft_task *t, size_t total, u
 	t->flags = flags;
 	memcpy(task_future(t), future, size);
 
-	weft__sched_ref(s);
+	task_sched_ref(s);
 	err = s->unowned ? 0 : weft__owned_insert(s, t);
 	if (err < 0) {
-		weft__sched_unref(s);
+		task_sched_unref(s);
 		return err;
 	}
 	if (handle != NULL)
