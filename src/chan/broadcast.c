@@ -32,7 +32,6 @@
  * watch.c, holds that protocol.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "chan_internal.h"
@@ -144,7 +143,7 @@ int weft_broadcast_send(weft_broadcast_tx *tx, const void *value)
 	 * as with any send racing a subscribe. */
 	if (atomic_load_explicit(&ch->receivers, memory_order_relaxed) == 0)
 		return -EPIPE;
-	pthread_mutex_lock(&ch->core.lock);
+	weft__lock_acquire(&ch->core.lock);
 	/* Relaxed: tail only changes under the lock we hold. */
 	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 	slot = slot_of(ch, t);

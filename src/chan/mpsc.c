@@ -110,7 +110,6 @@
  * bounded one keeps send_poll and its state word.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "chan_internal.h"
@@ -164,8 +163,9 @@ struct mpsc {
 	size_t capacity;
 	_Atomic uint64_t senders;
 	_Atomic uint64_t refs;
-	/* Under lock. */
-	pthread_mutex_t lock;
+	/* Under lock (the futex word of common/lock.h; growth and recycling
+	 * only, once per block). */
+	struct weft__lock lock;
 	struct block *last;
 	char pad2[64];
 	/* The receiver only. */
@@ -231,7 +231,7 @@ CHAN_COLD static int grow(struct mpsc *ch, uint64_t t)
 	uint64_t limit;
 	int err = 0;
 
-	pthread_mutex_lock(&ch->lock);
+	weft__lock_acquire(&ch->lock);
 	/* Relaxed: limit only changes under the lock we hold. */
 	limit = atomic_load_explicit(&ch->limit, memory_order_relaxed);
 	if (limit <= t) {
@@ -241,7 +241,7 @@ CHAN_COLD static int grow(struct mpsc *ch, uint64_t t)
 		else
 			err = -ENOMEM;
 	}
-	pthread_mutex_unlock(&ch->lock);
+	weft__lock_release(&ch->lock);
 	return err;
 }
 
@@ -306,14 +306,14 @@ static void recycle(struct mpsc *ch, struct block *b)
 	uint64_t limit, tail;
 	bool reuse;
 
-	pthread_mutex_lock(&ch->lock);
+	weft__lock_acquire(&ch->lock);
 	/* Relaxed: limit changes only under the lock; tail is a heuristic. */
 	limit = atomic_load_explicit(&ch->limit, memory_order_relaxed);
 	tail = atomic_load_explicit(&ch->tail, memory_order_relaxed) & ~TAIL_CLOSED;
 	reuse = limit - tail < SPARE_SLOTS;
 	if (reuse)
 		chain_append_locked(ch, b, limit);
-	pthread_mutex_unlock(&ch->lock);
+	weft__lock_release(&ch->lock);
 	if (!reuse)
 		weft__chan_free(b);
 }
@@ -581,7 +581,6 @@ static void chan_free(struct mpsc *ch)
 	/* weft_mpsc_rx_release took the receiver's waker back and dropped it. */
 	if (ch->bounded)
 		weft__sem_finish(&ch->sem);
-	pthread_mutex_destroy(&ch->lock);
 	weft__chan_free_aligned(ch);
 }
 
@@ -613,13 +612,11 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	first = block_alloc(ch);
 	if (first == NULL)
 		goto err_free_ch;
-	err = weft__mutex_init(&ch->lock);
-	if (err != 0)
-		goto err_free_first;
+	weft__lock_init(&ch->lock);
 	if (bounded) {
 		err = weft__sem_init(&ch->sem, capacity, capacity);
 		if (err != 0)
-			goto err_lock;
+			goto err_free_first;
 	}
 	block_reset(first, 0);
 	atomic_init(&ch->tail, 0);
@@ -641,8 +638,6 @@ static int chan_create(size_t elem_size, size_t capacity, bool bounded, weft_mps
 	*rx = (weft_mpsc_rx *)(void *)ch;
 	return 0;
 
-err_lock:
-	pthread_mutex_destroy(&ch->lock);
 err_free_first:
 	weft__chan_free(first);
 err_free_ch:

@@ -20,7 +20,6 @@
  * least that new.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "chan_internal.h"
@@ -118,7 +117,7 @@ int weft_watch_send(weft_watch_tx *tx, const void *value)
 
 	if (tx == NULL || value == NULL)
 		return -EINVAL;
-	pthread_mutex_lock(&ch->core.lock);
+	weft__lock_acquire(&ch->core.lock);
 	/* Relaxed: seq only changes under the lock we hold. */
 	s = atomic_load_explicit(&ch->seq, memory_order_relaxed);
 	/* Relaxed: the release stores of the words order it
@@ -195,11 +194,11 @@ int weft_watch_read(weft_watch_rx *rx, void *out, uint64_t *version)
 		if (s1 == s2)
 			goto done;
 	}
-	pthread_mutex_lock(&ch->core.lock);
+	weft__lock_acquire(&ch->core.lock);
 	/* Relaxed: no send runs while we hold the lock. */
 	s1 = atomic_load_explicit(&ch->seq, memory_order_relaxed);
 	words_load(out, ch->value, ch->elem_size);
-	pthread_mutex_unlock(&ch->core.lock);
+	weft__lock_release(&ch->core.lock);
 done:
 	rx->seen = s1;
 	if (version != NULL)
