@@ -101,7 +101,9 @@ struct weft__context {
 	 * `ref_sched` taken on the shared count, so the shared word is
 	 * touched once per REF_BATCH instead of once per task.  Set by the
 	 * worker at its start; its spare references are given back
-	 * (weft__sched_ref_cache_flush) before it exits. */
+	 * (weft__sched_ref_cache_flush) before it exits.  Only workers
+	 * change them, and a worker never enters block_on (in_runtime), so
+	 * block_on's save and restore of this struct leaves them alone. */
 	struct weft__sched *ref_sched;
 	uint64_t ref_spare;
 };
