@@ -9,18 +9,6 @@
 /* Far more polls than any run needs; reaching it means the work was lost. */
 #define MAX_POLLS 10000000L
 
-struct flag_task {
-	weft_future base;
-	_Atomic int *ran;
-};
-
-static weft_poll flag_task_poll(weft_future *f, weft_cx *cx)
-{
-	(void)cx;
-	atomic_fetch_add(((struct flag_task *)f)->ran, 1);
-	return WEFT_READY;
-}
-
 struct driver {
 	weft_future base;
 	bool abort_mode;
@@ -58,7 +46,7 @@ static weft_poll driver_poll(weft_future *f, weft_cx *cx)
 			p.ready = &never;
 			CHECK_EQ(weft_spawn(rt, &p.base, sizeof p, &d->h), 0);
 		} else {
-			struct flag_task t = { { flag_task_poll, NULL }, &d->ran };
+			struct test_count_task t = { { test_count_task_poll, NULL }, &d->ran };
 
 			CHECK_EQ(weft_spawn(rt, &t.base, sizeof t, NULL), 0);
 		}

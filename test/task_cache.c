@@ -163,25 +163,12 @@ static void *part_flood(void *arg)
 
 /* ---- a runtime ---------------------------------------------------------------- */
 
-/* A task that counts its run. */
-struct counter {
-	weft_future base;
-	_Atomic long *done;
-};
-
-static weft_poll counter_poll(weft_future *f, weft_cx *cx)
-{
-	(void)cx;
-	atomic_fetch_add(((struct counter *)f)->done, 1);
-	return WEFT_READY;
-}
-
 /* Twice: spawns a task, joins it, releases the handle. */
 struct spawn_twice {
 	weft_future base;
 	WEFT_ASYNC_STATE;
 	weft_join_handle h;
-	_Atomic long ran;
+	_Atomic int ran;
 	int i, err;
 };
 
@@ -191,7 +178,7 @@ static weft_poll spawn_twice_poll(weft_future *f, weft_cx *cx)
 
 	WEFT_ASYNC_BEGIN(s);
 	for (s->i = 0; s->i < 2; s->i++) {
-		struct counter n = { { counter_poll, NULL }, &s->ran };
+		struct test_count_task n = { { test_count_task_poll, NULL }, &s->ran };
 
 		s->err = weft_spawn(weft_runtime_current(), &n.base, sizeof n, &s->h);
 		if (s->err < 0)
@@ -272,7 +259,7 @@ static void *part_runtime(void *arg)
  * takes grow; cache off, they do not.  Every task runs (its counter). */
 static void test_remote_spawns(bool enabled)
 {
-	static _Atomic long done;
+	static _Atomic int done;
 	weft_runtime_config cfg;
 	weft_runtime *rt;
 	uint64_t takes = 0;
@@ -285,7 +272,7 @@ static void test_remote_spawns(bool enabled)
 		if (round == 1)
 			takes = weft__task_cache_depot_takes();
 		for (i = 0; i < 1000; i++) {
-			struct counter c = { { counter_poll, NULL }, &done };
+			struct test_count_task c = { { test_count_task_poll, NULL }, &done };
 
 			CHECK_EQ(weft_spawn(rt, &c.base, sizeof c, NULL), 0);
 		}

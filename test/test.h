@@ -60,6 +60,20 @@ static inline void test_sleep_ms(long ms)
 		;
 }
 
+
+/* A task that adds one to *count when it is polled (it is ready at its
+ * first poll, so it counts its one run). */
+struct test_count_task {
+	weft_future base;
+	_Atomic int *count;
+};
+
+static inline weft_poll test_count_task_poll(weft_future *f, weft_cx *cx)
+{
+	(void)cx;
+	atomic_fetch_add(((struct test_count_task *)f)->count, 1);
+	return WEFT_READY;
+}
 /* A runtime with `workers` workers, or a current-thread one for 0. */
 static inline weft_runtime *test_runtime(unsigned workers, const weft_allocator *alloc)
 {

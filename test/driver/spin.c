@@ -132,19 +132,6 @@ static void test_spin_off(void)
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
 
-/* A task that counts its poll. */
-struct one_shot {
-	weft_future base;
-	_Atomic int *ran;
-};
-
-static weft_poll one_shot_poll(weft_future *f, weft_cx *cx)
-{
-	(void)cx;
-	atomic_fetch_add(((struct one_shot *)f)->ran, 1);
-	return WEFT_READY;
-}
-
 /* A task that sleeps `ns` on the runtime clock. */
 struct sleeper {
 	weft_future base;
@@ -180,7 +167,7 @@ static void test_spin_ends(void)
 {
 	weft_runtime *rt = spin_runtime(LONG_SPIN_NS);
 	struct test_event polled;
-	struct one_shot o = { .base = { .poll = one_shot_poll } };
+	struct test_count_task o = { .base = { .poll = test_count_task_poll } };
 	struct sleeper s = { .base = { .poll = sleeper_poll, .drop = sleeper_drop } };
 	weft_join_handle h_wait, h;
 	struct ready_task t;
@@ -198,7 +185,7 @@ static void test_spin_ends(void)
 		/* An unpark: the worker must leave its spin to run the task. */
 		wait_parked(rt, before);
 		before = parks(rt);
-		o.ran = &ran;
+		o.count = &ran;
 		CHECK_EQ(weft_spawn(rt, &o.base, sizeof(o), &h), 0);
 		CHECK_EQ(weft_block_on(rt, &h.base), 0);
 		CHECK_EQ(h.status, 0);

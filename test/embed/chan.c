@@ -106,19 +106,6 @@ static void messages_from_thread(void)
 	CHECK_EQ(weft_runtime_destroy(rt), 0);
 }
 
-/* A task that sets a flag. */
-struct flag_task {
-	weft_future base;
-	_Atomic int *flag;
-};
-
-static weft_poll flag_poll(weft_future *f, weft_cx *cx)
-{
-	(void)cx;
-	atomic_store(((struct flag_task *)f)->flag, 1);
-	return WEFT_READY;
-}
-
 struct spawner {
 	weft_runtime *rt;
 	_Atomic int *flag;
@@ -128,7 +115,7 @@ struct spawner {
 static void *spawner_main(void *arg)
 {
 	struct spawner *sp = arg;
-	struct flag_task t = { { flag_poll, NULL }, sp->flag };
+	struct test_count_task t = { { test_count_task_poll, NULL }, sp->flag };
 
 	emb_wait_host_waiting(sp->wait_for); /* the host sleeps on the fd */
 	CHECK_EQ(weft_spawn(sp->rt, &t.base, sizeof(t), NULL), 0);

@@ -178,18 +178,6 @@ struct foreign {
 	unsigned wait_for; /* emb_wait_host_waiting's n before the timer starts */
 };
 
-struct done_task {
-	weft_future base;
-	_Atomic int *done;
-};
-
-static weft_poll done_poll(weft_future *f, weft_cx *cx)
-{
-	(void)cx;
-	atomic_store(((struct done_task *)f)->done, 1);
-	return WEFT_READY;
-}
-
 static void *foreign_main(void *arg)
 {
 	struct foreign *fo = arg;
@@ -207,7 +195,7 @@ static void *foreign_main(void *arg)
 	CHECK_EQ(weft_runtime_destroy(other), 0);
 	/* Tell the host through the runtime, which wakes it. */
 	{
-		struct done_task d = { { done_poll, NULL }, fo->done };
+		struct test_count_task d = { { test_count_task_poll, NULL }, fo->done };
 
 		CHECK_EQ(weft_spawn(fo->rt, &d.base, sizeof(d), NULL), 0);
 	}
