@@ -315,17 +315,34 @@ static inline bool weft__sem_take_inline(struct weft__sem *s, size_t cur, size_t
 						       memory_order_relaxed);
 }
 
-/* Private: the end of an inline poll that took the permits.  The budget
- * was not exhausted (the caller checked): this spends one unit, as
- * weft_coop_proceed would.  The acquire's own state is left alone: with no
- * drop function and a poll that only reports ready, nothing reads it. */
-static inline weft_poll weft__lock_ready(weft_future *base, int *result, weft_cx *cx)
+/*
+ * Private: the stores of an inline first poll that is about to take its
+ * permits, made before the CAS that takes them rather than after it.  A
+ * locked instruction waits for every store before it to leave the store
+ * buffer, so stores between the lock's CAS and the unlock's cost the
+ * unlock their latency; stores before the lock's CAS share that wait with
+ * the stores the future's constructor made.  The future becomes complete
+ * (no drop function, a poll that only reports ready; nothing reads the
+ * acquire's state) and the budget spends one unit, as weft_coop_proceed
+ * would.  The caller checked that the budget is not exhausted.  If the CAS
+ * then fails, weft__lock_ready_undo gives the unit back; the slow path
+ * rewrites the future's poll and result itself.
+ */
+static inline void weft__lock_ready_first(weft_future *base, int *result, weft_cx *cx)
 {
 	if (cx->budget != WEFT_COOP_UNCONSTRAINED)
 		cx->budget--;
 	base->poll = weft_future_done_poll;
 	*result = 0;
-	return WEFT_READY;
+}
+
+/* Private: undoes weft__lock_ready_first's budget unit after a failed CAS
+ * (a budget that was unconstrained was not touched, and one unit less
+ * than a real budget is never the unconstrained value). */
+static inline void weft__lock_ready_undo(weft_cx *cx)
+{
+	if (cx->budget != WEFT_COOP_UNCONSTRAINED)
+		cx->budget++;
 }
 
 /* Private: the first poll of an inline mutex lock future. */
@@ -335,8 +352,12 @@ static inline weft_poll weft__mutex_lock_poll_inline(weft_future *f, weft_cx *cx
 	struct weft__sem *s = self->wait.sem;
 
 	/* A mutex's only free state is exactly one permit, nobody queued. */
-	if (!weft_coop_exhausted(cx) && weft__sem_take_inline(s, WEFT__SEM_ONE, 1))
-		return weft__lock_ready(f, &self->result, cx);
+	if (!weft_coop_exhausted(cx)) {
+		weft__lock_ready_first(f, &self->result, cx);
+		if (weft__sem_take_inline(s, WEFT__SEM_ONE, 1))
+			return WEFT_READY;
+		weft__lock_ready_undo(cx);
+	}
 	(weft_mutex_lock)((weft_mutex *)(void *)s, self);
 	return weft_future_poll(f, cx);
 }
@@ -405,8 +426,12 @@ static inline weft_poll weft__rwlock_read_poll_inline(weft_future *f, weft_cx *c
 	weft_rwlock_read_future *self = (weft_rwlock_read_future *)f;
 	struct weft__sem *s = self->wait.sem;
 
-	if (!weft_coop_exhausted(cx) && weft__rwlock_take_read(s))
-		return weft__lock_ready(f, &self->result, cx);
+	if (!weft_coop_exhausted(cx)) {
+		weft__lock_ready_first(f, &self->result, cx);
+		if (weft__rwlock_take_read(s))
+			return WEFT_READY;
+		weft__lock_ready_undo(cx);
+	}
 	(weft_rwlock_read)((weft_rwlock *)(void *)s, self);
 	return weft_future_poll(f, cx);
 }
@@ -419,11 +444,14 @@ static inline weft_poll weft__rwlock_write_poll_inline(weft_future *f, weft_cx *
 	weft_rwlock *rw = (weft_rwlock *)(void *)s;
 
 	/* A free rwlock holds exactly max permits, nobody queued. */
-	if (!weft_coop_exhausted(cx) &&
-	    weft__sem_take_inline(s, s->max << WEFT__SEM_SHIFT, s->max)) {
-		/* Relaxed: ordered by the permits (src/sync/rwlock.c). */
-		atomic_store_explicit(&rw->writer, 1, memory_order_relaxed);
-		return weft__lock_ready(f, &self->result, cx);
+	if (!weft_coop_exhausted(cx)) {
+		weft__lock_ready_first(f, &self->result, cx);
+		if (weft__sem_take_inline(s, s->max << WEFT__SEM_SHIFT, s->max)) {
+			/* Relaxed: ordered by the permits (src/sync/rwlock.c). */
+			atomic_store_explicit(&rw->writer, 1, memory_order_relaxed);
+			return WEFT_READY;
+		}
+		weft__lock_ready_undo(cx);
 	}
 	(weft_rwlock_write)(rw, self);
 	return weft_future_poll(f, cx);

@@ -1,4 +1,4 @@
-/* RwLock: shared readers, exclusive writer, a queued writer bars later readers, reader cap, downgrade, stress on 4 workers. */
+/* RwLock: shared readers, exclusive writer, a queued writer bars later readers, reader cap, downgrade, the inline first polls' budget (and the mutex's), stress on 4 workers. */
 #include "sync_test.h"
 
 static void test_policy_by_hand(void)
@@ -68,6 +68,145 @@ static void test_policy_by_hand(void)
 	CHECK_EQ(weft_rwlock_try_write(&rw), 0);
 	CHECK_EQ(weft_rwlock_unlock_write(&rw), 0);
 	CHECK_EQ(hand_refs(&hw) + hand_refs(&hr1) + hand_refs(&hr2) + hand_refs(&hw2), 0);
+	weft_rwlock_finish(&rw);
+}
+
+/*
+ * The inline first polls (the header's weft_mutex_lock, weft_rwlock_read
+ * and weft_rwlock_write) spend the coop budget exactly as the exported
+ * futures do: one unit when they take the lock at once, and when the lock
+ * is held or the budget spent, what the exported poll leaves (the inline
+ * one spends its unit before the CAS and gives it back when the CAS
+ * fails).  Each kind runs the same three polls both ways.
+ */
+struct lock_kind {
+	void *lock;
+	weft_future *fut;
+	const int *result;
+	/* Makes `fut` for `lock`, through the inline form or the exported one. */
+	void (*make)(struct lock_kind *k, bool use_inline);
+	/* Holds the lock another way (a try form), and lets it go. */
+	int (*hold)(void *lock);
+	int (*let_go)(void *lock);
+	/* Releases what `fut` acquired. */
+	int (*unlock)(void *lock);
+};
+
+struct budgets_seen {
+	uint32_t ready, held, exhausted;
+};
+
+static void lock_budgets(struct lock_kind *k, bool use_inline, uint32_t start,
+			 struct budgets_seen *seen)
+{
+	struct hand h;
+
+	hand_init(&h);
+	/* Free: ready at the first poll. */
+	h.cx.budget = start;
+	k->make(k, use_inline);
+	CHECK_EQ(hand_poll(&h, k->fut), WEFT_READY);
+	CHECK_EQ(*k->result, 0);
+	seen->ready = h.cx.budget;
+	weft_future_drop(k->fut);
+	CHECK_EQ(k->unlock(k->lock), 0);
+
+	/* Held: pending, then handed the lock by the release. */
+	CHECK_EQ(k->hold(k->lock), 0);
+	h.cx.budget = start;
+	k->make(k, use_inline);
+	CHECK_EQ(hand_poll(&h, k->fut), WEFT_PENDING);
+	seen->held = h.cx.budget;
+	CHECK_EQ(hand_wakes(&h), 0);
+	CHECK_EQ(k->let_go(k->lock), 0);
+	CHECK_EQ(hand_wakes(&h), 1);
+	CHECK_EQ(hand_poll(&h, k->fut), WEFT_READY);
+	CHECK_EQ(*k->result, 0);
+	weft_future_drop(k->fut);
+	CHECK_EQ(k->unlock(k->lock), 0);
+
+	/* A spent budget: pending with a wake to run again, the lock free. */
+	h.cx.budget = 0;
+	k->make(k, use_inline);
+	CHECK_EQ(hand_poll(&h, k->fut), WEFT_PENDING);
+	seen->exhausted = h.cx.budget;
+	CHECK_EQ(hand_wakes(&h), 2);
+	CHECK_EQ(k->hold(k->lock), 0); /* nothing was taken */
+	CHECK_EQ(k->let_go(k->lock), 0);
+	h.cx.budget = start;
+	CHECK_EQ(hand_poll(&h, k->fut), WEFT_READY);
+	weft_future_drop(k->fut);
+	CHECK_EQ(k->unlock(k->lock), 0);
+	CHECK_EQ(hand_refs(&h), 0);
+}
+
+static void check_inline_budgets(struct lock_kind *k)
+{
+	static const uint32_t starts[] = { 3, 1, WEFT_COOP_BUDGET, WEFT_COOP_UNCONSTRAINED };
+	size_t i;
+
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		struct budgets_seen in, out;
+
+		lock_budgets(k, true, starts[i], &in);
+		lock_budgets(k, false, starts[i], &out);
+		CHECK_EQ(in.ready, starts[i] == WEFT_COOP_UNCONSTRAINED ? starts[i] : starts[i] - 1);
+		CHECK_EQ(in.ready, out.ready);
+		CHECK_EQ(in.held, out.held);
+		CHECK_EQ(in.exhausted, out.exhausted);
+	}
+}
+
+static weft_mutex_lock_future mutex_fut;
+static weft_rwlock_read_future read_fut;
+static weft_rwlock_write_future write_fut;
+
+static void make_mutex_lock(struct lock_kind *k, bool use_inline)
+{
+	CHECK_EQ(use_inline ? weft_mutex_lock(k->lock, &mutex_fut)
+			    : (weft_mutex_lock)(k->lock, &mutex_fut), 0);
+}
+
+static void make_read(struct lock_kind *k, bool use_inline)
+{
+	CHECK_EQ(use_inline ? weft_rwlock_read(k->lock, &read_fut)
+			    : (weft_rwlock_read)(k->lock, &read_fut), 0);
+}
+
+static void make_write(struct lock_kind *k, bool use_inline)
+{
+	CHECK_EQ(use_inline ? weft_rwlock_write(k->lock, &write_fut)
+			    : (weft_rwlock_write)(k->lock, &write_fut), 0);
+}
+
+static int mutex_try(void *m) { return weft_mutex_try_lock(m); }
+static int mutex_unlock(void *m) { return weft_mutex_unlock(m); }
+static int try_read(void *rw) { return weft_rwlock_try_read(rw); }
+static int try_write(void *rw) { return weft_rwlock_try_write(rw); }
+static int unlock_read(void *rw) { return weft_rwlock_unlock_read(rw); }
+static int unlock_write(void *rw) { return weft_rwlock_unlock_write(rw); }
+
+static void test_inline_budgets(void)
+{
+	weft_mutex m;
+	weft_rwlock rw;
+	struct lock_kind mutex = { &m, &mutex_fut.base, &mutex_fut.result, make_mutex_lock,
+				   mutex_try, mutex_unlock, mutex_unlock };
+	/* A reader waits for a writer; a writer for a reader. */
+	struct lock_kind reader = { &rw, &read_fut.base, &read_fut.result, make_read,
+				    try_write, unlock_write, unlock_read };
+	struct lock_kind writer = { &rw, &write_fut.base, &write_fut.result, make_write,
+				    try_read, unlock_read, unlock_write };
+
+	CHECK_EQ(weft_mutex_init(&m), 0);
+	CHECK_EQ(weft_rwlock_init(&rw), 0);
+	check_inline_budgets(&mutex);
+	check_inline_budgets(&reader);
+	check_inline_budgets(&writer);
+	CHECK(!weft_mutex_is_locked(&m));
+	CHECK_EQ(weft_rwlock_try_write(&rw), 0);
+	CHECK_EQ(weft_rwlock_unlock_write(&rw), 0);
+	weft_mutex_finish(&m);
 	weft_rwlock_finish(&rw);
 }
 
@@ -250,6 +389,7 @@ int main(void)
 
 	test_policy_by_hand();
 	test_reader_cap();
+	test_inline_budgets();
 	stress(4, 6, 20000 * scale);
 	stress(0, 6, 5000 * scale);
 	return 0;
