@@ -82,11 +82,12 @@ int weft_fd_ready_init(weft_fd_ready *f, int fd, unsigned events);
  * A read of at most `len` bytes from `fd` into `buf`, as a future.
  * Result: `result` holds the bytes read (0 at end of file) or a negative
  * errno; like read(2), it may be fewer than `len`.  The first poll makes
- * the read itself in a form that cannot block (read(2) on an O_NONBLOCK fd,
- * preadv2(2) with RWF_NOWAIT on a blocking one), so bytes already there
- * cost one syscall and no driver round trip on any thread; only when that
- * would block does the future wait (on io_uring a blocking fd's read is
- * then a ring operation, otherwise readiness and the call again).  Buffer
+ * the read itself in a form that cannot block (preadv2(2) with RWF_NOWAIT,
+ * which blocking and O_NONBLOCK fds both take; read(2) on an O_NONBLOCK fd
+ * that refuses it), so bytes already there cost one syscall and no driver
+ * round trip on any thread; only when that would block does the future
+ * wait (on io_uring a blocking fd's read is then a ring operation,
+ * otherwise readiness and the call again).  Buffer
  * lifetime: `buf` must stay valid while the future is alive (until it is
  * ready or dropped), and the kernel writes to it only inside a poll: a
  * ring read fills a buffer the driver owns, copied to `buf` by the poll
@@ -105,10 +106,12 @@ typedef struct weft_read {
 } weft_read;
 
 /*
- * Initialises a read.  Returns 0; -EINVAL for a NULL `f`, a NULL `buf`
- * with nonzero `len`, or `len` above 1 GiB; -EBADF when `fd` is not open
- * or not open for reading.  After an error `f` is safe to poll (ready at
- * once with the error in `result`) and to drop.  Any thread.
+ * Initialises a read; makes no system call.  Returns 0; -EINVAL for a NULL
+ * `f`, a NULL `buf` with nonzero `len`, or `len` above 1 GiB; -EBADF for a
+ * negative `fd`.  An fd that is not open, or not open for reading, is the
+ * -EBADF `result` of the first poll, as read(2) reports it.  After an
+ * error `f` is safe to poll (ready at once with the error in `result`)
+ * and to drop.  Any thread.
  */
 int weft_read_init(weft_read *f, int fd, void *buf, size_t len);
 
@@ -133,8 +136,8 @@ typedef struct weft_write {
 	weft_io_slot_ slot; /* private */
 } weft_write;
 
-/* Initialises a write; returns as weft_read_init (-EBADF also for an fd
- * not open for writing).  Any thread. */
+/* Initialises a write; returns as weft_read_init (an fd not open for
+ * writing is the -EBADF `result` of the first poll).  Any thread. */
 int weft_write_init(weft_write *f, int fd, const void *buf, size_t len);
 
 #ifdef __cplusplus

@@ -10,11 +10,17 @@
  * (WEFT__POLL_EDGE), which must be forgotten at close.
  *
  * Reads and writes are a small state machine.  The first poll makes the
- * call itself, in a form that cannot block (try_nowait): read(2) or
- * write(2) on an fd in O_NONBLOCK mode, preadv2(2) or pwritev2(2) with
- * RWF_NOWAIT on a blocking one.  Bytes already there (or room to write)
- * therefore cost one syscall and no driver round trip, on every thread: a
- * plain thread's block_on no longer hands the read to a worker's ring.
+ * call itself, in a form that cannot block (try_nowait): preadv2(2) or
+ * pwritev2(2) with RWF_NOWAIT, which a blocking fd and an O_NONBLOCK one
+ * both take, so the init makes no system call at all (it checks only what
+ * it can see: a negative fd, the buffer, the length), and a closed fd or
+ * one open only for the other direction is the EBADF of that first call.
+ * Bytes already there (or room to write) therefore cost one syscall and no
+ * driver round trip, on every thread: a plain thread's block_on no longer
+ * hands the read to a worker's ring.  When that call does not finish, the
+ * fd's mode decides what follows, so the poll learns it then (fcntl); an
+ * O_NONBLOCK fd that refuses RWF_NOWAIT gets the plain read(2) or
+ * write(2), and so does every later call on an O_NONBLOCK fd.
  * When that call would block:
  *  - io_uring: a blocking fd gets the read or write as a ring operation; an
  *    O_NONBLOCK fd waits for readiness and calls again.
@@ -175,7 +181,8 @@ int weft_fd_ready_init(weft_fd_ready *f, int fd, unsigned events)
 struct rw {
 	int fd;
 	int *phase;
-	int nonblock;
+	/* 1: O_NONBLOCK, 0: blocking, -1: not known yet (resolve_mode). */
+	int *nonblock;
 	bool write;
 	void *buf;
 	size_t len;
@@ -205,19 +212,49 @@ static int start_in_kernel(struct rw *rw)
 	return err;
 }
 
+/* Learns whether the fd is O_NONBLOCK, and checks it as check_fd does.
+ * Returns 0 or -EBADF. */
+static int resolve_mode(struct rw *rw)
+{
+	int nonblock;
+	int err = check_fd(rw->fd, &nonblock, rw->write ? O_WRONLY : O_RDONLY);
+
+	if (err == 0)
+		*rw->nonblock = nonblock;
+	return err;
+}
+
+/* RWF_NOWAIT refused: EOPNOTSUPP for an fd kind without it, EINVAL or
+ * ENOSYS from a kernel before 4.14. */
+static bool nowait_refused(int err)
+{
+	return err == EOPNOTSUPP || err == EINVAL || err == ENOSYS;
+}
+
 /*
  * The call, in a form that cannot block: the plain call on an O_NONBLOCK
- * fd, RWF_NOWAIT at the current file position on a blocking one.  Returns
- * 1 when done (`result` set; a short count is a result, as from read(2)),
- * 0 when the fd would block, -1 when a blocking fd cannot be asked without
- * blocking (RWF_NOWAIT refused: EOPNOTSUPP for an fd kind without it,
- * EINVAL or ENOSYS from a kernel before 4.14).
+ * fd, RWF_NOWAIT at the current file position on a blocking one, and
+ * RWF_NOWAIT too on an fd whose mode is not known yet (the first call:
+ * either mode takes it, so bytes already there cost this one system call
+ * and no fcntl).  When that first call does not finish, the mode is
+ * learnt (resolve_mode), since what comes next depends on it.  Returns 1
+ * when done (`result` set; a short count is a result, as from read(2)), 0
+ * when the fd would block, -1 when a blocking fd cannot be asked without
+ * blocking (nowait_refused).  After 0 or -1 the mode is known.
  */
 static int try_nowait(struct rw *rw)
 {
 	ssize_t n;
+	int err;
 
-	if (rw->nonblock) {
+	if (!HAVE_RWF_NOWAIT && *rw->nonblock < 0) {
+		err = resolve_mode(rw);
+		if (err < 0) {
+			*rw->result = err;
+			return 1;
+		}
+	}
+	if (*rw->nonblock > 0) {
 		n = rw->write ? write(rw->fd, rw->buf, rw->len) : read(rw->fd, rw->buf, rw->len);
 	} else {
 #if HAVE_RWF_NOWAIT
@@ -233,11 +270,27 @@ static int try_nowait(struct rw *rw)
 		*rw->result = (long)n;
 		return 1;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+	err = errno;
+	if (*rw->nonblock < 0) {
+		/* A closed fd, or one not open for this direction: the
+		 * answer read(2) and write(2) give, with nothing to learn. */
+		if (err == EBADF) {
+			*rw->result = -EBADF;
+			return 1;
+		}
+		if (resolve_mode(rw) < 0) {
+			*rw->result = -EBADF;
+			return 1;
+		}
+		/* An O_NONBLOCK fd that refuses RWF_NOWAIT: the plain call. */
+		if (*rw->nonblock > 0 && nowait_refused(err))
+			return try_nowait(rw);
+	}
+	if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
 		return 0;
-	if (!rw->nonblock && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS))
+	if (!*rw->nonblock && nowait_refused(err))
 		return -1;
-	*rw->result = -errno;
+	*rw->result = -err;
 	return 1;
 }
 
@@ -275,7 +328,7 @@ static weft_poll rw_step(struct rw *rw, weft_cx *cx)
 			/* io_uring: a blocking fd's read or write waits in the
 			 * ring, one operation; everything else waits for
 			 * readiness and calls again. */
-			if (uring && !(now == 0 && rw->nonblock))
+			if (uring && !(now == 0 && *rw->nonblock))
 				err = start_in_kernel(rw);
 			else
 				err = start_ready_wait(rw);
@@ -299,7 +352,7 @@ static weft_poll rw_step(struct rw *rw, weft_cx *cx)
 		} else if (res & POLLNVAL) {
 			err = -EBADF;
 			break;
-		} else if (uring && !rw->nonblock) {
+		} else if (uring && !*rw->nonblock) {
 			err = start_in_kernel(rw);
 		} else {
 			int now = try_nowait(rw);
@@ -320,7 +373,7 @@ static weft_poll rw_step(struct rw *rw, weft_cx *cx)
 static weft_poll read_poll(weft_future *base, weft_cx *cx)
 {
 	weft_read *f = (weft_read *)base;
-	struct rw rw = { f->fd, &f->phase, f->nonblock, false, f->buf, f->len, &f->slot,
+	struct rw rw = { f->fd, &f->phase, &f->nonblock, false, f->buf, f->len, &f->slot,
 			 &f->result };
 
 	if (!weft_coop_proceed(cx))
@@ -335,7 +388,7 @@ static weft_poll read_poll(weft_future *base, weft_cx *cx)
 static weft_poll write_poll(weft_future *base, weft_cx *cx)
 {
 	weft_write *f = (weft_write *)base;
-	struct rw rw = { f->fd, &f->phase, f->nonblock, true, (void *)f->buf, f->len,
+	struct rw rw = { f->fd, &f->phase, &f->nonblock, true, (void *)f->buf, f->len,
 			 &f->slot, &f->result };
 
 	if (!weft_coop_proceed(cx))
@@ -357,28 +410,30 @@ static void write_drop(weft_future *base)
 	weft__io_cancel(op_of(&((weft_write *)base)->slot));
 }
 
-static int rw_check(int fd, const void *buf, size_t len, int *nonblock, int access)
+/* The checks that need no system call; whether the fd is open, and for
+ * which direction, the first poll's call says (try_nowait). */
+static int rw_check(int fd, const void *buf, size_t len)
 {
 	if (buf == NULL && len != 0)
 		return -EINVAL;
 	if (len > MAX_IO_LEN)
 		return -EINVAL;
-	return check_fd(fd, nonblock, access);
+	return fd < 0 ? -EBADF : 0;
 }
 
 /* The part of weft_read_init and weft_write_init that the two share: the
  * state fields, and the checks whose failure leaves the future ready at
  * once with the error. */
 static int rw_setup(long *result, int *phase, int *nonblock, weft_io_slot_ *slot, int fd,
-		    const void *buf, size_t len, int access)
+		    const void *buf, size_t len)
 {
 	int err;
 
 	*result = 0;
 	*phase = PHASE_START;
-	*nonblock = 0;
+	*nonblock = -1; /* learnt by the first poll if it needs it */
 	slot_reset(slot);
-	err = rw_check(fd, buf, len, nonblock, access);
+	err = rw_check(fd, buf, len);
 	if (err < 0) {
 		*result = err;
 		*phase = PHASE_FAILED;
@@ -395,7 +450,7 @@ int weft_read_init(weft_read *f, int fd, void *buf, size_t len)
 	f->fd = fd;
 	f->buf = buf;
 	f->len = len;
-	return rw_setup(&f->result, &f->phase, &f->nonblock, &f->slot, fd, buf, len, O_RDONLY);
+	return rw_setup(&f->result, &f->phase, &f->nonblock, &f->slot, fd, buf, len);
 }
 
 int weft_write_init(weft_write *f, int fd, const void *buf, size_t len)
@@ -407,5 +462,5 @@ int weft_write_init(weft_write *f, int fd, const void *buf, size_t len)
 	f->fd = fd;
 	f->buf = buf;
 	f->len = len;
-	return rw_setup(&f->result, &f->phase, &f->nonblock, &f->slot, fd, buf, len, O_WRONLY);
+	return rw_setup(&f->result, &f->phase, &f->nonblock, &f->slot, fd, buf, len);
 }

@@ -311,7 +311,11 @@ static void call_first(weft_runtime *rt, bool nonblock)
 /*
  * A pty master refuses RWF_NOWAIT (EOPNOTSUPP): a blocking read of it
  * takes the fallback (the ring on io_uring; readiness and the plain read
- * on epoll and kqueue) and still gets the bytes.
+ * on epoll and kqueue) and still gets the bytes.  An O_NONBLOCK master
+ * gets the plain read(2) in the same first poll (the read's init does not
+ * know the mode; the refusal makes the poll learn it), so bytes already
+ * there cost no driver operation, and a read that must wait waits for
+ * readiness and then gets the bytes a writer sends.
  */
 static void nowait_refused(weft_runtime *rt)
 {
@@ -339,6 +343,29 @@ static void nowait_refused(weft_runtime *rt)
 	CHECK_EQ(rd.result, 3);
 	CHECK(memcmp(buf, "pty", 3) == 0);
 	weft_future_drop(&rd.base);
+
+	CHECK_EQ(fcntl(m, F_SETFL, O_NONBLOCK), 0);
+	{
+		uint64_t before = submissions(rt);
+		struct writer w = { sl, NULL };
+		pthread_t th;
+
+		CHECK_EQ(write(sl, "nb", 2), 2);
+		CHECK_EQ(weft_read_init(&rd, m, buf, sizeof(buf)), 0);
+		CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+		CHECK_EQ(rd.result, 2);
+		CHECK(memcmp(buf, "nb", 2) == 0);
+		weft_future_drop(&rd.base);
+		CHECK_EQ(submissions(rt), before);
+		/* Nothing there yet: the read waits for the writer. */
+		CHECK_EQ(weft_read_init(&rd, m, buf, sizeof(buf)), 0);
+		CHECK_EQ(pthread_create(&th, NULL, writer_main, &w), 0);
+		CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+		CHECK(rd.result > 0 && rd.result <= 5);
+		CHECK(memcmp(buf, "hello", (size_t)rd.result) == 0);
+		weft_future_drop(&rd.base);
+		pthread_join(th, NULL);
+	}
 	close(sl);
 	close(m);
 }
