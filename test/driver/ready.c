@@ -308,6 +308,21 @@ static void call_first(weft_runtime *rt, bool nonblock)
 }
 
 #if WEFT_HAVE_EPOLL && defined(RWF_NOWAIT)
+/* Writes `text` to the pty's slave and reads it back from the master. */
+static void pty_read_back(weft_runtime *rt, int slave, int master, const char *text)
+{
+	size_t n = strlen(text);
+	weft_read rd;
+	char buf[16];
+
+	CHECK_EQ(write(slave, text, n), (ssize_t)n);
+	CHECK_EQ(weft_read_init(&rd, master, buf, sizeof(buf)), 0);
+	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
+	CHECK_EQ(rd.result, (long)n);
+	CHECK(memcmp(buf, text, n) == 0);
+	weft_future_drop(&rd.base);
+}
+
 /*
  * A pty master refuses RWF_NOWAIT (EOPNOTSUPP): a blocking read of it
  * takes the fallback (the ring on io_uring; readiness and the plain read
@@ -337,25 +352,14 @@ static void nowait_refused(weft_runtime *rt)
 	CHECK_EQ(tcgetattr(sl, &raw), 0);
 	cfmakeraw(&raw);
 	CHECK_EQ(tcsetattr(sl, TCSANOW, &raw), 0);
-	CHECK_EQ(write(sl, "pty", 3), 3);
-	CHECK_EQ(weft_read_init(&rd, m, buf, sizeof(buf)), 0);
-	CHECK_EQ(weft_block_on(rt, &rd.base), 0);
-	CHECK_EQ(rd.result, 3);
-	CHECK(memcmp(buf, "pty", 3) == 0);
-	weft_future_drop(&rd.base);
-
+	pty_read_back(rt, sl, m, "pty");
 	CHECK_EQ(fcntl(m, F_SETFL, O_NONBLOCK), 0);
 	{
 		uint64_t before = submissions(rt);
 		struct writer w = { sl, NULL };
 		pthread_t th;
 
-		CHECK_EQ(write(sl, "nb", 2), 2);
-		CHECK_EQ(weft_read_init(&rd, m, buf, sizeof(buf)), 0);
-		CHECK_EQ(weft_block_on(rt, &rd.base), 0);
-		CHECK_EQ(rd.result, 2);
-		CHECK(memcmp(buf, "nb", 2) == 0);
-		weft_future_drop(&rd.base);
+		pty_read_back(rt, sl, m, "nb");
 		CHECK_EQ(submissions(rt), before);
 		/* Nothing there yet: the read waits for the writer. */
 		CHECK_EQ(weft_read_init(&rd, m, buf, sizeof(buf)), 0);
