@@ -1,7 +1,7 @@
 /*
- * src/driver/time.c - the timers of a runtime: one shared timing wheel
- * under a lock (or a few shards, see below), the runtime clock (real or
- * paused), firing, and the timer entries' registration and cancellation.
+ * src/driver/time.c - the timers of a runtime: timing wheels under locks
+ * (a shard per worker, see below), the runtime clock (real or paused),
+ * firing, and the timer entries' registration and cancellation.
  *
  * The protocol
  * ============
@@ -75,10 +75,12 @@
  * Shards
  * ======
  *
- * The wheel can be split into shards (WEFT_TIME_SHARDS in the environment,
- * 1 to 64, default 1; always 1 on a paused clock), each with its own lock,
- * wheel, fired list and next deadline; a thread registers on the shard of its
- * thread-local hint (assigned round-robin), an entry remembers its shard so
+ * The wheel is split into shards (one per worker of a multi-threaded
+ * runtime, one for a current-thread runtime; WEFT_TIME_SHARDS in the
+ * environment, 1 to 64, overrides; always 1 on a paused clock), each with its
+ * own lock, wheel, fired list and next deadline; a worker registers on its own
+ * shard, any other thread on the shard of its thread-local hint (assigned
+ * round-robin), an entry remembers its shard so
  * that any thread can cancel it under that shard's lock.  The runtime-wide
  * `next_deadline` is then a lower bound of the shards' next deadlines: a
  * registrar stores its shard's new minimum (SeqCst), then loads
@@ -178,11 +180,20 @@ uint64_t weft__time_now(struct weft__time *t)
 
 /* ---- creation and destruction ------------------------------------------- */
 
-static unsigned shards_from_env(bool paused)
+/*
+ * How many shards: WEFT_TIME_SHARDS when set (1 to 64), else one per worker
+ * of a multi-threaded runtime (capped at 64) and one for a current-thread
+ * runtime; always one on a paused clock.
+ */
+static unsigned shard_count(const struct weft_runtime *rt, bool paused)
 {
 	const char *v = getenv("WEFT_TIME_SHARDS");
-	long n = v != NULL ? strtol(v, NULL, 10) : 1;
+	long n;
 
+	if (v != NULL)
+		n = strtol(v, NULL, 10);
+	else
+		n = rt->flavor == WEFT_RUNTIME_MULTI_THREAD ? (long)rt->workers : 1;
 	if (paused || n < 1)
 		return 1;
 	return n > MAX_SHARDS ? MAX_SHARDS : (unsigned)n;
@@ -190,7 +201,7 @@ static unsigned shards_from_env(bool paused)
 
 int weft__time_create(struct weft_runtime *rt, bool paused, struct weft__time **out)
 {
-	unsigned n = shards_from_env(paused), i;
+	unsigned n = shard_count(rt, paused), i;
 	size_t size = sizeof(struct weft__time) + n * sizeof(struct time_shard);
 	struct weft__time *t = rt->alloc.alloc(rt->alloc.ctx, size, 64);
 	uint64_t now = weft__now_ns();
@@ -244,7 +255,11 @@ static void time_unref(struct weft__time *t)
 	alloc.free(alloc.ctx, t, t->size, 64);
 }
 
-/* The shard the calling thread registers on. */
+/*
+ * The shard the calling thread registers on: a worker of this runtime its
+ * own (worker i on shard i modulo the count), any other thread one picked
+ * round-robin the first time it registers anywhere.
+ */
 static struct time_shard *my_shard(struct weft__time *t)
 {
 	static _Atomic unsigned next_hint;
@@ -252,6 +267,8 @@ static struct time_shard *my_shard(struct weft__time *t)
 
 	if (t->nshards == 1)
 		return &t->shards[0];
+	if (weft__ctx.worker_id != 0 && weft__ctx.rt == t->rt)
+		return &t->shards[(weft__ctx.worker_id - 1) % t->nshards];
 	if (hint == UINT32_MAX)
 		/* Relaxed: only spreads threads over shards. */
 		hint = atomic_fetch_add_explicit(&next_hint, 1, memory_order_relaxed);
