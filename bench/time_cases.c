@@ -13,7 +13,7 @@
  *    task on the multi-thread runtime, one goroutine): the cost of a timer
  *    that never fires (a timeout whose job finished later than at once).
  *    time/timer_churn_4tasks does the same from 4 tasks at once on 4
- *    workers (the shared wheel's lock under contention).
+ *    workers (the wheel locks; a shard per worker by default).
  *  - time/sleep_lateness_1ms (value mode): one sample spawns a task that
  *    sleeps 1 ms (weft_sleep, the deadline is its first poll's clock plus
  *    1 ms) and notes the clock when it runs again; the value is that

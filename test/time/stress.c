@@ -1,4 +1,4 @@
-/* time_stress: with a shard per worker (the default), one wheel and 3 shards, threads and tasks register, cancel and fire timers on one runtime's shared wheel across 4 workers; every timer is woken exactly once or cancelled (never both, never woken after its cancel returned), and aborted sleeping tasks end cancelled.  Run under TSan. */
+/* time_stress: with a shard per worker (the default), one wheel and 3 shards, threads and tasks register, cancel and fire timers of one runtime across 4 workers; every timer is woken exactly once or cancelled (never both, never woken after its cancel returned), and aborted sleeping tasks end cancelled.  Run under TSan. */
 #include "time_test.h"
 
 #include "driver/time.h"
