@@ -1,12 +1,14 @@
 /*
  * The task cache of src/sched/task_cache.c: what a thread keeps, what
  * goes to the depot and comes back on another thread, what the depot
- * refuses, that a runtime on the default allocator reuses a finished
- * task's allocation for the next spawn and one with an allocator of its
- * own does not, and a stress of blocks crossing between threads (run
- * under ThreadSanitizer, where a block with two owners at once is a
- * reported race; everywhere, a stamp written by its owner must be intact
- * when the block is given back).
+ * refuses, take and keep (the calls the blocking pool's job cache puts
+ * in front of its own list: they never malloc and never free), that a
+ * runtime on the default allocator reuses a finished task's allocation
+ * for the next spawn and one with an allocator of its own does not, and
+ * a stress of blocks crossing between threads (run under
+ * ThreadSanitizer, where a block with two owners at once is a reported
+ * race; everywhere, a stamp written by its owner must be intact when the
+ * block is given back).
  *
  * With WEFT_TASK_CACHE=0 (the test's second registration) the runtime
  * part checks that nothing is cached instead.  Each part that looks at a
@@ -158,6 +160,84 @@ static void *part_flood(void *arg)
 	CHECK(after > before);
 	CHECK(after - before <= (size_t)DEPOT_MAX * BATCH);
 	CHECK_EQ(weft__task_cache_thread_count(), MAX);
+	return NULL;
+}
+
+/* ---- take and keep ------------------------------------------------------------ */
+
+/* take and keep, on a size no earlier part has used (the depot is shared
+ * by the whole process): take never mallocs and keep never frees, so
+ * what keep refuses and what take hands out stay the caller's.  Cache
+ * off, take has nothing and keep keeps nothing. */
+static void *part_take_keep(void *arg)
+{
+	enum { SIZE = 208, HELD = MAX + DEPOT_MAX * BATCH, N = HELD + BATCH + 1 };
+	static void *blocks[N];
+	bool enabled = *(bool *)arg;
+	size_t depot_before = weft__task_cache_depot_count();
+	unsigned i, kept = 0, taken = 0, j;
+	void *p;
+
+	CHECK(weft__task_cache_take(SIZE) == NULL);
+	/* Sizes without a class: nothing to take, nothing kept. */
+	CHECK(weft__task_cache_take(4096) == NULL);
+	CHECK(weft__task_cache_take(88) == NULL);
+	p = malloc(4096);
+	CHECK(p != NULL);
+	CHECK(!weft__task_cache_keep(p, 4096));
+	free(p);
+
+	for (i = 0; i < N; i++) {
+		blocks[i] = malloc(SIZE);
+		CHECK(blocks[i] != NULL);
+		memset(blocks[i], (int)i, SIZE);
+	}
+	/* Keep fills this thread's list, then moves a batch to the depot at
+	 * each overflow until the depot holds DEPOT_MAX batches of the size;
+	 * after that, with the list full again, it refuses. */
+	for (i = 0; i < N; i++) {
+		bool ok = weft__task_cache_keep(blocks[i], SIZE);
+
+		if (!enabled) {
+			CHECK(!ok);
+			continue;
+		}
+		CHECK_EQ(ok, i < HELD);
+		kept += ok;
+		if (i + 1 == MAX)
+			CHECK_EQ(weft__task_cache_thread_count(), MAX);
+	}
+	if (enabled) {
+		CHECK_EQ(kept, HELD);
+		CHECK_EQ(weft__task_cache_depot_count(), depot_before + DEPOT_MAX * BATCH);
+		CHECK_EQ(weft__task_cache_thread_count(), MAX);
+	} else {
+		CHECK_EQ(weft__task_cache_depot_count(), depot_before);
+		CHECK_EQ(weft__task_cache_thread_count(), 0);
+	}
+	/* The refused blocks are still the caller's: freed here. */
+	for (i = kept; i < N; i++)
+		free(blocks[i]);
+
+	/* Take hands back every kept block, the list's and then the depot's
+	 * batches, each one of those kept, and then NULL. */
+	while ((p = weft__task_cache_take(SIZE)) != NULL) {
+		bool found = false;
+
+		for (j = 0; j < kept && !found; j++) {
+			if (blocks[j] == p) {
+				found = true;
+				blocks[j] = NULL; /* each at most once */
+			}
+		}
+		CHECK(found);
+		memset(p, 0xee, SIZE); /* all of it is writable again */
+		free(p);
+		taken++;
+	}
+	CHECK_EQ(taken, kept);
+	CHECK_EQ(weft__task_cache_thread_count(), 0);
+	CHECK_EQ(weft__task_cache_depot_count(), depot_before);
 	return NULL;
 }
 
@@ -381,6 +461,7 @@ int main(void)
 	run_on_thread(part_reuse, NULL);
 	test_handoff();
 	run_on_thread(part_flood, NULL);
+	run_on_thread(part_take_keep, &enabled);
 	run_on_thread(part_runtime, &enabled);
 	test_remote_spawns(enabled);
 	test_stress();

@@ -119,6 +119,7 @@
 #include "../sched/park.h"
 #include "../sched/runtime.h"
 #include "../sched/task.h"
+#include "../sched/task_cache.h"
 #include "../driver/time.h"
 
 #define DEFAULT_MAX_THREADS 512u
@@ -224,6 +225,9 @@ struct weft__blocking_pool {
 	struct weft__lock cache_lock;
 	void *cache_head;
 	size_t cache_len, cache_size, cache_align;
+	/* `under` is the default allocator and the task cache is on: the
+	 * task cache's per-thread lists and depot come first (see below). */
+	bool thread_cache;
 };
 
 /* Test hook: while true, the job cache keeps nothing (tests that count
@@ -245,12 +249,28 @@ _Atomic bool weft__blocking_job_cache_off;
  * when the pool's last thread exits (the pool has been idle for its
  * keep-alive) and when the pool is destroyed.  Allocations of any other
  * size or alignment (the pool's thread records) pass through.
+ *
+ * On the default allocator the task cache (src/sched/task_cache.c) comes
+ * first: a job is taken from the submitting thread's own list, and freed
+ * into the freeing thread's, without a lock, and blocks move between
+ * threads through its depot 32 at a time.  Only what the task cache
+ * cannot hold (its lists and depot are full, behind a burst) comes to
+ * the locked list here, and a job is taken from that list only when the
+ * task cache has none.  Before, each job took the cache lock twice, and
+ * in the slow of the VM's two core placements (docs/benchmarks.md) those
+ * two locked instructions on a line the submitting worker and the pool
+ * threads passed back and forth were 14% of spawn_blocking's samples.
  */
 static void *job_cache_alloc(void *ctx, size_t size, size_t align)
 {
 	struct weft__blocking_pool *pool = ctx;
 	void *p = NULL;
 
+	if (pool->thread_cache && align <= 16) {
+		p = weft__task_cache_take(size);
+		if (p != NULL)
+			return p;
+	}
 	weft__lock_acquire(&pool->cache_lock);
 	if (pool->cache_head != NULL && size == pool->cache_size && align == pool->cache_align) {
 		p = pool->cache_head;
@@ -268,6 +288,8 @@ static void job_cache_free(void *ctx, void *p, size_t size, size_t align)
 
 	if (size >= sizeof(void *) &&
 	    !atomic_load_explicit(&weft__blocking_job_cache_off, memory_order_relaxed)) {
+		if (pool->thread_cache && align <= 16 && weft__task_cache_keep(p, size))
+			return;
 		weft__lock_acquire(&pool->cache_lock);
 		if (pool->cache_len == 0) {
 			pool->cache_size = size;
@@ -1011,6 +1033,9 @@ static int pool_create(struct weft_runtime *rt, struct weft__blocking_pool **out
 	if (err < 0)
 		goto fail_lock;
 	pool->under = rt->alloc;
+	pool->thread_cache = rt->alloc.alloc == weft__default_allocator.alloc &&
+			     rt->alloc.free == weft__default_allocator.free &&
+			     weft__task_cache_enabled();
 	weft__lock_init(&pool->cache_lock);
 	pool->cache_head = NULL;
 	err = weft__sched_init(&pool->base, &pool_sched_ops,

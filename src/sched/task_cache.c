@@ -192,13 +192,14 @@ static bool thread_register(void)
 	return true;
 }
 
-/* This thread's list `c` is empty: a batch from the depot, or malloc. */
-static __attribute__((noinline)) void *alloc_slow(int c, size_t total)
+/* This thread's list `c` is empty: a batch from the depot, or NULL when
+ * the depot has none (or this thread cannot keep blocks). */
+static struct node *take_batch(int c, size_t total)
 {
 	struct node *n;
 
 	if (depot_hint(c) == 0 || !thread_register())
-		return malloc(total);
+		return NULL;
 	weft__lock_acquire(&depot.lock);
 	n = depot.batches[c];
 	if (n != NULL) {
@@ -209,9 +210,30 @@ static __attribute__((noinline)) void *alloc_slow(int c, size_t total)
 	}
 	weft__lock_release(&depot.lock);
 	if (n == NULL)
-		return malloc(total);
+		return NULL;
 	tc.head[c] = n->next;
 	tc.count[c] = CACHE_BATCH - 1;
+	UNPOISON(n, total);
+	return n;
+}
+
+static __attribute__((noinline)) void *alloc_slow(int c, size_t total)
+{
+	void *p = take_batch(c, total);
+
+	return p != NULL ? p : malloc(total);
+}
+
+/* A block from this thread's list `c`, else from the depot; NULL when
+ * both are empty. */
+static void *take(int c, size_t total)
+{
+	struct node *n = tc.head[c];
+
+	if (n == NULL)
+		return take_batch(c, total);
+	tc.head[c] = n->next;
+	tc.count[c]--;
 	UNPOISON(n, total);
 	return n;
 }
@@ -230,6 +252,15 @@ void *weft__task_cache_alloc(size_t total)
 	tc.count[c]--;
 	UNPOISON(n, total);
 	return n;
+}
+
+void *weft__task_cache_take(size_t total)
+{
+	int c = class_of(total);
+
+	if (c < 0 || !weft__task_cache_enabled())
+		return NULL;
+	return take(c, total);
 }
 
 /* Moves the first CACHE_BATCH blocks of this thread's list `c` to the
@@ -263,23 +294,29 @@ static void push(int c, struct node *n, size_t total)
 	POISON((char *)n + LINK_BYTES, total - LINK_BYTES);
 }
 
-/* This thread is not registered yet, or its list `c` is full. */
-static __attribute__((noinline)) void free_slow(int c, struct node *n, size_t total)
+/* This thread is not registered yet, or its list `c` is full: keeps the
+ * block (moving a batch to the depot first when the list is full), or
+ * returns false when neither this thread nor the depot can take it. */
+static __attribute__((noinline)) bool keep_slow(int c, struct node *n, size_t total)
 {
-	if (!thread_register()) {
-		free(n);
-		return;
-	}
+	if (!thread_register())
+		return false;
 	if (tc.count[c] == CACHE_MAX) {
-		/* A full depot takes nothing: this block goes back to
-		 * malloc, and the list stays as it is. */
-		if (depot_hint(c) >= DEPOT_MAX) {
-			free(n);
-			return;
-		}
+		/* A full depot takes nothing, and the list stays as it is. */
+		if (depot_hint(c) >= DEPOT_MAX)
+			return false;
 		give_batch(c);
 	}
 	push(c, n, total);
+	return true;
+}
+
+static bool keep(int c, struct node *n, size_t total)
+{
+	if (!tc.registered || tc.count[c] == CACHE_MAX)
+		return keep_slow(c, n, total);
+	push(c, n, total);
+	return true;
 }
 
 void weft__task_cache_free(void *p, size_t total)
@@ -288,15 +325,17 @@ void weft__task_cache_free(void *p, size_t total)
 
 	if (p == NULL)
 		return;
-	if (c < 0) {
+	if (c < 0 || !keep(c, p, total))
 		free(p);
-		return;
-	}
-	if (!tc.registered || tc.count[c] == CACHE_MAX) {
-		free_slow(c, p, total);
-		return;
-	}
-	push(c, p, total);
+}
+
+bool weft__task_cache_keep(void *p, size_t total)
+{
+	int c = class_of(total);
+
+	if (c < 0 || !weft__task_cache_enabled())
+		return false;
+	return keep(c, p, total);
 }
 
 size_t weft__task_cache_thread_count(void)

@@ -10,6 +10,16 @@
  *                                   the same `total`; NULL is ignored
  *   weft__task_cache_enabled()      false when WEFT_TASK_CACHE=0 said so
  *                                   (read once per process)
+ *   weft__task_cache_take(total)    a cached block of `total` bytes from
+ *                                   this thread's list or the depot, or
+ *                                   NULL when none is cached (never malloc)
+ *   weft__task_cache_keep(p, total) keeps a malloc'd block of `total` bytes
+ *                                   in this thread's list or the depot and
+ *                                   returns true, or returns false when
+ *                                   both are full (the caller keeps `p`)
+ *
+ * take and keep are for a cache of its own behind this one (the blocking
+ * pool's job cache): what this cache cannot hold goes there, not to free.
  *
  * Blocks are plain malloc memory: a block may be given back on another
  * thread than the one that took it, and after the runtime that used it
@@ -30,6 +40,8 @@
 
 void *weft__task_cache_alloc(size_t total);
 void weft__task_cache_free(void *p, size_t total);
+void *weft__task_cache_take(size_t total);
+bool weft__task_cache_keep(void *p, size_t total);
 bool weft__task_cache_enabled(void);
 
 /* Test hooks: blocks now in the calling thread's lists, in the depot (all
